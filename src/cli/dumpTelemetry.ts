@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+import { InvalidArgumentError } from 'commander';
+import { lastValueFrom } from 'rxjs';
+import { changesetJobs } from '../../streams/changeset.js';
+import { allowedUrl } from '../clients/allowList.js';
+import { createClients } from '../clients/index.js';
+import { NodePrefix } from '../codecs/scalars.js';
+import { TargetRepoSettings, UpstreamSettings } from '../codecs/settings.js';
+import { describeError } from '../errors.js';
+import { configureLog } from '../log.js';
+import { pipeline } from '../pipeline/index.js';
+import { stdoutSink } from '../sinks/stdout.js';
+import { createProgram, EXIT, fail, settingsOrExit } from './program.js';
+
+const NAME = 'dump-telemetry';
+
+const parseNode = (value: string): string => {
+  if (!NodePrefix.is(value)) {
+    throw new InvalidArgumentError('a changeset id is 12 to 40 hex characters.');
+  }
+  return value.toLowerCase();
+};
+
+const main = async (): Promise<void> => {
+  const upstream = settingsOrExit(NAME, UpstreamSettings);
+  const { TARGET_REPO } = settingsOrExit(NAME, TargetRepoSettings);
+  const program = createProgram(
+    NAME,
+    'Print the hgpush ping that would be sent for one changeset (sorted keys, 4-space indent). Sends nothing.',
+    '\n  TARGET_REPO          default for --target-repo',
+  )
+    .argument('<NODE_ID>', 'changeset id, 12 to 40 hex characters', parseNode)
+    .option('--debug', 'log every request and decision to stderr', upstream.DEBUG)
+    .option('--target-repo <URL>', 'repository the changeset is in', TARGET_REPO)
+    .addHelpText(
+      'after',
+      '\nExit status: 0 ping printed, 1 changeset not found or could not be processed, 2 usage error.',
+    )
+    .parse();
+
+  const [node] = program.processedArgs as [string];
+  const options = program.opts<{ debug: boolean; targetRepo: string }>();
+  const repository = options.targetRepo.replace(/\/+$/, '');
+  try {
+    allowedUrl(repository, upstream.ALLOWED_HOSTS);
+  } catch (error) {
+    fail(NAME, `--target-repo: ${describeError(error)}`, EXIT.usage);
+  }
+  configureLog({ level: options.debug ? 'debug' : 'warn' });
+
+  const { hg, bugzilla } = createClients(upstream);
+  const sink = stdoutSink({ pretty: true });
+  const result = await lastValueFrom(
+    pipeline({ hg, bugzilla, sink })(changesetJobs(repository, node)),
+  );
+  const outcome = result.outcomes[0];
+  if (outcome?.status !== 'sent') {
+    const reason = outcome?.status === 'failed' ? outcome.error.message : 'nothing was produced';
+    fail(NAME, reason, EXIT.failed);
+  }
+};
+
+await main();

@@ -1,0 +1,76 @@
+import type { AxiosResponse } from 'axios';
+import { LRUCache } from 'lru-cache';
+import { AttachmentsAnswer, BugzillaError, HistoryAnswer } from '../codecs/bugzilla.js';
+import { decodeWith } from '../codecs/report.js';
+import { PipelineError } from '../errors.js';
+import type { BugRecord } from '../rules/reviewSystem.js';
+import { parseJson, type Http } from './http.js';
+
+const decodeAttachments = decodeWith(AttachmentsAnswer, 'Bugzilla attachments answer');
+const decodeHistory = decodeWith(HistoryAnswer, 'Bugzilla history answer');
+
+export interface BugzillaOptions {
+  /** How long an answer is reused; changesets of one bug usually land together. */
+  readonly ttlMs?: number;
+  readonly maxBugs?: number;
+}
+
+/** Signals that Bugzilla has no bug we may read: confidential, missing, or an error body. */
+const NO_BUG = Symbol('no bug');
+
+/**
+ * Bugzilla's REST API, for the attachments and history of one bug. Answers are cached per
+ * bug for a few minutes, and concurrent lookups of one bug share a single pair of requests.
+ */
+export class BugzillaClient {
+  private readonly cache: LRUCache<number, { record: BugRecord }>;
+
+  constructor(
+    private readonly http: Http,
+    private readonly apiUrl: string,
+    options: BugzillaOptions = {},
+  ) {
+    this.cache = new LRUCache({
+      max: options.maxBugs ?? 1000,
+      ttl: options.ttlMs ?? 5 * 60_000,
+      fetchMethod: async (bug) => ({ record: await this.fetchBug(bug) }),
+    });
+  }
+
+  /** The bug's attachments and history, or null when Bugzilla will not show the bug. */
+  async bug(bug: number): Promise<BugRecord> {
+    const entry = await this.cache.fetch(bug);
+    return entry!.record;
+  }
+
+  private async fetchBug(bug: number): Promise<BugRecord> {
+    const [attachments, history] = await Promise.all([
+      this.get(`/bug/${bug}/attachment?exclude_fields=data`, (body) => {
+        const answer = decodeAttachments(body);
+        if (!answer.ok) throw new PipelineError(answer.error.message, 'permanent');
+        return answer.value.bugs[String(bug)] ?? [];
+      }),
+      this.get(`/bug/${bug}/history`, (body) => {
+        const answer = decodeHistory(body);
+        if (!answer.ok) throw new PipelineError(answer.error.message, 'permanent');
+        return answer.value.bugs.flatMap((b) => b.history);
+      }),
+    ]);
+    return attachments === NO_BUG || history === NO_BUG ? null : { attachments, history };
+  }
+
+  private get<T>(path: string, read: (body: unknown) => T): Promise<T | typeof NO_BUG> {
+    const url = `${this.apiUrl}${path}`;
+    return this.http.request({ url, responseType: 'text' }, async (response: AxiosResponse) => {
+      if (response.status === 401 || response.status === 404) return NO_BUG;
+      if (response.status !== 200) {
+        throw new PipelineError(
+          `GET ${url} answered ${response.status}: ${String(response.data).slice(0, 200)}`,
+          'permanent',
+        );
+      }
+      const body = parseJson(response, `GET ${url}`);
+      return BugzillaError.is(body) ? NO_BUG : read(body);
+    });
+  }
+}

@@ -1,0 +1,95 @@
+import type { Readable } from 'node:stream';
+import { Changeset } from '../codecs/changeset.js';
+import type { Diffstat } from '../codecs/ping.js';
+import { PushlogPage } from '../codecs/pushlog.js';
+import { decodeWith } from '../codecs/report.js';
+import { NodePrefix } from '../codecs/scalars.js';
+import { NoSuchChangeset, PipelineError } from '../errors.js';
+import { diffstatOf } from '../rules/diffstat.js';
+import { allowedUrl } from './allowList.js';
+import { parseJson, type Http } from './http.js';
+
+const decodePage = decodeWith(PushlogPage, 'json-pushes answer');
+const decodeChangeset = decodeWith(Changeset, 'json-rev answer');
+
+/** hg.mozilla.org: pushlog pages, changesets and their patches, for allowed hosts only. */
+export class HgClient {
+  constructor(
+    private readonly http: Http,
+    private readonly allowedHosts: readonly string[],
+  ) {}
+
+  /** Pushes with `startId < id <= endId`; both bounds are always sent. */
+  pushlogPage(repository: string, startId: number, endId: number): Promise<PushlogPage> {
+    const url = this.repoUrl(repository, 'json-pushes');
+    url.search = new URLSearchParams({
+      version: '2',
+      startID: String(startId),
+      endID: String(endId),
+    }).toString();
+    return this.pushlogPageAt(url.href);
+  }
+
+  /** A pushlog page at a URL given by input, such as a Pulse message's `push_json_url`. */
+  pushlogPageAt(pushJsonUrl: string): Promise<PushlogPage> {
+    const url = allowedUrl(pushJsonUrl, this.allowedHosts).href;
+    return this.http.request({ url, responseType: 'text' }, async (response) => {
+      if (response.status !== 200) {
+        throw new PipelineError(`GET ${url} answered ${response.status}`, 'permanent');
+      }
+      const page = decodePage(parseJson(response, `GET ${url}`));
+      if (!page.ok) throw new PipelineError(page.error.message, 'permanent', { cause: page.error });
+      return page.value;
+    });
+  }
+
+  /** One changeset; `node` may be a 12+ character prefix, the answer has the full node. */
+  changeset(repository: string, node: string): Promise<Changeset> {
+    const url = this.revUrl(repository, 'json-rev', node);
+    return this.http.request({ url, responseType: 'text' }, async (response) => {
+      if (response.status === 404) throw new NoSuchChangeset(node, repository);
+      if (response.status !== 200) {
+        throw new PipelineError(`GET ${url} answered ${response.status}`, 'permanent');
+      }
+      const changeset = decodeChangeset(parseJson(response, `GET ${url}`));
+      if (!changeset.ok) {
+        throw new PipelineError(changeset.error.message, 'permanent', { cause: changeset.error });
+      }
+      return changeset.value;
+    });
+  }
+
+  /** The diffstat of the changeset's patch, counted as it streams in, never held whole. */
+  diffstat(repository: string, node: string): Promise<Diffstat> {
+    const url = this.revUrl(repository, 'raw-rev', node);
+    return this.http.request({ url, responseType: 'stream' }, async (response) => {
+      if (response.status === 404) throw new NoSuchChangeset(node, repository);
+      if (response.status !== 200) {
+        throw new PipelineError(`GET ${url} answered ${response.status}`, 'permanent');
+      }
+      try {
+        return await diffstatOf(response.data as Readable);
+      } catch (error) {
+        throw new PipelineError(`GET ${url} broke off while streaming the patch`, 'transient', {
+          cause: error,
+        });
+      }
+    });
+  }
+
+  private repoUrl(repository: string, ...path: string[]): URL {
+    const base = allowedUrl(repository, this.allowedHosts);
+    base.pathname = [base.pathname.replace(/\/+$/, ''), ...path].join('/');
+    return base;
+  }
+
+  private revUrl(repository: string, endpoint: string, node: string): string {
+    if (!NodePrefix.is(node)) {
+      throw new PipelineError(
+        `changeset id ${JSON.stringify(node)} is not 12 to 40 hex characters`,
+        'permanent',
+      );
+    }
+    return this.repoUrl(repository, endpoint, node.toLowerCase()).href;
+  }
+}

@@ -1,0 +1,39 @@
+import type { Ping } from '../codecs/ping.js';
+import { PipelineError } from '../errors.js';
+import { documentId } from '../rules/ping.js';
+import type { Http } from './http.js';
+
+export interface TelemetryTarget {
+  readonly baseUrl: string;
+  readonly namespace: string;
+  readonly doctype: string;
+  readonly docversion: string;
+}
+
+/** Mozilla's telemetry ingestion: one PUT per ping, its document id derived from the node. */
+export class TelemetryClient {
+  constructor(
+    private readonly http: Http,
+    private readonly target: TelemetryTarget,
+  ) {}
+
+  urlFor(ping: Ping): string {
+    const { baseUrl, namespace, doctype, docversion } = this.target;
+    return `${baseUrl}/${namespace}/${doctype}/${docversion}/${documentId(ping.changesetID)}`;
+  }
+
+  /** Resolves once ingestion accepted the ping; 4xx is permanent, 5xx is retried by Http. */
+  submit(ping: Ping): Promise<void> {
+    const url = this.urlFor(ping);
+    return this.http.request(
+      { url, method: 'PUT', data: ping, responseType: 'text' },
+      async (response) => {
+        if (response.status >= 200 && response.status < 300) return;
+        throw new PipelineError(
+          `telemetry refused the ping for ${ping.changesetID} (PUT ${url} answered ${response.status}: ${String(response.data).slice(0, 200)})`,
+          'permanent',
+        );
+      },
+    );
+  }
+}

@@ -1,0 +1,109 @@
+import * as t from 'io-ts';
+
+/** Environment variables are strings or absent; `withDefault` stands in for absent or empty. */
+const withDefault = <A, O>(codec: t.Type<A, O, unknown>, fallback: A): t.Type<A, O, unknown> =>
+  new t.Type<A, O, unknown>(
+    codec.name,
+    codec.is,
+    (input, context) =>
+      input === undefined || input === '' ? t.success(fallback) : codec.validate(input, context),
+    codec.encode,
+  );
+
+const fromString = <A>(name: string, parse: (s: string) => A | undefined) =>
+  new t.Type<A, string, unknown>(
+    name,
+    (u): u is A => u !== undefined,
+    (input, context) => {
+      const parsed = typeof input === 'string' ? parse(input.trim()) : undefined;
+      return parsed === undefined ? t.failure(input, context) : t.success(parsed);
+    },
+    String,
+  );
+
+export const NonEmptyString = fromString('a non-empty string', (s) => (s === '' ? undefined : s));
+
+export const IntFromString = (min: number, max: number) =>
+  fromString(`an integer from ${min} to ${max}`, (s) => {
+    const n = /^\d+$/.test(s) ? Number(s) : NaN;
+    return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+  });
+
+export const BooleanFromString = fromString('true or false (also 1/0, yes/no)', (s) => {
+  const v = s.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return undefined;
+});
+
+/** An http(s) URL, kept without its trailing slash so paths can be appended. */
+export const HttpUrlFromString = fromString('an http(s) URL', (s) => {
+  try {
+    const url = new URL(s);
+    return url.protocol === 'http:' || url.protocol === 'https:'
+      ? s.replace(/\/+$/, '')
+      : undefined;
+  } catch {
+    return undefined;
+  }
+});
+
+/** One URL path segment, such as a telemetry namespace. */
+export const PathSegment = fromString('letters, digits, "-", "_" or "."', (s) =>
+  /^[A-Za-z0-9._-]+$/.test(s) ? s : undefined,
+);
+
+/** `host` or `host:port`, comma-separated, e.g. `hg.mozilla.org,127.0.0.1:8080`. */
+export const HostList = fromString('comma-separated host or host:port entries', (s) => {
+  const hosts = s
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
+  const valid = hosts.every((h) => /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/.test(h));
+  return valid && hosts.length > 0 ? hosts : undefined;
+});
+
+/** What every command needs to read hg.mozilla.org and Bugzilla. */
+export const UpstreamSettings = t.type({
+  BMO_API_URL: withDefault(HttpUrlFromString, 'https://bugzilla.mozilla.org/rest'),
+  ALLOWED_HOSTS: withDefault(HostList, ['hg.mozilla.org']),
+  HTTP_CONCURRENCY: withDefault(IntFromString(1, 100), 8),
+  DEBUG: withDefault(BooleanFromString, false),
+});
+export type UpstreamSettings = t.TypeOf<typeof UpstreamSettings>;
+
+/** Where pings are sent; only the commands that send read these. */
+export const TelemetrySettings = t.type({
+  TMO_BASE_URL: withDefault(HttpUrlFromString, 'https://incoming.telemetry.mozilla.org/submit'),
+  TMO_PING_NAMESPACE: withDefault(PathSegment, 'eng-workflow'),
+  TMO_PING_DOCTYPE: withDefault(PathSegment, 'hgpush'),
+  TMO_PING_DOCVERSION: withDefault(PathSegment, '1'),
+});
+export type TelemetrySettings = t.TypeOf<typeof TelemetrySettings>;
+
+/** `dump-telemetry`'s repository when `--target-repo` is not given. */
+export const TargetRepoSettings = t.type({
+  TARGET_REPO: withDefault(HttpUrlFromString, 'https://hg.mozilla.org/mozilla-central'),
+});
+export type TargetRepoSettings = t.TypeOf<typeof TargetRepoSettings>;
+
+/** The Pulse worker's connection; the credentials and queue have no default. */
+export const PulseSettings = t.type({
+  PULSE_USERNAME: NonEmptyString,
+  PULSE_PASSWORD: NonEmptyString,
+  PULSE_QUEUE_NAME: NonEmptyString,
+  PULSE_QUEUE_ROUTING_KEY: NonEmptyString,
+  PULSE_EXCHANGE: withDefault(NonEmptyString, 'exchange/hgpushes/v2'),
+  PULSE_HOST: withDefault(NonEmptyString, 'pulse.mozilla.org'),
+  PULSE_PORT: withDefault(IntFromString(1, 65535), 5671),
+  PULSE_SSL: withDefault(BooleanFromString, true),
+  PULSE_VHOST: withDefault(NonEmptyString, '/'),
+});
+export type PulseSettings = t.TypeOf<typeof PulseSettings>;
+
+/** Where metrics and /healthz are served: `METRICS_PORT`, else Heroku's `PORT`, else nowhere. */
+export const MetricsSettings = t.partial({
+  METRICS_PORT: IntFromString(1, 65535),
+  PORT: IntFromString(1, 65535),
+});
+export type MetricsSettings = t.TypeOf<typeof MetricsSettings>;

@@ -1,0 +1,73 @@
+import type { Attachment, HistoryEntry } from '../codecs/bugzilla.js';
+import type { ReviewSystem } from '../codecs/ping.js';
+import { parseBugNumber } from './bugNumber.js';
+
+/** What a changeset alone decides: a review system, or the bug Bugzilla must be asked about. */
+export type FirstVerdict = { system: ReviewSystem } | { bug: number };
+
+/** What Bugzilla said about a bug; `null` when it has no such bug we may read (401, 404, error). */
+export type BugRecord = {
+  attachments: readonly Attachment[];
+  history: readonly HistoryEntry[];
+} | null;
+
+export interface ChangesetFacts {
+  readonly desc: string;
+  readonly user: string;
+  readonly parents: readonly string[];
+}
+
+// `Backed out changeset 0123456789ab (bug 1) for failures`, `Back out 2 changesets`
+const BACKOUT = /^(?:back out|backed out|backing out) /i;
+// `Bug 1 - something. no bug`, `No Bug - typo fix`
+const NO_BUG = /\bno bug\b/i;
+// `Bug 1 - fix crash r=foo a=release`
+const APPROVAL = /\ba=\w/;
+// `Bug 1458766 [wpt PR 10812] - Update the test, a=testonly`
+const WPT_SYNC = /\[wpt PR \d+\].*a=testonly/;
+const WPT_SYNC_BOT = 'moz-wptsync-bot <wptsync@mozilla.com>';
+const IGNORE_MARKER = '# ignore-this-changeset';
+
+const PHABRICATOR_REQUEST = 'text/x-phabricator-request';
+const GITHUB_REQUEST = 'text/x-github-request';
+
+/** Rules 1 to 7 of DESIGN.md: everything that can be decided without Bugzilla. */
+export const reviewSystemFromChangeset = (changeset: ChangesetFacts): FirstVerdict => {
+  const summary = changeset.desc.split('\n', 1)[0] ?? '';
+  if (BACKOUT.test(summary)) return { system: 'review_unneeded' };
+  if (changeset.desc.includes(IGNORE_MARKER)) return { system: 'not_applicable' };
+  if (changeset.parents.length > 1) return { system: 'not_applicable' };
+  if (NO_BUG.test(summary)) return { system: 'no_bug' };
+  if (APPROVAL.test(summary)) return { system: 'review_unneeded' };
+  if (WPT_SYNC.test(summary) || changeset.user === WPT_SYNC_BOT) {
+    return { system: 'review_unneeded' };
+  }
+  const bug = parseBugNumber(summary);
+  return bug === undefined ? { system: 'unknown' } : { bug };
+};
+
+const isReviewAttachment = (a: Attachment): boolean =>
+  a.is_obsolete === 0 &&
+  (a.content_type === PHABRICATOR_REQUEST || a.content_type === GITHUB_REQUEST || a.is_patch === 1);
+
+const hasReviewGranted = (history: readonly HistoryEntry[]): boolean =>
+  history.some((entry) =>
+    entry.changes.some(
+      (change) =>
+        change.field_name === 'flagtypes.name' &&
+        change.added.split(',').some((flag) => flag.trim() === 'review+'),
+    ),
+  );
+
+/** Rules 8 to 12 of DESIGN.md, over what Bugzilla answered for the changeset's bug. */
+export const reviewSystemFromBug = (bug: BugRecord): ReviewSystem => {
+  if (bug === null) return 'no_bug';
+  const reviews = bug.attachments.filter(isReviewAttachment);
+  if (reviews.some((a) => a.content_type === PHABRICATOR_REQUEST)) return 'phabricator';
+  if (reviews.some((a) => a.is_patch === 1) && hasReviewGranted(bug.history)) return 'bmo';
+  return 'unknown';
+};
+
+/** The review systems for which a diffstat is worth computing. */
+export const needsDiffstat = (system: ReviewSystem): boolean =>
+  system === 'phabricator' || system === 'bmo';
