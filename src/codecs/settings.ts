@@ -63,47 +63,58 @@ export const HostList = fromString('comma-separated host or host:port entries', 
   return valid && hosts.length > 0 ? hosts : undefined;
 });
 
-/** What every command needs to read hg.mozilla.org and Bugzilla. */
-export const UpstreamSettings = t.type({
-  BMO_API_URL: withDefault(HttpUrlFromString, 'https://bugzilla.mozilla.org/rest'),
-  ALLOWED_HOSTS: withDefault(HostList, ['hg.mozilla.org']),
-  HTTP_CONCURRENCY: withDefault(IntFromString(1, 100), 8),
-  DEBUG: withDefault(BooleanFromString, false),
-});
+/** Only the variables named here are kept (t.exact), so no other secret of the environment
+ * travels with the settings. What every command needs to read hg.mozilla.org and Bugzilla. */
+export const UpstreamSettings = t.exact(
+  t.type({
+    BMO_API_URL: withDefault(HttpUrlFromString, 'https://bugzilla.mozilla.org/rest'),
+    ALLOWED_HOSTS: withDefault(HostList, ['hg.mozilla.org']),
+    HTTP_CONCURRENCY: withDefault(IntFromString(1, 100), 8),
+    DEBUG: withDefault(BooleanFromString, false),
+  }),
+);
 export type UpstreamSettings = t.TypeOf<typeof UpstreamSettings>;
 
 /** Where pings are sent; only the commands that send read these. */
-export const TelemetrySettings = t.type({
-  TMO_BASE_URL: withDefault(HttpUrlFromString, 'https://incoming.telemetry.mozilla.org/submit'),
-  TMO_PING_NAMESPACE: withDefault(PathSegment, 'eng-workflow'),
-  TMO_PING_DOCTYPE: withDefault(PathSegment, 'hgpush'),
-  TMO_PING_DOCVERSION: withDefault(PathSegment, '1'),
-});
+export const TelemetrySettings = t.exact(
+  t.type({
+    TMO_BASE_URL: withDefault(HttpUrlFromString, 'https://incoming.telemetry.mozilla.org/submit'),
+    TMO_PING_NAMESPACE: withDefault(PathSegment, 'eng-workflow'),
+    TMO_PING_DOCTYPE: withDefault(PathSegment, 'hgpush'),
+    TMO_PING_DOCVERSION: withDefault(PathSegment, '1'),
+  }),
+);
 export type TelemetrySettings = t.TypeOf<typeof TelemetrySettings>;
 
 /** `dump-telemetry`'s repository when `--target-repo` is not given. */
-export const TargetRepoSettings = t.type({
-  TARGET_REPO: withDefault(HttpUrlFromString, 'https://hg.mozilla.org/mozilla-central'),
-});
+export const TargetRepoSettings = t.exact(
+  t.type({
+    TARGET_REPO: withDefault(HttpUrlFromString, 'https://hg.mozilla.org/mozilla-central'),
+  }),
+);
 export type TargetRepoSettings = t.TypeOf<typeof TargetRepoSettings>;
 
 /** The Pulse worker's connection; the credentials and queue have no default. */
-export const PulseSettings = t.type({
-  PULSE_USERNAME: NonEmptyString,
-  PULSE_PASSWORD: NonEmptyString,
-  PULSE_QUEUE_NAME: NonEmptyString,
-  PULSE_QUEUE_ROUTING_KEY: NonEmptyString,
-  PULSE_EXCHANGE: withDefault(NonEmptyString, 'exchange/hgpushes/v2'),
-  PULSE_HOST: withDefault(NonEmptyString, 'pulse.mozilla.org'),
-  PULSE_PORT: withDefault(IntFromString(1, 65535), 5671),
-  PULSE_SSL: withDefault(BooleanFromString, true),
-  PULSE_VHOST: withDefault(NonEmptyString, '/'),
-});
+export const PulseSettings = t.exact(
+  t.type({
+    PULSE_USERNAME: NonEmptyString,
+    PULSE_PASSWORD: NonEmptyString,
+    PULSE_QUEUE_NAME: NonEmptyString,
+    PULSE_QUEUE_ROUTING_KEY: NonEmptyString,
+    PULSE_EXCHANGE: withDefault(NonEmptyString, 'exchange/hgpushes/v2'),
+    PULSE_HOST: withDefault(NonEmptyString, 'pulse.mozilla.org'),
+    PULSE_PORT: withDefault(IntFromString(1, 65535), 5671),
+    PULSE_SSL: withDefault(BooleanFromString, true),
+    PULSE_VHOST: withDefault(NonEmptyString, '/'),
+  }),
+);
 export type PulseSettings = t.TypeOf<typeof PulseSettings>;
 
 /** Where metrics and /healthz are served: `METRICS_PORT`, else Heroku's `PORT`, else nowhere. */
-export const MetricsSettings = t.partial({
-  METRICS_PORT: IntFromString(1, 65535),
-  PORT: IntFromString(1, 65535),
-});
+export const MetricsSettings = t.exact(
+  t.partial({
+    METRICS_PORT: IntFromString(1, 65535),
+    PORT: IntFromString(1, 65535),
+  }),
+);
 export type MetricsSettings = t.TypeOf<typeof MetricsSettings>;

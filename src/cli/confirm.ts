@@ -1,0 +1,19 @@
+import { createInterface } from 'node:readline/promises';
+import type { Readable, Writable } from 'node:stream';
+
+/** Asks a yes/no question; only `y` or `yes` (any case) is a yes. */
+export const confirm = async (
+  question: string,
+  input: Readable = process.stdin,
+  output: Writable = process.stderr,
+): Promise<boolean> => {
+  const reader = createInterface({ input, output, terminal: false });
+  try {
+    const answer = await reader.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } catch {
+    return false;
+  } finally {
+    reader.close();
+  }
+};

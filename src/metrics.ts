@@ -1,0 +1,70 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobOutcome } from './pipeline/job.js';
+
+/** The worker's Prometheus metrics. */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly messages = new Counter({
+    name: 'commit_telemetry_messages_total',
+    help: 'Pulse messages by what became of them (received, acked, requeued, parked, held)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
+  readonly pings = new Counter({
+    name: 'commit_telemetry_pings_total',
+    help: 'Changesets by review system and outcome (sent, failed)',
+    labelNames: ['review_system', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly processing = new Histogram({
+    name: 'commit_telemetry_message_seconds',
+    help: 'Time from delivery to settlement of a message',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({
+    name: 'commit_telemetry_messages_in_flight',
+    help: 'Messages delivered and not yet settled',
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'commit_telemetry_queue_depth',
+    help: 'Messages waiting in the Pulse queue at the last check',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  recordJob(result: JobOutcome): void {
+    this.processing.observe((Date.now() - result.job.receivedAt) / 1000);
+    for (const outcome of result.outcomes) {
+      if (outcome.status === 'sent') {
+        this.pings.inc({ review_system: outcome.reviewSystem, outcome: 'sent' });
+      } else if (outcome.status === 'failed') {
+        this.pings.inc({ review_system: 'unclassified', outcome: 'failed' });
+      }
+    }
+  }
+
+  /** Serves `/metrics` and `/healthz` (200 while `healthy()` says so, else 503). */
+  serve(port: number, healthy: () => boolean): Promise<Server> {
+    const server = createServer((request, response) => {
+      if (request.url === '/metrics') {
+        void this.registry.metrics().then((text) => {
+          response.writeHead(200, { 'content-type': this.registry.contentType });
+          response.end(text);
+        });
+      } else if (request.url === '/healthz') {
+        const ok = healthy();
+        response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+        response.end(ok ? 'ok\n' : 'not connected\n');
+      } else {
+        response.writeHead(404).end();
+      }
+    });
+    return new Promise((resolve) => server.listen(port, () => resolve(server)));
+  }
+}

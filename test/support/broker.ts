@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import amqplib from 'amqplib';
+
+const run = promisify(execFile);
+const rabbitmqctl = (...args: string[]) => run('rabbitmqctl', ['-q', ...args]);
+
+export const BROKER = { host: '127.0.0.1', port: 5672 };
+export const HGPUSH_EXCHANGE = 'exchange/hgpushes/v2';
+const ADMIN_URL = `amqp://guest:guest@${BROKER.host}:${BROKER.port}`;
+
+/**
+ * A RabbitMQ user limited the way Pulse limits users: configure and write only its own
+ * `queue/<user>/...` and `exchange/<user>/...`, read those and any `exchange/...`.
+ */
+export interface PulseUser {
+  readonly username: string;
+  readonly password: string;
+  /** The worker's environment for this user and a fresh queue name. */
+  env(queueName: string, routingKey?: string): Record<string, string>;
+  /** Closes every connection of this user, as a broker restart or network cut would. */
+  killConnections(): Promise<void>;
+  remove(): Promise<void>;
+}
+
+export const createPulseUser = async (): Promise<PulseUser> => {
+  const username = `ctstest${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
+  await rabbitmqctl('add_user', username, password);
+  const own = `^(queue/${username}/.*|exchange/${username}/.*)`;
+  await rabbitmqctl(
+    'set_permissions',
+    '-p',
+    '/',
+    username,
+    own,
+    own,
+    `^(queue/${username}/.*|exchange/.*)`,
+  );
+  return {
+    username,
+    password,
+    env: (queueName, routingKey = 'integration/autoland') => ({
+      PULSE_USERNAME: username,
+      PULSE_PASSWORD: password,
+      PULSE_QUEUE_NAME: queueName,
+      PULSE_QUEUE_ROUTING_KEY: routingKey,
+      PULSE_HOST: BROKER.host,
+      PULSE_PORT: String(BROKER.port),
+      PULSE_SSL: 'false',
+      PULSE_VHOST: '/',
+    }),
+    killConnections: async () => {
+      await rabbitmqctl('close_all_user_connections', username, 'test kills the connection');
+    },
+    remove: async () => {
+      await rabbitmqctl('delete_user', username).catch(() => undefined);
+    },
+  };
+};
+
+/** The broker as hg.mozilla.org sees it: owner of the hgpush exchange, publisher of pushes. */
+export class Admin {
+  private constructor(
+    private readonly connection: amqplib.ChannelModel,
+    private readonly channel: amqplib.ConfirmChannel,
+  ) {}
+
+  static async connect(): Promise<Admin> {
+    const connection = await amqplib.connect(ADMIN_URL);
+    const channel = await connection.createConfirmChannel();
+    await channel.assertExchange(HGPUSH_EXCHANGE, 'topic', { durable: true });
+    return new Admin(connection, channel);
+  }
+
+  async publish(
+    routingKey: string,
+    body: string | Buffer,
+    exchange = HGPUSH_EXCHANGE,
+  ): Promise<void> {
+    this.channel.publish(exchange, routingKey, Buffer.from(body), {
+      persistent: true,
+      contentType: 'application/json',
+    });
+    await this.channel.waitForConfirms();
+  }
+
+  /** Messages ready in a queue (not counting those delivered and unacked). */
+  async depth(queue: string): Promise<number> {
+    return (await this.channel.checkQueue(queue)).messageCount;
+  }
+
+  /** Takes every ready message off a queue, acking it. */
+  async drain(queue: string): Promise<amqplib.GetMessage[]> {
+    const taken: amqplib.GetMessage[] = [];
+    for (;;) {
+      const message = await this.channel.get(queue, { noAck: true });
+      if (message === false) return taken;
+      taken.push(message);
+    }
+  }
+
+  async deleteQueues(...queues: string[]): Promise<void> {
+    for (const queue of queues) await this.channel.deleteQueue(queue).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+}
