@@ -1,0 +1,339 @@
+import anyTest, { type TestFn } from 'ava';
+import { randomBytes } from 'node:crypto';
+import { verdictFor, pulseNames } from '../../streams/pulse.js';
+import { PipelineError } from '../../src/errors.js';
+import { configureLog } from '../../src/log.js';
+import type { JobOutcome } from '../../src/pipeline/job.js';
+import { MemorySink } from '../../src/sinks/memory.js';
+import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
+import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
+import { changegroupMessage, otherMessage } from '../support/messages.js';
+import { SYNTHETIC_DIFFSTAT, syntheticFixtures } from '../support/syntheticFixtures.js';
+import { sleep, until } from '../support/wait.js';
+import { startWorker, type TestWorker } from '../support/worker.js';
+
+configureLog({ level: 'silent' });
+
+interface Context {
+  fx: Fixtures;
+  synthetic: ReturnType<typeof syntheticFixtures>;
+  user: PulseUser;
+  admin: Admin;
+  queues: string[];
+  workers: TestWorker[];
+}
+const test = anyTest as TestFn<Context>;
+const REPO = 'integration/autoland';
+const PUSHES = 40;
+
+test.before(async (t) => {
+  const synthetic = syntheticFixtures({ pushes: PUSHES });
+  t.context.synthetic = synthetic;
+  t.context.fx = await startFixtures({ data: synthetic });
+  t.context.user = await createPulseUser();
+  t.context.admin = await Admin.connect();
+  t.context.queues = [];
+  t.context.workers = [];
+});
+
+test.after.always(async (t) => {
+  await Promise.all(t.context.workers.map((w) => w.stop()));
+  await t.context.admin.deleteQueues(...t.context.queues);
+  await t.context.admin.close();
+  await t.context.user.remove();
+  await t.context.fx.close();
+});
+
+/** A fresh queue for one test, and a worker on it; both cleaned up after the file. */
+const worker = async (
+  t: { context: Context },
+  name: string,
+  options: { prefetch?: number; hold?: boolean; sink?: MemorySink } = {},
+) => {
+  const queueName = `${name}-${randomBytes(3).toString('hex')}`;
+  const names = pulseNames({
+    PULSE_USERNAME: t.context.user.username,
+    PULSE_QUEUE_NAME: queueName,
+  });
+  t.context.queues.push(names.queue, names.failedQueue);
+  const routingKey = `test/${queueName}`;
+  const started = await startWorker({
+    user: t.context.user,
+    queueName,
+    routingKey,
+    fx: t.context.fx,
+    ...options,
+  });
+  t.context.workers.push(started);
+  const publish = (body: string) => t.context.admin.publish(routingKey, body);
+  const publishPushes = async (ids: number[]) => {
+    for (const id of ids) await publish(changegroupMessage(t.context.fx.repo(REPO), id));
+  };
+  return { worker: started, names, queueName, routingKey, publish, publishPushes };
+};
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+test('sends the exact ping of every changeset and acks each message once its pings are sent', async (t) => {
+  const { worker: w, names, publishPushes } = await worker(t, 'stream');
+  await publishPushes(range(1, 10));
+  await until('10 acks', () => w.source.counters.acked === 10);
+  const pings = (w.sink as MemorySink).pings;
+  t.is(pings.length, 30);
+  const { synthetic, fx } = t.context;
+  for (const ping of pings) {
+    const changeset = synthetic.changeset(REPO, ping.changesetID) as {
+      pushdate: [number, number];
+      landingsystem: string | null;
+    };
+    const system = synthetic.kindOf(ping.changesetID);
+    t.deepEqual(ping, {
+      changesetID: ping.changesetID,
+      reviewSystemUsed: system!,
+      repository: fx.repo(REPO),
+      diffstat: system === 'phabricator' || system === 'bmo' ? SYNTHETIC_DIFFSTAT : null,
+      landingSystem: changeset.landingsystem,
+      pushDate: changeset.pushdate[0],
+    } as never);
+  }
+  t.deepEqual(
+    pings.map((p) => p.changesetID).sort(),
+    range(1, 10)
+      .flatMap((id) => synthetic.nodes(id))
+      .sort(),
+  );
+  t.is(await t.context.admin.depth(names.queue), 0);
+  t.is(await t.context.admin.depth(names.failedQueue), 0);
+});
+
+test('acks and skips messages of other types, with no push or with several pushes', async (t) => {
+  const { worker: w, names, publish } = await worker(t, 'skips');
+  const repo = t.context.fx.repo(REPO);
+  const twoPushes = JSON.parse(changegroupMessage(repo, 3));
+  twoPushes.payload.data.pushlog_pushes.push(
+    JSON.parse(changegroupMessage(repo, 4)).payload.data.pushlog_pushes[0],
+  );
+  const noPush = JSON.parse(changegroupMessage(repo, 5));
+  noPush.payload.data.pushlog_pushes = [];
+  for (const body of [
+    otherMessage('newrepo.1', repo),
+    otherMessage('obsolete.1', repo),
+    JSON.stringify(twoPushes),
+    JSON.stringify(noPush),
+  ]) {
+    await publish(body);
+  }
+  await until('4 acks', () => w.source.counters.acked === 4);
+  t.is((w.sink as MemorySink).pings.length, 0);
+  t.deepEqual(
+    w.settled
+      .map(({ result }) =>
+        result.outcomes.map((o) => (o.status === 'skipped' ? o.reason : o.status)),
+      )
+      .sort(),
+    [
+      ['message names 2 pushes'],
+      ['message names no push'],
+      ['message type newrepo.1'],
+      ['message type obsolete.1'],
+    ],
+  );
+  t.is(await t.context.admin.depth(names.failedQueue), 0);
+});
+
+test('parks an undecodable message at once, with its routing key and the error in headers', async (t) => {
+  const { worker: w, names, publish, routingKey } = await worker(t, 'undecodable');
+  const missingRepo = JSON.parse(changegroupMessage(t.context.fx.repo(REPO), 1));
+  delete missingRepo.payload.data.repo_url;
+  await publish('this is not JSON');
+  await publish(JSON.stringify(missingRepo));
+  await until('2 parked', () => w.source.counters.parked === 2);
+  t.is(w.source.counters.requeued, 0);
+  t.is(await t.context.admin.depth(names.queue), 0);
+  const parked = await t.context.admin.drain(names.failedQueue);
+  t.deepEqual(parked.map((m) => m.properties.headers?.['x-error']).sort(), [
+    'message: invalid changegroup.1 message: payload.data.repo_url: expected string, got nothing',
+    'message: message body is not JSON',
+  ]);
+  t.true(parked.every((m) => m.properties.headers?.['x-routing-key'] === routingKey));
+  t.deepEqual(
+    parked.map((m) => m.content.toString()).sort(),
+    ['this is not JSON', JSON.stringify(missingRepo)].sort(),
+  );
+});
+
+test('requeues a message whose upstream keeps failing once, then parks it', async (t) => {
+  const { worker: w, names, publishPushes } = await worker(t, 'transient');
+  const node = t.context.synthetic.nodes(12)[1]!;
+  t.context.fx.fail({ match: new RegExp(`json-rev/${node}`), status: 503 });
+  await publishPushes([11, 12, 13]);
+  await until('1 parked', () => w.source.counters.parked === 1);
+  await until('2 acked', () => w.source.counters.acked === 2);
+  t.is(w.source.counters.requeued, 1);
+  const parked = await t.context.admin.drain(names.failedQueue);
+  t.is(parked.length, 1);
+  t.regex(
+    String(parked[0]!.properties.headers?.['x-error']),
+    new RegExp(`^${node}: GET .* answered 503$`),
+  );
+  t.true(parked[0]!.content.toString().includes('"pushid":12'));
+});
+
+test('retries an upstream 500 within the request and acks when it then succeeds', async (t) => {
+  const { worker: w, publishPushes } = await worker(t, 'retry');
+  const node = t.context.synthetic.nodes(14)[0]!;
+  t.context.fx.fail({ match: new RegExp(`json-rev/${node}`), status: 500, times: 1 });
+  await publishPushes([14]);
+  await until('1 ack', () => w.source.counters.acked === 1);
+  t.is(w.source.counters.requeued + w.source.counters.parked, 0);
+  t.true((w.sink as MemorySink).pings.some((p) => p.changesetID === node));
+});
+
+test('does not ack a message before its pings are sent', async (t) => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const sink = new MemorySink();
+  const slow = Object.assign(sink, {
+    send: async (ping: Parameters<MemorySink['send']>[0]) => {
+      await gate;
+      sink.pings.push(ping);
+    },
+  });
+  const { worker: w, publishPushes } = await worker(t, 'gate', { sink: slow });
+  await publishPushes([15]);
+  await until('delivery', () => w.source.counters.received === 1);
+  await sleep(300);
+  t.is(w.source.counters.acked, 0);
+  t.is(w.source.inFlight, 1);
+  release();
+  await until('1 ack', () => w.source.counters.acked === 1);
+  t.is(sink.pings.length, 3);
+});
+
+test('in hold mode (--no-send) acks nothing, and every message returns to the queue on stop', async (t) => {
+  const { worker: w, names, publishPushes } = await worker(t, 'hold', { hold: true });
+  await publishPushes([16, 17, 18]);
+  await until('3 settled', () => w.settled.length === 3);
+  t.is(w.source.counters.acked, 0);
+  t.is(w.source.inFlight, 0);
+  await w.stop();
+  t.is(await t.context.admin.depth(names.queue), 3);
+});
+
+test('two workers on one queue share the messages and each is processed once', async (t) => {
+  const {
+    worker: first,
+    queueName,
+    names,
+    routingKey,
+    publishPushes,
+  } = await worker(t, 'shared', {
+    prefetch: 2,
+  });
+  const second = await startWorker({
+    user: t.context.user,
+    queueName,
+    routingKey,
+    fx: t.context.fx,
+    prefetch: 2,
+  });
+  t.context.workers.push(second);
+  await publishPushes(range(19, 38));
+  await until('20 acks', () => first.source.counters.acked + second.source.counters.acked === 20);
+  t.true(first.source.counters.acked > 0 && second.source.counters.acked > 0);
+  const sent = [...(first.sink as MemorySink).pings, ...(second.sink as MemorySink).pings];
+  t.is(sent.length, 60);
+  t.is(new Set(sent.map((p) => p.changesetID)).size, 60);
+  t.is(await t.context.admin.depth(names.queue), 0);
+});
+
+test('loses no message when the broker connection is killed mid-stream', async (t) => {
+  const user = await createPulseUser();
+  const slowFx = await startFixtures({ data: t.context.synthetic, latencyMs: 15 });
+  const queueName = `killed-${randomBytes(3).toString('hex')}`;
+  const names = pulseNames({ PULSE_USERNAME: user.username, PULSE_QUEUE_NAME: queueName });
+  t.context.queues.push(names.queue, names.failedQueue);
+  const routingKey = `test/${queueName}`;
+  const w = await startWorker({ user, queueName, routingKey, fx: slowFx, prefetch: 4 });
+  try {
+    for (const id of range(1, PUSHES)) {
+      await t.context.admin.publish(routingKey, changegroupMessage(slowFx.repo(REPO), id));
+    }
+    await until('a few acks', () => w.source.counters.acked >= 5);
+    await user.killConnections();
+    await until(
+      'every push acked',
+      async () => (await t.context.admin.depth(names.queue)) === 0 && w.source.inFlight === 0,
+      30_000,
+    );
+    await until(
+      'every push sent',
+      () => new Set((w.sink as MemorySink).pings.map((p) => p.changesetID)).size === PUSHES * 3,
+      30_000,
+    );
+    t.is(await t.context.admin.depth(names.failedQueue), 0);
+    t.true(w.source.counters.received >= PUSHES);
+  } finally {
+    await w.stop();
+    await user.remove();
+    await slowFx.close();
+  }
+});
+
+test('replaying the failed queue removes the messages that now succeed', async (t) => {
+  const {
+    worker: w,
+    queueName,
+    names,
+    routingKey,
+    publishPushes,
+    publish,
+  } = await worker(t, 'replay');
+  t.context.fx.fail({ match: /json-pushes\?version=2&startID=38&endID=39/, status: 404, times: 1 });
+  await publishPushes([39]);
+  await publish('still not JSON');
+  await until('2 parked', () => w.source.counters.parked === 2);
+  await w.stop();
+  const replay = await startWorker({
+    user: t.context.user,
+    queueName,
+    routingKey,
+    fx: t.context.fx,
+    queue: 'failed',
+  });
+  t.context.workers.push(replay);
+  await until('2 settled', () => replay.settled.length === 2);
+  t.deepEqual(replay.settled.map((s) => s.verdict).sort(), ['ack', 'park']);
+  await replay.stop();
+  const left = await t.context.admin.drain(names.failedQueue);
+  t.deepEqual(
+    left.map((m) => m.content.toString()),
+    ['still not JSON'],
+  );
+});
+
+const outcome = (...outcomes: JobOutcome['outcomes']): JobOutcome => ({
+  job: { label: 'm', input: { kind: 'message', body: '' }, receivedAt: 0, settle: () => {} },
+  outcomes,
+});
+
+test('verdictFor: ack when all sent or skipped; requeue a transient failure once; park otherwise', (t) => {
+  const transient = { status: 'failed', error: new PipelineError('503', 'transient') } as const;
+  const permanent = { status: 'failed', error: new PipelineError('404', 'permanent') } as const;
+  t.is(verdictFor(outcome({ status: 'skipped', reason: 'x' }), false), 'ack');
+  t.is(verdictFor(outcome(transient), false), 'requeue');
+  t.is(verdictFor(outcome(transient), true), 'park');
+  t.is(verdictFor(outcome(permanent), false), 'park');
+  t.is(verdictFor(outcome(transient, permanent), false), 'park');
+});
+
+test('pulseNames follows the Pulse naming rules', (t) => {
+  t.deepEqual(pulseNames({ PULSE_USERNAME: 'bob', PULSE_QUEUE_NAME: 'hgpush' }), {
+    queue: 'queue/bob/hgpush',
+    failedQueue: 'queue/bob/hgpush.failed',
+    failedExchange: 'exchange/bob/hgpush.failed',
+  });
+});
