@@ -1,0 +1,214 @@
+import anyTest, { type TestFn } from 'ava';
+import { randomBytes } from 'node:crypto';
+import { pulseNames } from '../../streams/pulse.js';
+import { documentId } from '../../src/rules/ping.js';
+import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
+import { runCommand, startCommand } from '../support/cli.js';
+import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
+import { changegroupMessage } from '../support/messages.js';
+import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { until } from '../support/wait.js';
+
+interface Context {
+  fx: Fixtures;
+  slowFx: Fixtures;
+  synthetic: ReturnType<typeof syntheticFixtures>;
+  user: PulseUser;
+  admin: Admin;
+  queues: string[];
+}
+const test = anyTest as TestFn<Context>;
+const REPO = 'integration/autoland';
+
+test.before(async (t) => {
+  t.context.synthetic = syntheticFixtures({ pushes: 30 });
+  t.context.fx = await startFixtures({ data: t.context.synthetic });
+  t.context.slowFx = await startFixtures({ data: t.context.synthetic, latencyMs: 250 });
+  t.context.user = await createPulseUser();
+  t.context.admin = await Admin.connect();
+  t.context.queues = [];
+});
+
+test.after.always(async (t) => {
+  await t.context.admin.deleteQueues(...t.context.queues);
+  await t.context.admin.close();
+  await t.context.user.remove();
+  await t.context.fx.close();
+  await t.context.slowFx.close();
+});
+
+/** A fresh queue and routing key for one test, the environment to use it, and a publisher. */
+const setup = (t: { context: Context }, name: string, fx: Fixtures = t.context.fx) => {
+  const queueName = `${name}-${randomBytes(3).toString('hex')}`;
+  const routingKey = `test/${queueName}`;
+  const names = pulseNames({
+    PULSE_USERNAME: t.context.user.username,
+    PULSE_QUEUE_NAME: queueName,
+  });
+  t.context.queues.push(names.queue, names.failedQueue);
+  const env = { ...t.context.user.env(queueName, routingKey), ...fx.env };
+  const publishPushes = async (ids: number[]) => {
+    for (const id of ids) {
+      await t.context.admin.publish(routingKey, changegroupMessage(fx.repo(REPO), id));
+    }
+  };
+  return { names, env, routingKey, publishPushes };
+};
+
+/** Starts the worker and waits until its queue exists, so messages published are kept. */
+const startWorker = async (
+  t: { context: Context },
+  args: string[],
+  env: Record<string, string>,
+) => {
+  const running = startCommand('processQueueMessages', args, env);
+  await until('the worker to consume', () => running.stderr().includes('consuming queue/'), 20_000);
+  return running;
+};
+
+const logLines = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+test('names every missing or bad setting and exits 2 before connecting', async (t) => {
+  const result = await runCommand('processQueueMessages', [], {
+    PULSE_USERNAME: 'someone',
+    PULSE_PORT: 'ninety',
+    HTTP_CONCURRENCY: '0',
+  });
+  t.is(result.code, 2);
+  t.is(result.stdout, '');
+  for (const variable of [
+    'PULSE_PASSWORD',
+    'PULSE_QUEUE_NAME',
+    'PULSE_QUEUE_ROUTING_KEY',
+    'PULSE_PORT',
+    'HTTP_CONCURRENCY',
+  ]) {
+    t.true(result.stderr.includes(`${variable}: expected`), variable);
+  }
+  t.false(result.stderr.includes('PULSE_USERNAME:'));
+});
+
+test('rejects bad options with a usage error', async (t) => {
+  const result = await runCommand('processQueueMessages', ['--prefetch', 'many']);
+  t.is(result.code, 2);
+  t.regex(result.stderr, /--prefetch is a positive integer/);
+});
+
+test('--no-send prints every ping, sends nothing and leaves every message in the queue', async (t) => {
+  const { env, names, publishPushes } = setup(t, 'nosend');
+  const worker = await startWorker(t, ['--no-send', '--timeout', '1'], env);
+  await publishPushes([1, 2, 3]);
+  const result = await worker.finished;
+  t.is(result.code, 0);
+  const pings = result.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { changesetID: string });
+  t.deepEqual(
+    pings.map((p) => p.changesetID).sort(),
+    [1, 2, 3].flatMap((id) => t.context.synthetic.nodes(id)).sort(),
+  );
+  const sent = [...t.context.fx.tmo.received.keys()];
+  t.false(pings.some((p) => sent.some((path) => path.endsWith(documentId(p.changesetID)))));
+  t.is(await t.context.admin.depth(names.queue), 3);
+});
+
+test('--timeout: sends every ping, acks every message, logs one line per message, exits 0 when idle', async (t) => {
+  const { env, names, publishPushes } = setup(t, 'timeout');
+  const worker = await startWorker(t, ['--timeout', '1'], env);
+  await publishPushes([4, 5]);
+  const result = await worker.finished;
+  t.is(result.code, 0);
+  t.is(result.stdout, '');
+  for (const node of [4, 5].flatMap((id) => t.context.synthetic.nodes(id))) {
+    t.true(
+      [...t.context.fx.tmo.received.keys()].some((path) => path.endsWith(documentId(node))),
+      node,
+    );
+  }
+  t.is(await t.context.admin.depth(names.queue), 0);
+  const outcomes = logLines(result.stderr).filter((line) => line.verdict !== undefined);
+  t.deepEqual(outcomes.map((line) => [line.pushId, line.verdict, line.changesets]).sort(), [
+    [4, 'ack', 3],
+    [5, 'ack', 3],
+  ]);
+});
+
+test('SIGTERM lets messages in flight finish, loses none, and exits 0', async (t) => {
+  const { env, names, publishPushes } = setup(t, 'sigterm', t.context.slowFx);
+  const worker = await startWorker(t, ['--prefetch', '2'], env);
+  await publishPushes([6, 7, 8, 9, 10, 11]);
+  await until('a message in flight', () =>
+    t.context.slowFx.hg.requests.some((r) => r.includes('startID=5&endID=6')),
+  );
+  worker.child.kill('SIGTERM');
+  const result = await worker.finished;
+  t.is(result.code, 0);
+  const acked = logLines(result.stderr).filter((line) => line.verdict === 'ack');
+  t.true(acked.length >= 1);
+  t.is(acked.length + (await t.context.admin.depth(names.queue)), 6);
+  for (const line of acked) {
+    for (const node of t.context.synthetic.nodes(line.pushId as number)) {
+      t.true(
+        [...t.context.slowFx.tmo.received.keys()].some((path) => path.endsWith(documentId(node))),
+      );
+    }
+  }
+});
+
+test('never logs the Pulse password, even with --debug', async (t) => {
+  const { env, publishPushes } = setup(t, 'secret');
+  const worker = await startWorker(t, ['--debug', '--timeout', '1'], env);
+  await publishPushes([12]);
+  const result = await worker.finished;
+  t.is(result.code, 0);
+  t.true(result.stderr.includes('GET '));
+  t.false(result.stderr.includes(t.context.user.password));
+});
+
+test('--replay-failed runs parked messages again, removes those that succeed and exits', async (t) => {
+  const { env, names, routingKey, publishPushes } = setup(t, 'replaycli');
+  t.context.fx.fail({ match: /startID=12&endID=13/, status: 404, times: 1 });
+  const worker = await startWorker(t, ['--timeout', '1'], env);
+  await publishPushes([13]);
+  await t.context.admin.publish(routingKey, '{"payload": "broken"}');
+  t.is((await worker.finished).code, 0);
+  t.is(await t.context.admin.depth(names.failedQueue), 2);
+
+  const replay = await runCommand('processQueueMessages', ['--replay-failed'], env);
+  t.is(replay.code, 0);
+  t.deepEqual(
+    logLines(replay.stderr)
+      .filter((line) => line.verdict !== undefined)
+      .map((line) => line.verdict)
+      .sort(),
+    ['ack', 'park'],
+  );
+  const left = await t.context.admin.drain(names.failedQueue);
+  t.deepEqual(
+    left.map((m) => m.content.toString()),
+    ['{"payload": "broken"}'],
+  );
+});
+
+test('serves metrics and a health check when METRICS_PORT is set', async (t) => {
+  const { env, publishPushes } = setup(t, 'metrics');
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const worker = await startWorker(t, [], { ...env, METRICS_PORT: String(port) });
+  try {
+    await publishPushes([14]);
+    await until('the push acked', () => worker.stderr().includes('"verdict":"ack"'));
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    t.is(health.status, 200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    t.regex(metrics, /commit_telemetry_messages_total\{event="acked"\} 1/);
+    t.regex(metrics, /commit_telemetry_pings_total\{review_system="\w+",outcome="sent"\} \d/);
+  } finally {
+    worker.child.kill('SIGTERM');
+    t.is((await worker.finished).code, 0);
+  }
+});

@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface Finished {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Running {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  readonly finished: Promise<Finished>;
+}
+
+/**
+ * Runs one of the commands from source, as a user would run the built one, with only the
+ * environment given (plus PATH and HOME), so no setting leaks in from the test runner.
+ */
+export const startCommand = (
+  command: 'dumpTelemetry' | 'backfillPushlog' | 'processQueueMessages',
+  args: string[],
+  env: Record<string, string> = {},
+): Running => {
+  const child = spawn(process.execPath, ['--import=tsx', `src/cli/${command}.ts`, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const finished = new Promise<Finished>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, finished };
+};
+
+export const runCommand = (
+  command: Parameters<typeof startCommand>[0],
+  args: string[],
+  env: Record<string, string> = {},
+  stdin?: string,
+): Promise<Finished> => {
+  const running = startCommand(command, args, env);
+  running.child.stdin!.end(stdin ?? '');
+  return running.finished;
+};
