@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { InvalidArgumentError } from 'commander';
+import * as t from 'io-ts';
 import { lastValueFrom } from 'rxjs';
 import { changesetJobs } from '../../streams/changeset.js';
 import { allowedUrl } from '../clients/allowList.js';
@@ -22,16 +23,17 @@ const parseNode = (value: string): string => {
 };
 
 const main = async (): Promise<void> => {
-  const upstream = settingsOrExit(NAME, UpstreamSettings);
-  const { TARGET_REPO } = settingsOrExit(NAME, TargetRepoSettings);
   const program = createProgram(
     NAME,
     'Print the hgpush ping that would be sent for one changeset (sorted keys, 4-space indent). Sends nothing.',
     '\n  TARGET_REPO          default for --target-repo',
   )
     .argument('<NODE_ID>', 'changeset id, 12 to 40 hex characters', parseNode)
-    .option('--debug', 'log every request and decision to stderr', upstream.DEBUG)
-    .option('--target-repo <URL>', 'repository the changeset is in', TARGET_REPO)
+    .option('--debug', 'log every request and decision to stderr')
+    .option(
+      '--target-repo <URL>',
+      'repository the changeset is in (default: TARGET_REPO, else https://hg.mozilla.org/mozilla-central)',
+    )
     .addHelpText(
       'after',
       '\nExit status: 0 ping printed, 1 changeset not found or could not be processed, 2 usage error.',
@@ -39,14 +41,16 @@ const main = async (): Promise<void> => {
     .parse();
 
   const [node] = program.processedArgs as [string];
-  const options = program.opts<{ debug: boolean; targetRepo: string }>();
-  const repository = options.targetRepo.replace(/\/+$/, '');
+  const options = program.opts<{ debug?: boolean; targetRepo?: string }>();
+  const settings = settingsOrExit(NAME, t.intersection([UpstreamSettings, TargetRepoSettings]));
+  const { TARGET_REPO, ...upstream } = settings;
+  const repository = (options.targetRepo ?? TARGET_REPO).replace(/\/+$/, '');
   try {
     allowedUrl(repository, upstream.ALLOWED_HOSTS);
   } catch (error) {
     fail(NAME, `--target-repo: ${describeError(error)}`, EXIT.usage);
   }
-  configureLog({ level: options.debug ? 'debug' : 'warn' });
+  configureLog({ level: options.debug || upstream.DEBUG ? 'debug' : 'warn' });
 
   const { hg, bugzilla } = createClients(upstream);
   const sink = stdoutSink({ pretty: true });
