@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import * as t from 'io-ts';
 import { InvalidArgumentError } from 'commander';
+import { tap } from 'rxjs';
 import { PulseSource, type Verdict } from '../../streams/pulse.js';
 import { createClients, createTelemetryClient } from '../clients/index.js';
 import {
@@ -219,7 +220,8 @@ const main = async (): Promise<void> => {
   log.info(
     `consuming ${options.replayFailed ? source.names.failedQueue : source.names.queue}${options.send ? '' : ' (--no-send: nothing is sent or acked)'}`,
   );
-  pipeline({ hg, bugzilla, sink })(source.jobs).subscribe({
+  const jobs = source.jobs.pipe(tap(() => metrics.messages.inc({ event: 'received' })));
+  pipeline({ hg, bugzilla, sink })(jobs).subscribe({
     error: (error: unknown) => {
       log.error(`the pipeline stopped: ${describeError(error)}`);
       shutdown('pipeline error');

@@ -206,6 +206,7 @@ test('serves metrics and a health check when METRICS_PORT is set', async (t) => 
     t.is(health.status, 200);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     t.regex(metrics, /commit_telemetry_messages_total\{event="acked"\} 1/);
+    t.regex(metrics, /commit_telemetry_messages_total\{event="received"\} 1/);
     t.regex(metrics, /commit_telemetry_pings_total\{review_system="\w+",outcome="sent"\} \d/);
   } finally {
     worker.child.kill('SIGTERM');
