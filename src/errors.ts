@@ -27,6 +27,9 @@ export class NoSuchChangeset extends PipelineError {
   }
 }
 
+/** Input may carry `user:password@`; an error message must not repeat it. */
+const withoutCredentials = (url: string): string => url.replace(/\/\/[^/@\s]*@/, '//***@');
+
 /** A URL from input whose host is not in ALLOWED_HOSTS; refused before any request. */
 export class HostNotAllowed extends PipelineError {
   override readonly name = 'HostNotAllowed';
@@ -35,7 +38,7 @@ export class HostNotAllowed extends PipelineError {
     allowed: readonly string[],
   ) {
     super(
-      `refusing to fetch ${url}: its host is not in ALLOWED_HOSTS (${allowed.join(', ')})`,
+      `refusing to fetch ${withoutCredentials(url)}: its host is not in ALLOWED_HOSTS (${allowed.join(', ')})`,
       'permanent',
     );
   }

@@ -173,7 +173,10 @@ test.before(async (t) => {
   }
   jobs.push(changesetJobs(fx.repo(AUTOLAND), fullNode('5b3ad6fd9f9a').slice(0, 12)));
   jobs.push(changesetJobs(fx.repo(AUTOLAND), UNKNOWN_NODE));
-  const run = await runJobs(clientsFor(settings), concat(...jobs));
+  const run = await runJobs(clientsFor(settings), concat(...jobs)).catch(async (error) => {
+    await fx.close();
+    throw error;
+  });
   t.context = {
     fx,
     settings,
