@@ -1,0 +1,109 @@
+import anyTest, { type TestFn } from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sortedJson } from '../../src/sinks/stdout.js';
+import { runCommand } from '../support/cli.js';
+import { FIXTURES_DIR } from '../support/fixtureData.js';
+import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
+
+const test = anyTest as TestFn<{ fx: Fixtures; env: Record<string, string> }>;
+const REPO = 'integration/autoland';
+const expected = JSON.parse(
+  readFileSync(join(FIXTURES_DIR, 'expected', 'autoland-pings.json'), 'utf8'),
+) as Record<string, { repository: string; reviewSystemUsed: string }>;
+
+test.before(async (t) => {
+  t.context.fx = await startFixtures();
+  t.context.env = { ...t.context.fx.env, TARGET_REPO: t.context.fx.repo(REPO) };
+});
+test.after.always(async (t) => t.context.fx.close());
+
+/** One changeset of each review system the fixtures record. */
+const oneOfEach = Object.entries(expected).filter(
+  ([, ping], i, all) =>
+    all.findIndex(([, p]) => p.reviewSystemUsed === ping.reviewSystemUsed) === i,
+);
+
+for (const [node, ping] of oneOfEach) {
+  test(`prints the exact ${ping.reviewSystemUsed} ping, sorted and indented by 4, from a 12-character prefix`, async (t) => {
+    const result = await runCommand('dumpTelemetry', [node.slice(0, 12)], t.context.env);
+    t.is(result.code, 0, result.stderr);
+    const want = { ...ping, repository: t.context.fx.repo(REPO) };
+    t.is(result.stdout, `${sortedJson(want, 4)}\n`);
+    t.is(result.stderr, '');
+  });
+}
+
+test('an unknown changeset: one line on stderr naming it and the repository, nothing on stdout, exit 1', async (t) => {
+  const node = 'deadbeef'.repeat(5);
+  const result = await runCommand('dumpTelemetry', [node], t.context.env);
+  t.is(result.code, 1);
+  t.is(result.stdout, '');
+  t.is(
+    result.stderr,
+    `dump-telemetry: changeset ${node} was not found in ${t.context.fx.repo(REPO)}\n`,
+  );
+});
+
+test('invalid arguments are a usage error (exit 2) and make no request', async (t) => {
+  // A server of its own, so the other tests' requests do not count here.
+  const fx = await startFixtures();
+  t.teardown(() => fx.close());
+  const env = { ...fx.env, TARGET_REPO: fx.repo(REPO) };
+  for (const args of [
+    [],
+    ['xyz'],
+    ['abc123'],
+    ['0123456789abcdef0123456789abcdef012345678'],
+    ['--bogus', 'f7ea35ab0117'],
+  ]) {
+    const result = await runCommand('dumpTelemetry', args, env);
+    t.is(result.code, 2, args.join(' '));
+    t.is(result.stdout, '');
+  }
+  const refused = await runCommand(
+    'dumpTelemetry',
+    ['--target-repo', 'https://evil.example.com/mozilla-central', 'f7ea35ab0117'],
+    env,
+  );
+  t.is(refused.code, 2);
+  t.regex(
+    refused.stderr,
+    /--target-repo: refusing to fetch https:\/\/evil\.example\.com\/mozilla-central: its host is not in ALLOWED_HOSTS/,
+  );
+  const badSetting = await runCommand('dumpTelemetry', ['f7ea35ab0117'], {
+    ...env,
+    HTTP_CONCURRENCY: 'lots',
+  });
+  t.is(badSetting.code, 2);
+  t.regex(badSetting.stderr, /HTTP_CONCURRENCY: expected an integer from 1 to 100, got "lots"/);
+  t.deepEqual([...fx.hg.requests, ...fx.bmo.requests], []);
+});
+
+test('--debug logs requests and decisions to stderr only', async (t) => {
+  const result = await runCommand('dumpTelemetry', ['--debug', 'f7ea35ab0117'], t.context.env);
+  t.is(result.code, 0);
+  t.regex(
+    result.stderr,
+    /GET http:\/\/127\.0\.0\.1:\d+\/integration\/autoland\/json-rev\/f7ea35ab0117 -> 200/,
+  );
+  t.regex(result.stderr, /f7ea35ab0117950edc47de7130e9d8941d0574d4: phabricator \(bug 1851234\)/);
+  t.notThrows(() => JSON.parse(result.stdout));
+});
+
+test('--help documents the arguments, options, settings and exit codes', async (t) => {
+  const result = await runCommand('dumpTelemetry', ['--help']);
+  t.is(result.code, 0);
+  for (const text of [
+    'NODE_ID',
+    '--debug',
+    '--target-repo',
+    'TARGET_REPO',
+    'ALLOWED_HOSTS',
+    'BMO_API_URL',
+    'HTTP_CONCURRENCY',
+    'Exit status',
+  ]) {
+    t.true(result.stdout.includes(text), text);
+  }
+});
