@@ -63,13 +63,16 @@ export class PushlogSource {
     const pump = (): void => {
       if (closed || fetching) return;
       if (this.stopRequested) return finish();
-      if (inFlight + pageSize > maxInFlight) return;
+      // Room for a whole page, or nothing in flight at all (a limit below one page).
+      if (inFlight > 0 && inFlight + pageSize > maxInFlight) return;
       fetching = true;
       const pageEnd = Math.min(cursor + pageSize, end);
       this.hg.pushlogPage(repository, cursor, pageEnd).then(
         (page) => {
           fetching = false;
           if (closed) return;
+          // Asked to stop while this page was on its way: hand none of it out.
+          if (this.stopRequested) return finish();
           const ids = Object.keys(page.pushes)
             .map(Number)
             .filter((id) => id > cursor && id <= pageEnd)

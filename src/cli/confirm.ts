@@ -8,8 +8,10 @@ export const confirm = async (
   output: Writable = process.stderr,
 ): Promise<boolean> => {
   const reader = createInterface({ input, output, terminal: false });
+  // Input that ends (Ctrl-D, a closed pipe) before an answer is a no.
+  const closed = new Promise<string>((resolve) => reader.once('close', () => resolve('')));
   try {
-    const answer = await reader.question(`${question} [y/N] `);
+    const answer = await Promise.race([reader.question(`${question} [y/N] `), closed]);
     return /^y(es)?$/i.test(answer.trim());
   } catch {
     return false;
