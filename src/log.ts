@@ -23,6 +23,19 @@ export const log = new Logger<ILogObj>({
   maskValuesOfKeysCaseInsensitive: true,
   maskValuesRegEx: [URL_CREDENTIALS],
   overwrite: {
+    // JSON lines read best as {"message": "...", ...fields}: strings join into `message`,
+    // objects add their fields (tslog's default numbers the arguments instead).
+    toLogObj: (args, base) => {
+      const entry: Record<string, unknown> = { ...(base ?? {}) };
+      const words: string[] = [];
+      for (const arg of args) {
+        if (arg !== null && typeof arg === 'object' && !(arg instanceof Error))
+          Object.assign(entry, arg);
+        else words.push(arg instanceof Error ? arg.message : String(arg));
+      }
+      if (words.length > 0) entry.message = words.join(' ');
+      return entry as ILogObj;
+    },
     transportFormatted: (meta, args, errors) => {
       const text = formatWithOptions({ colors: process.stderr.isTTY }, ...args);
       process.stderr.write(`${meta}${text}${errors.length > 0 ? `\n${errors.join('\n')}` : ''}\n`);
