@@ -1,10 +1,10 @@
 import type { AxiosResponse } from 'axios';
 import { LRUCache } from 'lru-cache';
 import { AttachmentsAnswer, BugzillaError, HistoryAnswer } from '../codecs/bugzilla.js';
-import { decodeWith } from '../codecs/report.js';
+import { decodeWith, type Decoded } from '../codecs/report.js';
 import { PipelineError } from '../errors.js';
 import type { BugRecord } from '../rules/reviewSystem.js';
-import { parseJson, type Http } from './http.js';
+import { decodeAnswer, parseJson, type Http } from './http.js';
 
 const decodeAttachments = decodeWith(AttachmentsAnswer, 'Bugzilla attachments answer');
 const decodeHistory = decodeWith(HistoryAnswer, 'Bugzilla history answer');
@@ -45,21 +45,23 @@ export class BugzillaClient {
 
   private async fetchBug(bug: number): Promise<BugRecord> {
     const [attachments, history] = await Promise.all([
-      this.get(`/bug/${bug}/attachment?exclude_fields=data`, (body) => {
-        const answer = decodeAttachments(body);
-        if (!answer.ok) throw new PipelineError(answer.error.message, 'permanent');
-        return answer.value.bugs[String(bug)] ?? [];
-      }),
-      this.get(`/bug/${bug}/history`, (body) => {
-        const answer = decodeHistory(body);
-        if (!answer.ok) throw new PipelineError(answer.error.message, 'permanent');
-        return answer.value.bugs.flatMap((b) => b.history);
-      }),
+      this.get(
+        `/bug/${bug}/attachment?exclude_fields=data`,
+        decodeAttachments,
+        (answer) => answer.bugs[String(bug)] ?? [],
+      ),
+      this.get(`/bug/${bug}/history`, decodeHistory, (answer) =>
+        answer.bugs.flatMap((b) => b.history),
+      ),
     ]);
     return attachments === NO_BUG || history === NO_BUG ? null : { attachments, history };
   }
 
-  private get<T>(path: string, read: (body: unknown) => T): Promise<T | typeof NO_BUG> {
+  private get<A, T>(
+    path: string,
+    decode: (input: unknown) => Decoded<A>,
+    pick: (answer: A) => T,
+  ): Promise<T | typeof NO_BUG> {
     const url = `${this.apiUrl}${path}`;
     return this.http.request({ url, responseType: 'text' }, async (response: AxiosResponse) => {
       if (response.status === 401 || response.status === 404) return NO_BUG;
@@ -70,7 +72,8 @@ export class BugzillaClient {
         );
       }
       const body = parseJson(response, `GET ${url}`);
-      return BugzillaError.is(body) ? NO_BUG : read(body);
+      if (BugzillaError.is(body)) return NO_BUG;
+      return pick(decodeAnswer(body, decode));
     });
   }
 }

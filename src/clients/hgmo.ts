@@ -7,7 +7,7 @@ import { NodePrefix } from '../codecs/scalars.js';
 import { NoSuchChangeset, PipelineError } from '../errors.js';
 import { diffstatOf } from '../rules/diffstat.js';
 import { allowedUrl } from './allowList.js';
-import { parseJson, type Http } from './http.js';
+import { decodeAnswer, parseJson, requireOk, type Http } from './http.js';
 
 const decodePage = decodeWith(PushlogPage, 'json-pushes answer');
 const decodeChangeset = decodeWith(Changeset, 'json-rev answer');
@@ -34,12 +34,8 @@ export class HgClient {
   pushlogPageAt(pushJsonUrl: string): Promise<PushlogPage> {
     const url = allowedUrl(pushJsonUrl, this.allowedHosts).href;
     return this.http.request({ url, responseType: 'text' }, async (response) => {
-      if (response.status !== 200) {
-        throw new PipelineError(`GET ${url} answered ${response.status}`, 'permanent');
-      }
-      const page = decodePage(parseJson(response, `GET ${url}`));
-      if (!page.ok) throw new PipelineError(page.error.message, 'permanent', { cause: page.error });
-      return page.value;
+      requireOk(response, `GET ${url}`);
+      return decodeAnswer(parseJson(response, `GET ${url}`), decodePage);
     });
   }
 
@@ -47,15 +43,8 @@ export class HgClient {
   changeset(repository: string, node: string): Promise<Changeset> {
     const url = this.revUrl(repository, 'json-rev', node);
     return this.http.request({ url, responseType: 'text' }, async (response) => {
-      if (response.status === 404) throw new NoSuchChangeset(node, repository);
-      if (response.status !== 200) {
-        throw new PipelineError(`GET ${url} answered ${response.status}`, 'permanent');
-      }
-      const changeset = decodeChangeset(parseJson(response, `GET ${url}`));
-      if (!changeset.ok) {
-        throw new PipelineError(changeset.error.message, 'permanent', { cause: changeset.error });
-      }
-      return changeset.value;
+      requireOk(response, `GET ${url}`, () => new NoSuchChangeset(node, repository));
+      return decodeAnswer(parseJson(response, `GET ${url}`), decodeChangeset);
     });
   }
 
@@ -63,10 +52,7 @@ export class HgClient {
   diffstat(repository: string, node: string): Promise<Diffstat> {
     const url = this.revUrl(repository, 'raw-rev', node);
     return this.http.request({ url, responseType: 'stream' }, async (response) => {
-      if (response.status === 404) throw new NoSuchChangeset(node, repository);
-      if (response.status !== 200) {
-        throw new PipelineError(`GET ${url} answered ${response.status}`, 'permanent');
-      }
+      requireOk(response, `GET ${url}`, () => new NoSuchChangeset(node, repository));
       try {
         return await diffstatOf(response.data as Readable);
       } catch (error) {

@@ -1,5 +1,6 @@
 import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import pLimit, { type LimitFunction } from 'p-limit';
+import type { Decoded } from '../codecs/report.js';
 import { PipelineError } from '../errors.js';
 import { log } from '../log.js';
 import { USER_AGENT } from './userAgent.js';
@@ -134,5 +135,22 @@ export const parseJson = (response: AxiosResponse, what: string): unknown => {
     return JSON.parse(String(response.data));
   } catch {
     throw new PipelineError(`${what} is not JSON (HTTP ${response.status})`, 'permanent');
+  }
+};
+
+/** Decodes a parsed answer; an answer of the wrong shape is a permanent failure. */
+export const decodeAnswer = <A>(body: unknown, decode: (input: unknown) => Decoded<A>): A => {
+  const decoded = decode(body);
+  if (!decoded.ok) {
+    throw new PipelineError(decoded.error.message, 'permanent', { cause: decoded.error });
+  }
+  return decoded.value;
+};
+
+/** Any answer but 200 is final here (transient ones were retried): `notFound` names a 404. */
+export const requireOk = (response: AxiosResponse, what: string, notFound?: () => Error): void => {
+  if (response.status === 404 && notFound !== undefined) throw notFound();
+  if (response.status !== 200) {
+    throw new PipelineError(`${what} answered ${response.status}`, 'permanent');
   }
 };
