@@ -97,12 +97,17 @@ const main = async (): Promise<number> => {
     );
   }
   const total = Math.max(0, Math.min(end, lastPushId) - start);
+  if (total === 0) {
+    process.stderr.write(
+      `${repository}: no push after ${start} (its newest push is ${lastPushId}); nothing to do.\n`,
+    );
+    return EXIT.ok;
+  }
   process.stderr.write(
     `${repository}: pushes ${start + 1} to ${Math.min(end, lastPushId)}, ${total} pushes` +
       `${end > lastPushId ? ` (the repository ends at push ${lastPushId})` : ''}; ` +
       `${options.send ? `pings will be sent to ${telemetry!.TMO_BASE_URL}` : 'pings will be printed, not sent'}.\n`,
   );
-  if (total === 0) return EXIT.ok;
   if (!options.yes) {
     if (!process.stdin.isTTY) {
       return fail(

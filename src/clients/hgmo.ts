@@ -12,7 +12,10 @@ import { decodeAnswer, parseJson, requireOk, type Http } from './http.js';
 const decodePage = decodeWith(PushlogPage, 'json-pushes answer');
 const decodeChangeset = decodeWith(Changeset, 'json-rev answer');
 
-/** hg.mozilla.org: pushlog pages, changesets and their patches, for allowed hosts only. */
+/**
+ * hg.mozilla.org: pushlog pages, changesets and their patches, for allowed hosts only. Every
+ * method is async, so a refused URL is a rejection like any other failure, never a throw.
+ */
 export class HgClient {
   constructor(
     private readonly http: Http,
@@ -20,7 +23,7 @@ export class HgClient {
   ) {}
 
   /** Pushes with `startId < id <= endId`; both bounds are always sent. */
-  pushlogPage(repository: string, startId: number, endId: number): Promise<PushlogPage> {
+  async pushlogPage(repository: string, startId: number, endId: number): Promise<PushlogPage> {
     const url = this.repoUrl(repository, 'json-pushes');
     url.search = new URLSearchParams({
       version: '2',
@@ -31,7 +34,7 @@ export class HgClient {
   }
 
   /** A pushlog page at a URL given by input, such as a Pulse message's `push_json_url`. */
-  pushlogPageAt(pushJsonUrl: string): Promise<PushlogPage> {
+  async pushlogPageAt(pushJsonUrl: string): Promise<PushlogPage> {
     const url = allowedUrl(pushJsonUrl, this.allowedHosts).href;
     return this.http.request({ url, responseType: 'text' }, async (response) => {
       requireOk(response, `GET ${url}`);
@@ -40,7 +43,7 @@ export class HgClient {
   }
 
   /** One changeset; `node` may be a 12+ character prefix, the answer has the full node. */
-  changeset(repository: string, node: string): Promise<Changeset> {
+  async changeset(repository: string, node: string): Promise<Changeset> {
     const url = this.revUrl(repository, 'json-rev', node);
     return this.http.request({ url, responseType: 'text' }, async (response) => {
       requireOk(response, `GET ${url}`, () => new NoSuchChangeset(node, repository));
@@ -49,7 +52,7 @@ export class HgClient {
   }
 
   /** The diffstat of the changeset's patch, counted as it streams in, never held whole. */
-  diffstat(repository: string, node: string): Promise<Diffstat> {
+  async diffstat(repository: string, node: string): Promise<Diffstat> {
     const url = this.revUrl(repository, 'raw-rev', node);
     return this.http.request({ url, responseType: 'stream' }, async (response) => {
       requireOk(response, `GET ${url}`, () => new NoSuchChangeset(node, repository));

@@ -23,7 +23,7 @@ export class TelemetryClient {
   }
 
   /** Resolves once ingestion accepted the ping; 4xx is permanent, 5xx is retried by Http. */
-  submit(ping: Ping): Promise<void> {
+  async submit(ping: Ping): Promise<void> {
     const url = this.urlFor(ping);
     return this.http.request(
       { url, method: 'PUT', data: ping, responseType: 'text' },

@@ -175,3 +175,38 @@ test('a changeset job refuses an id that is not hex, before any request', async 
   t.is(fx.hg.requests.length, 0);
   await fx.close();
 });
+
+test('a message naming a repository on a host that is not allowed fails its changesets, not the stream', async (t) => {
+  const synthetic = syntheticFixtures({ pushes: 2 });
+  const fx = await startFixtures({ data: synthetic });
+  const bad = JSON.parse(changegroupMessage(fx.repo(REPO), 1)) as {
+    payload: { data: { repo_url: string } };
+  };
+  bad.payload.data.repo_url = 'https://hg.example.com/integration/autoland';
+  const jobs: Job[] = [
+    {
+      label: 'bad',
+      input: { kind: 'message', body: JSON.stringify(bad) },
+      receivedAt: 0,
+      settle: () => {},
+    },
+    {
+      label: 'good',
+      input: { kind: 'message', body: changegroupMessage(fx.repo(REPO), 2) },
+      receivedAt: 0,
+      settle: () => {},
+    },
+  ];
+  const results = await run(fx, from(jobs));
+  const byLabel = new Map(results.map((r) => [r.job.label, r]));
+  const badOutcomes = byLabel.get('bad')!.outcomes;
+  t.is(badOutcomes.length, 3);
+  t.true(badOutcomes.every((o) => o.status === 'failed' && o.error instanceof HostNotAllowed));
+  t.deepEqual(statuses([byLabel.get('good')!]), ['sent', 'sent', 'sent']);
+  t.false(
+    fx.hg.requests.some(
+      (r) => r.includes('json-rev') && synthetic.nodes(1).some((n) => r.includes(n)),
+    ),
+  );
+  await fx.close();
+});

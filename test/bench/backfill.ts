@@ -1,0 +1,385 @@
+/**
+ * Benchmark of a pushlog backfill: the real pipeline (PushlogSource -> pipeline -> telemetry
+ * sink, the real HTTP clients) against the fixture servers with latency added to every answer.
+ *
+ *   npx tsx test/bench/backfill.ts
+ *
+ * Settings (environment): BACKFILL_BENCH_PUSHES (300), BACKFILL_BENCH_LATENCY_MS (20),
+ * BACKFILL_BENCH_MEMORY_PUSHES (10000, 0 to skip), BACKFILL_BENCH_MEMORY_LATENCY_MS (2),
+ * BACKFILL_BENCH_PAGE_SIZE (100), BACKFILL_BENCH_MAX_IN_FLIGHT (the source's default),
+ * BACKFILL_BENCH_TRACE=1 (requests in flight per host, per 100 ms), BACKFILL_BENCH_NODE_ARGS
+ * (node options for the backfill runs, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ *
+ * Goal (the issue): at least 80% of the ceiling set by the per-host cap, that is
+ * (requests to the busiest host x latency / HTTP_CONCURRENCY); 250 changesets/s or more with
+ * HTTP_CONCURRENCY=10; never more than HTTP_CONCURRENCY requests in flight per host; a peak
+ * RSS under 200 MB for a 10,000-push backfill.
+ *
+ * The fixture servers run in this process; each backfill runs in a child process of its own
+ * (this script again, with `--run`), so that its peak RSS is the backfill's alone and the two
+ * do not share one event loop.
+ */
+import { spawn } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { lastValueFrom, reduce } from 'rxjs';
+import { PushlogSource } from '../../streams/pushlog.js';
+import { createClients, createTelemetryClient } from '../../src/clients/index.js';
+import type { TelemetrySettings, UpstreamSettings } from '../../src/codecs/settings.js';
+import { configureLog } from '../../src/log.js';
+import { pipeline } from '../../src/pipeline/index.js';
+import { telemetrySink } from '../../src/sinks/telemetry.js';
+import { startFixtures, type Upstream } from '../support/fixtureServer.js';
+import { syntheticFixtures } from '../support/syntheticFixtures.js';
+
+const MiB = 1024 * 1024;
+const REPO_PATH = 'integration/autoland';
+const CHANGESETS_PER_PUSH = 3;
+const GOAL_SHARE = 0.8;
+const GOAL_RATE_AT_10 = 250;
+const GOAL_RSS = 200 * MiB;
+
+const envInt = (name: string, fallback: number): number => {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a whole number`);
+  return n;
+};
+
+/** What one backfill run is told. */
+interface RunSpec {
+  readonly repository: string;
+  readonly hgHost: string;
+  readonly bmoApiUrl: string;
+  readonly tmoBaseUrl: string;
+  readonly pushes: number;
+  readonly concurrency: number;
+  readonly pageSize: number;
+  readonly maxInFlight: number | undefined;
+}
+
+/** What one backfill run reports back. */
+interface RunResult {
+  readonly seconds: number;
+  readonly pushes: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly firstFailure: string | undefined;
+  /** Client side: the most requests the Http client had in flight per host. */
+  readonly clientPeakInFlight: Record<string, number>;
+  readonly sampledPeakRss: number;
+  readonly sampledPeakHeap: number;
+  readonly maxRss: number;
+  readonly baselineRss: number;
+  /** User + system CPU seconds of the run. */
+  readonly cpuSeconds: number;
+  /** Share of the run the event loop was busy: near 1, the backfill is CPU-bound. */
+  readonly eventLoopBusy: number;
+}
+
+// ---- The backfill, in its own process ------------------------------------------------------
+
+const runBackfill = async (spec: RunSpec): Promise<RunResult> => {
+  configureLog({ level: 'silent' });
+  const upstream: UpstreamSettings = {
+    BMO_API_URL: spec.bmoApiUrl,
+    ALLOWED_HOSTS: [spec.hgHost],
+    HTTP_CONCURRENCY: spec.concurrency,
+    DEBUG: false,
+  };
+  const telemetry: TelemetrySettings = {
+    TMO_BASE_URL: spec.tmoBaseUrl,
+    TMO_PING_NAMESPACE: 'eng-workflow',
+    TMO_PING_DOCTYPE: 'hgpush',
+    TMO_PING_DOCVERSION: '1',
+  };
+  const { http, hg, bugzilla } = createClients(upstream);
+  const sink = telemetrySink(createTelemetryClient(http, telemetry));
+  const source = new PushlogSource(
+    hg,
+    { repository: spec.repository, start: 0, end: spec.pushes },
+    spec.maxInFlight === undefined
+      ? { pageSize: spec.pageSize }
+      : { pageSize: spec.pageSize, maxInFlight: spec.maxInFlight },
+  );
+
+  const baselineRss = process.memoryUsage.rss();
+  let sampledPeakRss = baselineRss;
+  let sampledPeakHeap = 0;
+  const sampler = setInterval(() => {
+    const { rss, heapUsed } = process.memoryUsage();
+    sampledPeakRss = Math.max(sampledPeakRss, rss);
+    sampledPeakHeap = Math.max(sampledPeakHeap, heapUsed);
+  }, 50);
+
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const eluBefore = performance.eventLoopUtilization();
+  const totals = await lastValueFrom(
+    pipeline({ hg, bugzilla, sink })(source.jobs).pipe(
+      reduce(
+        (acc, result) => {
+          acc.pushes += 1;
+          for (const outcome of result.outcomes) {
+            if (outcome.status === 'sent') acc.sent += 1;
+            if (outcome.status === 'failed') {
+              acc.failed += 1;
+              acc.firstFailure ??= outcome.error.message;
+            }
+          }
+          return acc;
+        },
+        { pushes: 0, sent: 0, failed: 0, firstFailure: undefined as string | undefined },
+      ),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const elu = performance.eventLoopUtilization(eluBefore);
+  clearInterval(sampler);
+  sampledPeakRss = Math.max(sampledPeakRss, process.memoryUsage.rss());
+  if (source.failure !== undefined) throw source.failure;
+  return {
+    seconds,
+    ...totals,
+    clientPeakInFlight: Object.fromEntries(http.peakInFlight),
+    sampledPeakRss,
+    sampledPeakHeap,
+    maxRss: process.resourceUsage().maxRSS * 1024,
+    baselineRss,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    eventLoopBusy: elu.utilization,
+  };
+};
+
+// ---- The driver: fixtures, one child per run, the report ------------------------------------
+
+interface Scenario {
+  readonly label: string;
+  readonly pushes: number;
+  readonly latencyMs: number;
+  readonly concurrency: number;
+  readonly pageSize: number;
+  readonly maxInFlight: number | undefined;
+  /** Whether to judge it against the throughput goals (the memory run is CPU-bound by design). */
+  readonly judgeThroughput: boolean;
+}
+
+interface Measured {
+  readonly scenario: Scenario;
+  readonly result: RunResult;
+  readonly requests: Record<'hg' | 'bmo' | 'tmo', number>;
+  readonly peakInFlight: Record<'hg' | 'bmo' | 'tmo', number>;
+  /** Mean requests in flight at hg.mozilla.org over the run, as a share of the cap. */
+  readonly hgBusy: number;
+  /** CPU seconds the fixture servers (this process) spent during the run. */
+  readonly serverCpuSeconds: number;
+  /** Mean requests in flight per host, per 100 ms of the run (BACKFILL_BENCH_TRACE=1). */
+  readonly trace: { hg: number; bmo: number; tmo: number }[];
+}
+
+const runChild = (spec: RunSpec): Promise<RunResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        ...(process.env.BACKFILL_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+        fileURLToPath(import.meta.url),
+        '--run',
+        JSON.stringify(spec),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`backfill run exited ${code}`));
+      resolve(JSON.parse(out) as RunResult);
+    });
+  });
+
+const measure = async (scenario: Scenario): Promise<Measured> => {
+  const data = syntheticFixtures({
+    pushes: scenario.pushes,
+    changesetsPerPush: CHANGESETS_PER_PUSH,
+    repoPath: REPO_PATH,
+  });
+  const fx = await startFixtures({ data, latencyMs: scenario.latencyMs });
+  try {
+    // hg's in-flight requests, sampled while the run goes, for the busy share.
+    let samples = 0;
+    let sum = 0;
+    let firstRequestAt: number | undefined;
+    const buckets: { hg: number; bmo: number; tmo: number; n: number }[] = [];
+    const sampler = setInterval(() => {
+      if (fx.hg.requests.length === 0) return;
+      firstRequestAt ??= performance.now();
+      samples += 1;
+      sum += fx.hg.inFlight;
+      const index = Math.floor((performance.now() - firstRequestAt) / 100);
+      const bucket = (buckets[index] ??= { hg: 0, bmo: 0, tmo: 0, n: 0 });
+      bucket.hg += fx.hg.inFlight;
+      bucket.bmo += fx.bmo.inFlight;
+      bucket.tmo += fx.tmo.inFlight;
+      bucket.n += 1;
+    }, 2);
+    const cpuBefore = process.cpuUsage();
+    const result = await runChild({
+      repository: fx.repo(REPO_PATH),
+      hgHost: fx.hg.host,
+      bmoApiUrl: fx.env.BMO_API_URL!,
+      tmoBaseUrl: fx.env.TMO_BASE_URL!,
+      pushes: scenario.pushes,
+      concurrency: scenario.concurrency,
+      pageSize: scenario.pageSize,
+      maxInFlight: scenario.maxInFlight,
+    });
+    const cpu = process.cpuUsage(cpuBefore);
+    clearInterval(sampler);
+    const hosts = { hg: fx.hg, bmo: fx.bmo, tmo: fx.tmo } as const;
+    const pick = (f: (u: Upstream) => number) =>
+      ({ hg: f(hosts.hg), bmo: f(hosts.bmo), tmo: f(hosts.tmo) }) as const;
+    if (fx.tmo.received.size !== result.sent) {
+      throw new Error(`telemetry received ${fx.tmo.received.size} pings, ${result.sent} sent`);
+    }
+    return {
+      scenario,
+      result,
+      requests: pick((u) => u.requests.length),
+      peakInFlight: pick((u) => u.peakInFlight),
+      hgBusy: samples === 0 ? 0 : sum / samples / scenario.concurrency,
+      serverCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      trace: buckets.map((b) => ({ hg: b.hg / b.n, bmo: b.bmo / b.n, tmo: b.tmo / b.n })),
+    };
+  } finally {
+    await fx.close();
+  }
+};
+
+const mb = (bytes: number) => `${(bytes / MiB).toFixed(0)} MB`;
+const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
+
+const report = ({
+  scenario,
+  result,
+  requests,
+  peakInFlight,
+  hgBusy,
+  serverCpuSeconds,
+  trace,
+}: Measured): string[] => {
+  const changesets = result.sent + result.failed;
+  const rate = changesets / result.seconds;
+  const [busiest, busiestCount] = Object.entries(requests).sort(([, a], [, b]) => b - a)[0]!;
+  const ceilingSeconds = (busiestCount * scenario.latencyMs) / 1000 / scenario.concurrency;
+  const ceilingRate = ceilingSeconds > 0 ? changesets / ceilingSeconds : Infinity;
+  const share = rate / ceilingRate;
+  const overCap = Object.values(peakInFlight).some((peak) => peak > scenario.concurrency);
+  const lines = [
+    `${scenario.label}: ${scenario.pushes} pushes x ${CHANGESETS_PER_PUSH} changesets, ` +
+      `latency ${scenario.latencyMs} ms, HTTP_CONCURRENCY ${scenario.concurrency}, ` +
+      `page ${scenario.pageSize}, maxInFlight ${scenario.maxInFlight ?? 'default'}`,
+    `  done        ${result.pushes} pushes, ${result.sent} sent, ${result.failed} failed` +
+      (result.firstFailure === undefined ? '' : ` (first: ${result.firstFailure})`),
+    `  throughput  ${rate.toFixed(1)} changesets/s in ${result.seconds.toFixed(2)} s ` +
+      `(backfill process: CPU ${result.cpuSeconds.toFixed(2)} s, ` +
+      `event loop busy ${pct(result.eventLoopBusy)}; fixture servers: CPU ${serverCpuSeconds.toFixed(2)} s)`,
+    `  requests    hg ${requests.hg}, bmo ${requests.bmo} (Bugzilla), tmo ${requests.tmo}`,
+    `  peak in flight (server) hg ${peakInFlight.hg}, bmo ${peakInFlight.bmo}, ` +
+      `tmo ${peakInFlight.tmo}${overCap ? '  <-- OVER THE CAP' : ' (cap respected)'}`,
+  ];
+  if (scenario.judgeThroughput && scenario.latencyMs > 0) {
+    lines.push(
+      `  ceiling     ${busiest} ${busiestCount} x ${scenario.latencyMs} ms / ${scenario.concurrency}` +
+        ` = ${ceilingSeconds.toFixed(2)} s = ${ceilingRate.toFixed(1)} changesets/s`,
+      `  reached     ${pct(share)} of the ceiling (goal ${pct(GOAL_SHARE)}: ` +
+        `${share >= GOAL_SHARE ? 'met' : 'NOT met'}); hg busy ${pct(hgBusy)} of its cap on average`,
+    );
+    if (scenario.concurrency === 10) {
+      lines.push(
+        `  goal        ${GOAL_RATE_AT_10} changesets/s at HTTP_CONCURRENCY=10: ` +
+          `${rate >= GOAL_RATE_AT_10 ? 'met' : 'NOT met'}`,
+      );
+    }
+  }
+  if (process.env.BACKFILL_BENCH_TRACE === '1') {
+    lines.push('  in flight per 100 ms (hg/bmo/tmo):');
+    trace.forEach((b, i) =>
+      lines.push(
+        `    ${String(i * 100).padStart(5)} ms  ${b.hg.toFixed(1).padStart(4)} ` +
+          `${b.bmo.toFixed(1).padStart(4)} ${b.tmo.toFixed(1).padStart(4)}`,
+      ),
+    );
+  }
+  lines.push(
+    `  peak RSS    ${mb(result.maxRss)} (${mb(result.baselineRss)} before the run; ` +
+      `peak heap used ${mb(result.sampledPeakHeap)})` +
+      (scenario.pushes >= 10_000
+        ? `; goal < ${mb(GOAL_RSS)}: ${result.maxRss < GOAL_RSS ? 'met' : 'NOT met'}`
+        : ''),
+  );
+  return lines;
+};
+
+const main = async () => {
+  const pushes = envInt('BACKFILL_BENCH_PUSHES', 300);
+  const latencyMs = envInt('BACKFILL_BENCH_LATENCY_MS', 20);
+  const memoryPushes = envInt('BACKFILL_BENCH_MEMORY_PUSHES', 10_000);
+  const memoryLatencyMs = envInt('BACKFILL_BENCH_MEMORY_LATENCY_MS', 2);
+  const pageSize = envInt('BACKFILL_BENCH_PAGE_SIZE', 100);
+  const maxInFlightSetting = envInt('BACKFILL_BENCH_MAX_IN_FLIGHT', 0);
+  const maxInFlight = maxInFlightSetting === 0 ? undefined : maxInFlightSetting;
+
+  const scenarios: Scenario[] = [
+    {
+      label: 'default cap',
+      pushes,
+      latencyMs,
+      concurrency: 8,
+      pageSize,
+      maxInFlight,
+      judgeThroughput: true,
+    },
+    {
+      label: 'cap 10',
+      pushes,
+      latencyMs,
+      concurrency: 10,
+      pageSize,
+      maxInFlight,
+      judgeThroughput: true,
+    },
+  ];
+  if (memoryPushes > 0) {
+    scenarios.push({
+      label: 'memory',
+      pushes: memoryPushes,
+      latencyMs: memoryLatencyMs,
+      concurrency: 10,
+      pageSize,
+      maxInFlight,
+      judgeThroughput: false,
+    });
+  }
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+  console.log(
+    `backfill benchmark (node ${process.version}, ${availableParallelism()} CPUs, ` +
+      `load average ${load} at start)`,
+  );
+  for (const scenario of scenarios) {
+    const measured = await measure(scenario);
+    console.log(report(measured).join('\n'));
+  }
+};
+
+if (process.argv[2] === '--run') {
+  const result = await runBackfill(JSON.parse(process.argv[3]!) as RunSpec);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else {
+  await main();
+}
