@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { confirm } from '../../src/cli/confirm.js';
+import { commandPath } from '../support/cli.js';
 import { configureLog } from '../../src/log.js';
 import { documentId } from '../../src/rules/ping.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
@@ -12,7 +13,7 @@ import { syntheticFixtures } from '../support/syntheticFixtures.js';
 configureLog({ level: 'silent' });
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const COMMAND = [process.execPath, '--import', 'tsx', 'src/cli/backfillPushlog.ts'];
+const COMMAND = [process.execPath, commandPath('backfillPushlog')];
 const REPO_PATH = 'integration/autoland';
 const SUBMIT_PATH = '/submit/eng-workflow/hgpush/1/';
 /** Settings the command reads; the test's own environment must not leak any into the child. */

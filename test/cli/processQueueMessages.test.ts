@@ -100,7 +100,7 @@ test('rejects bad options with a usage error', async (t) => {
 
 test('--no-send prints every ping, sends nothing and leaves every message in the queue', async (t) => {
   const { env, names, publishPushes } = setup(t, 'nosend');
-  const worker = await startWorker(t, ['--no-send', '--timeout', '1'], env);
+  const worker = await startWorker(t, ['--no-send', '--timeout', '3'], env);
   await publishPushes([1, 2, 3]);
   const result = await worker.finished;
   t.is(result.code, 0);
@@ -119,7 +119,7 @@ test('--no-send prints every ping, sends nothing and leaves every message in the
 
 test('--timeout: sends every ping, acks every message, logs one line per message, exits 0 when idle', async (t) => {
   const { env, names, publishPushes } = setup(t, 'timeout');
-  const worker = await startWorker(t, ['--timeout', '1'], env);
+  const worker = await startWorker(t, ['--timeout', '3'], env);
   await publishPushes([4, 5]);
   const result = await worker.finished;
   t.is(result.code, 0);
@@ -162,7 +162,7 @@ test('SIGTERM lets messages in flight finish, loses none, and exits 0', async (t
 
 test('never logs the Pulse password, even with --debug', async (t) => {
   const { env, publishPushes } = setup(t, 'secret');
-  const worker = await startWorker(t, ['--debug', '--timeout', '1'], env);
+  const worker = await startWorker(t, ['--debug', '--timeout', '3'], env);
   await publishPushes([12]);
   const result = await worker.finished;
   t.is(result.code, 0);
@@ -173,7 +173,7 @@ test('never logs the Pulse password, even with --debug', async (t) => {
 test('--replay-failed runs parked messages again, removes those that succeed and exits', async (t) => {
   const { env, names, routingKey, publishPushes } = setup(t, 'replaycli');
   t.context.fx.fail({ match: /startID=12&endID=13/, status: 404, times: 1 });
-  const worker = await startWorker(t, ['--timeout', '1'], env);
+  const worker = await startWorker(t, ['--timeout', '3'], env);
   await publishPushes([13]);
   await t.context.admin.publish(routingKey, '{"payload": "broken"}');
   t.is((await worker.finished).code, 0);

@@ -17,16 +17,19 @@ export interface Running {
   readonly finished: Promise<Finished>;
 }
 
+/** The built command, as users run it; `npm test` builds first (its `pretest`). */
+export const commandPath = (command: string): string => `dist/src/cli/${command}.js`;
+
 /**
- * Runs one of the commands from source, as a user would run the built one, with only the
- * environment given (plus PATH and HOME), so no setting leaks in from the test runner.
+ * Runs one of the built commands with only the environment given (plus PATH and HOME), so no
+ * setting leaks in from the test runner.
  */
 export const startCommand = (
   command: 'dumpTelemetry' | 'backfillPushlog' | 'processQueueMessages',
   args: string[],
   env: Record<string, string> = {},
 ): Running => {
-  const child = spawn(process.execPath, ['--import=tsx', `src/cli/${command}.ts`, ...args], {
+  const child = spawn(process.execPath, [commandPath(command), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
