@@ -121,7 +121,7 @@ interface WorkerReport {
   readonly quarterPeaks: number[];
   /** Heap in use right after a full collection at 25, 50, 75 and 100% (when gc is exposed). */
   readonly liveHeapAt: number[];
-  /** The most of RSS sampled every 10 ms and of the kernel's maxrss. */
+  /** The most of RSS sampled every 50 ms and of the kernel's maxrss. */
   readonly peakRss: number;
   readonly runtime: string;
 }
@@ -333,10 +333,12 @@ const startWorkerProcess = (
       child.send({ type: 'go' } satisfies ToWorker);
       const message = await done;
       if (message.type !== 'done') throw new Error('unexpected message');
-      // Let it stop and exit by itself, so a CPU profile gets written.
-      await new Promise((resolve) =>
-        child.exitCode !== null ? resolve(0) : child.once('exit', resolve),
-      );
+      // Let it stop and exit by itself, so a CPU profile gets written; kill it if it lingers.
+      await new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(0);
+        const timer = setTimeout(() => child.kill(), 15_000);
+        child.once('exit', () => resolve(clearTimeout(timer)));
+      });
       return message.report;
     },
     kill: () => {
