@@ -85,7 +85,7 @@ const main = async (): Promise<number> => {
   }
   configureLog({ level: options.debug || upstream.DEBUG ? 'debug' : 'warn' });
 
-  const { http, hg, bugzilla } = createClients(upstream);
+  const { limits, hg, bugzilla } = createClients(upstream);
   let lastPushId: number;
   try {
     ({ lastpushid: lastPushId } = await hg.pushlogPage(repository, start, start));
@@ -135,7 +135,9 @@ const main = async (): Promise<number> => {
   });
 
   const sink =
-    telemetry === undefined ? stdoutSink() : telemetrySink(createTelemetryClient(http, telemetry));
+    telemetry === undefined
+      ? stdoutSink()
+      : telemetrySink(createTelemetryClient(limits, telemetry));
   const jobs = source.jobs.pipe(
     tap((job) => job.input.kind === 'push' && checkpoint.issued(job.input.pushId)),
   );

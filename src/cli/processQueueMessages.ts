@@ -168,9 +168,9 @@ const main = async (): Promise<void> => {
   const server =
     port === undefined ? undefined : await metrics.serve(port, () => source.connected());
 
-  const { http, hg, bugzilla } = createClients(settings);
+  const { limits, hg, bugzilla } = createClients(settings);
   const sink: Sink = options.send
-    ? telemetrySink(createTelemetryClient(http, settings))
+    ? telemetrySink(createTelemetryClient(limits, settings))
     : stdoutSink();
 
   let stopping = false;

@@ -1,13 +1,11 @@
 import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
-import pLimit, { type LimitFunction } from 'p-limit';
 import type { Decoded } from '../codecs/report.js';
 import { PipelineError } from '../errors.js';
 import { log } from '../log.js';
+import type { HostLimits } from './hostLimits.js';
 import { USER_AGENT } from './userAgent.js';
 
 export interface HttpOptions {
-  /** Most requests in flight to one host:port at any moment. */
-  readonly concurrency: number;
   readonly timeoutMs?: number;
   /** Attempts in all, the first included. */
   readonly attempts?: number;
@@ -31,22 +29,21 @@ const discard = (response: AxiosResponse): void => {
 };
 
 /**
- * An HTTP client for one upstream: bounded in-flight requests per host, a timeout on every
+ * An HTTP client for one upstream (its own axios instance): requests wait for a slot of their
+ * host in the shared HostLimits, each has a timeout
  * request, and retries with exponential backoff and jitter for transient failures only
  * (network errors, timeouts, 429, 5xx, or a handler's transient PipelineError). Redirects are
  * not followed, so an allowed URL cannot lead somewhere that is not allowed.
  */
 export class Http {
   private readonly axios: AxiosInstance;
-  private readonly limits = new Map<string, LimitFunction>();
   private readonly attempts: number;
   private readonly backoffMs: number;
-  /** Requests in flight per host, and the most seen at once: for tests and benchmarks. */
-  readonly inFlight = new Map<string, number>();
-  readonly peakInFlight = new Map<string, number>();
-  readonly requestCount = new Map<string, number>();
 
-  constructor(private readonly options: HttpOptions) {
+  constructor(
+    private readonly limits: HostLimits,
+    options: HttpOptions = {},
+  ) {
     this.attempts = options.attempts ?? 4;
     this.backoffMs = options.backoffMs ?? 500;
     this.axios = axios.create({
@@ -65,7 +62,7 @@ export class Http {
   ): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.limitFor(config.url)(() => this.attempt(config, handle));
+        return await this.limits.run(config.url, () => this.attempt(config, handle));
       } catch (error) {
         const transient = error instanceof PipelineError && error.kind === 'transient';
         if (!transient || attempt >= this.attempts) throw error;
@@ -76,55 +73,30 @@ export class Http {
     }
   }
 
-  private limitFor(url: string): LimitFunction {
-    const host = new URL(url).host;
-    let limit = this.limits.get(host);
-    if (limit === undefined) {
-      limit = pLimit(this.options.concurrency);
-      this.limits.set(host, limit);
-    }
-    return limit;
-  }
-
   private async attempt<T>(
     config: AxiosRequestConfig & { url: string },
     handle: ResponseHandler<T>,
   ): Promise<T> {
-    const host = new URL(config.url).host;
     const method = (config.method ?? 'GET').toUpperCase();
     const started = Date.now();
-    this.track(host, +1);
+    let response: AxiosResponse;
     try {
-      let response: AxiosResponse;
-      try {
-        response = await this.axios.request(config);
-      } catch (error) {
-        const reason = axios.isAxiosError(error) ? (error.code ?? error.message) : String(error);
-        throw new PipelineError(`${method} ${config.url} failed: ${reason}`, 'transient', {
-          cause: error,
-        });
-      }
-      log.debug(`${method} ${config.url} -> ${response.status} in ${Date.now() - started} ms`);
-      if (TRANSIENT_STATUS(response.status)) {
-        discard(response);
-        throw new PipelineError(`${method} ${config.url} answered ${response.status}`, 'transient');
-      }
-      try {
-        return await handle(response);
-      } finally {
-        discard(response);
-      }
-    } finally {
-      this.track(host, -1);
+      response = await this.axios.request(config);
+    } catch (error) {
+      const reason = axios.isAxiosError(error) ? (error.code ?? error.message) : String(error);
+      throw new PipelineError(`${method} ${config.url} failed: ${reason}`, 'transient', {
+        cause: error,
+      });
     }
-  }
-
-  private track(host: string, delta: number): void {
-    const now = (this.inFlight.get(host) ?? 0) + delta;
-    this.inFlight.set(host, now);
-    if (delta > 0) {
-      this.requestCount.set(host, (this.requestCount.get(host) ?? 0) + 1);
-      this.peakInFlight.set(host, Math.max(now, this.peakInFlight.get(host) ?? 0));
+    log.debug(`${method} ${config.url} -> ${response.status} in ${Date.now() - started} ms`);
+    if (TRANSIENT_STATUS(response.status)) {
+      discard(response);
+      throw new PipelineError(`${method} ${config.url} answered ${response.status}`, 'transient');
+    }
+    try {
+      return await handle(response);
+    } finally {
+      discard(response);
     }
   }
 }

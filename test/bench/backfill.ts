@@ -94,8 +94,8 @@ const runBackfill = async (spec: RunSpec): Promise<RunResult> => {
     TMO_PING_DOCTYPE: 'hgpush',
     TMO_PING_DOCVERSION: '1',
   };
-  const { http, hg, bugzilla } = createClients(upstream);
-  const sink = telemetrySink(createTelemetryClient(http, telemetry));
+  const { limits, hg, bugzilla } = createClients(upstream);
+  const sink = telemetrySink(createTelemetryClient(limits, telemetry));
   const source = new PushlogSource(
     hg,
     { repository: spec.repository, start: 0, end: spec.pushes },
@@ -143,7 +143,7 @@ const runBackfill = async (spec: RunSpec): Promise<RunResult> => {
   return {
     seconds,
     ...totals,
-    clientPeakInFlight: Object.fromEntries(http.peakInFlight),
+    clientPeakInFlight: Object.fromEntries(limits.peakInFlight),
     sampledPeakRss,
     sampledPeakHeap,
     maxRss: process.resourceUsage().maxRSS * 1024,

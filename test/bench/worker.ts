@@ -172,7 +172,7 @@ const runWorker = async (
     await connected();
     const clients = createClients(orThrow(readSettings(UpstreamSettings, env)));
     const sink = telemetrySink(
-      createTelemetryClient(clients.http, orThrow(readSettings(TelemetrySettings, env))),
+      createTelemetryClient(clients.limits, orThrow(readSettings(TelemetrySettings, env))),
     );
     const startRss = process.memoryUsage.rss();
     let peakRss = startRss;
@@ -197,7 +197,7 @@ const runWorker = async (
       }
       if (firstDelivery === undefined) return;
       samples += 1;
-      for (const name of HOSTS) inFlight[name] += clients.http.inFlight.get(hosts[name]) ?? 0;
+      for (const name of HOSTS) inFlight[name] += clients.limits.inFlight.get(hosts[name]) ?? 0;
     }, 10);
     const jobs = source.jobs.pipe(
       tap(() => {
@@ -221,8 +221,8 @@ const runWorker = async (
       HOSTS.map((name) => [
         name,
         {
-          requests: clients.http.requestCount.get(hosts[name]) ?? 0,
-          peakInFlight: clients.http.peakInFlight.get(hosts[name]) ?? 0,
+          requests: clients.limits.requestCount.get(hosts[name]) ?? 0,
+          peakInFlight: clients.limits.peakInFlight.get(hosts[name]) ?? 0,
           mean: inFlight[name] / Math.max(samples, 1),
         },
       ]),

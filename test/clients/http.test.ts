@@ -1,6 +1,7 @@
 import test from 'ava';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HostLimits } from '../../src/clients/hostLimits.js';
 import { Http } from '../../src/clients/http.js';
 import { PipelineError } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
@@ -37,7 +38,7 @@ const readStatus = async (response: { status: number }) => response.status;
 
 test('retries 500, 502, 503 and 429, then hands the answer over', async (t) => {
   const server = await serve([500, 502, 503]);
-  const http = new Http({ concurrency: 2, backoffMs: 1 });
+  const http = new Http(new HostLimits(2), { backoffMs: 1 });
   t.is(await http.request({ url: `${server.url}/a` }, readStatus), 200);
   t.is(server.seen.length, 4);
   await server.close();
@@ -45,7 +46,7 @@ test('retries 500, 502, 503 and 429, then hands the answer over', async (t) => {
 
 test('gives up after the last attempt with a transient error naming the URL and status', async (t) => {
   const server = await serve([503, 503, 503, 503, 503]);
-  const http = new Http({ concurrency: 2, backoffMs: 1, attempts: 4 });
+  const http = new Http(new HostLimits(2), { backoffMs: 1, attempts: 4 });
   const error = await t.throwsAsync(http.request({ url: `${server.url}/down` }, readStatus), {
     instanceOf: PipelineError,
   });
@@ -57,7 +58,7 @@ test('gives up after the last attempt with a transient error naming the URL and 
 
 test('does not retry a 4xx: the handler decides what it means', async (t) => {
   const server = await serve([404, 429]);
-  const http = new Http({ concurrency: 2, backoffMs: 1 });
+  const http = new Http(new HostLimits(2), { backoffMs: 1 });
   t.is(await http.request({ url: `${server.url}/missing` }, readStatus), 404);
   t.is(server.seen.length, 1);
   await server.close();
@@ -66,7 +67,7 @@ test('does not retry a 4xx: the handler decides what it means', async (t) => {
 test('treats a refused connection as transient and retries it', async (t) => {
   const server = await serve([]);
   await server.close();
-  const http = new Http({ concurrency: 2, backoffMs: 1, attempts: 2 });
+  const http = new Http(new HostLimits(2), { backoffMs: 1, attempts: 2 });
   const error = await t.throwsAsync(http.request({ url: `${server.url}/gone` }, readStatus));
   t.true(error instanceof PipelineError && error.kind === 'transient');
   t.regex(error!.message, /ECONNREFUSED/);
@@ -74,7 +75,7 @@ test('treats a refused connection as transient and retries it', async (t) => {
 
 test('times out a request that takes too long, as a transient failure', async (t) => {
   const server = await serve([], 500);
-  const http = new Http({ concurrency: 2, backoffMs: 1, attempts: 1, timeoutMs: 50 });
+  const http = new Http(new HostLimits(2), { backoffMs: 1, attempts: 1, timeoutMs: 50 });
   const error = await t.throwsAsync(http.request({ url: `${server.url}/slow` }, readStatus));
   t.true(error instanceof PipelineError && error.kind === 'transient');
   await server.close();
@@ -82,7 +83,7 @@ test('times out a request that takes too long, as a transient failure', async (t
 
 test('does not follow redirects, so an allowed URL cannot lead elsewhere', async (t) => {
   const server = await serve([302]);
-  const http = new Http({ concurrency: 2, backoffMs: 1 });
+  const http = new Http(new HostLimits(2), { backoffMs: 1 });
   t.is(await http.request({ url: `${server.url}/moved` }, readStatus), 302);
   t.is(server.seen.length, 1);
   await server.close();
@@ -90,12 +91,26 @@ test('does not follow redirects, so an allowed URL cannot lead elsewhere', async
 
 test('keeps at most `concurrency` requests in flight per host and names itself', async (t) => {
   const server = await serve([], 30);
-  const http = new Http({ concurrency: 3 });
+  const limits = new HostLimits(3);
+  const http = new Http(limits);
   await Promise.all(
     Array.from({ length: 12 }, (_, i) => http.request({ url: `${server.url}/${i}` }, readStatus)),
   );
   t.is(server.peak(), 3);
-  t.is(http.peakInFlight.get(new URL(server.url).host), 3);
+  t.is(limits.peakInFlight.get(new URL(server.url).host), 3);
   t.regex(server.seen[0]!.userAgent ?? '', /^commit-telemetry-service\/\d+\.\d+\.\d+ /);
+  await server.close();
+});
+
+test('clients of different upstreams share the cap of a host they both call', async (t) => {
+  const server = await serve([], 30);
+  const limits = new HostLimits(2);
+  const [one, two] = [new Http(limits), new Http(limits)];
+  await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      (i % 2 === 0 ? one : two).request({ url: `${server.url}/${i}` }, readStatus),
+    ),
+  );
+  t.is(server.peak(), 2);
   await server.close();
 });

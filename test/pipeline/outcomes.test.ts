@@ -422,7 +422,7 @@ const replay = async (t: { context: Context }, name: string) => {
   const byLine = new Map(
     run.results.map((result) => [Number(/(\d+)$/.exec(result.job.label)?.[1]), result]),
   );
-  const requests = [...clients.http.requestCount.values()].reduce((sum, n) => sum + n, 0);
+  const requests = [...clients.limits.requestCount.values()].reduce((sum, n) => sum + n, 0);
   return { run, byLine, requests };
 };
 

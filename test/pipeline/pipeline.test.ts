@@ -84,9 +84,9 @@ test('a telemetry 4xx is a permanent failure reported with the answer body', asy
   const fx = await startFixtures({ data: synthetic });
   const node = synthetic.nodes(1)[2]!;
   fx.fail({ match: new RegExp(documentId(node)), status: 400 });
-  const { http } = clientsFor(fx);
+  const { limits } = clientsFor(fx);
   const sink = telemetrySink(
-    createTelemetryClient(http, {
+    createTelemetryClient(limits, {
       TMO_BASE_URL: fx.env.TMO_BASE_URL!,
       TMO_PING_NAMESPACE: 'eng-workflow',
       TMO_PING_DOCTYPE: 'hgpush',
