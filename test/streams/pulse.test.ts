@@ -1,11 +1,14 @@
 import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { verdictFor, pulseNames } from '../../streams/pulse.js';
 import { PipelineError } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import type { JobOutcome } from '../../src/pipeline/job.js';
 import { MemorySink } from '../../src/sinks/memory.js';
 import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
+import { FIXTURES_DIR } from '../support/fixtureData.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage, otherMessage } from '../support/messages.js';
 import { SYNTHETIC_DIFFSTAT, syntheticFixtures } from '../support/syntheticFixtures.js';
@@ -336,4 +339,47 @@ test('pulseNames follows the Pulse naming rules', (t) => {
     failedQueue: 'queue/bob/hgpush.failed',
     failedExchange: 'exchange/bob/hgpush.failed',
   });
+});
+
+test('replays the recorded Pulse streams through the worker with every ping exactly right', async (t) => {
+  const recorded = await startFixtures();
+  t.teardown(() => recorded.close());
+  const queueName = `recorded-${randomBytes(3).toString('hex')}`;
+  const routingKey = `test/${queueName}`;
+  const names = pulseNames({
+    PULSE_USERNAME: t.context.user.username,
+    PULSE_QUEUE_NAME: queueName,
+  });
+  t.context.queues.push(names.queue, names.failedQueue);
+  const w = await startWorker({ user: t.context.user, queueName, routingKey, fx: recorded });
+  t.context.workers.push(w);
+  const lines = (file: string) =>
+    readFileSync(join(FIXTURES_DIR, 'pulse', file), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => line.replaceAll('https://hg.mozilla.org', recorded.hg.url));
+  const stream = [...lines('autoland.ndjson'), ...lines('bad-messages.ndjson')];
+  for (const body of stream) await t.context.admin.publish(routingKey, body);
+  await until('every message settled', () => w.settled.length === stream.length);
+
+  const expected = JSON.parse(
+    readFileSync(join(FIXTURES_DIR, 'expected', 'autoland-pings.json'), 'utf8'),
+  ) as Record<string, Record<string, unknown>>;
+  const pings = (w.sink as MemorySink).pings;
+  t.deepEqual(
+    Object.fromEntries(pings.map((ping) => [ping.changesetID, ping])),
+    Object.fromEntries(
+      Object.entries(expected).map(([node, ping]) => [
+        node,
+        { ...ping, repository: recorded.repo(REPO) },
+      ]),
+    ),
+  );
+  const verdicts = w.settled.map((s) => s.verdict);
+  // 9 pushes, newrepo.1, obsolete.1, a push-less message, a two-push message: acked;
+  // not JSON, no repo_url, a string pushid: parked.
+  t.is(verdicts.filter((v) => v === 'ack').length, 13);
+  t.is(verdicts.filter((v) => v === 'park').length, 3);
+  t.is(await t.context.admin.depth(names.queue), 0);
+  t.is((await t.context.admin.drain(names.failedQueue)).length, 3);
 });
