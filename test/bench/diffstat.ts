@@ -8,29 +8,27 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  closeSync,
   createReadStream,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DiffstatCounter } from '../../src/rules/diffstat.js';
-
-interface Totals {
-  changedFiles: number;
-  additions: number;
-  deletions: number;
-}
+import {
+  generatePatch,
+  parseDiffstatSummary,
+  sameTotals,
+  showTotals,
+  type Totals,
+} from './patch.js';
 
 interface Timing {
   totals: Totals;
@@ -74,139 +72,6 @@ const GOAL_MB_PER_S = 800;
 const GOAL_RSS = 100 * MB;
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SELF = relative(ROOT, fileURLToPath(import.meta.url));
-
-// ---------------------------------------------------------------------------------------
-// The patch
-
-/** A fixed seed keeps every run on the same patch, so figures compare across commits. */
-const xorshift = (seed: number) => {
-  let state = seed >>> 0 || 1;
-  return (bound: number): number => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state % bound;
-  };
-};
-
-const WORDS = [
-  'const', 'let', 'return', 'if', 'else', 'nsresult', 'rv', 'aFrame', 'mozilla', 'dom',
-  'RefPtr<Element>', 'nullptr', '=', '==', '->', '(', ')', '{', '}', ';', 'NS_ENSURE_SUCCESS',
-  'this', 'self', 'await', 'function', 'width', 'height', '0', '1', '"string"', 'café', '//',
-]; // prettier-ignore
-
-/**
- * Source-like lines of 0 to ~150 characters (about 55 on average), a few non-ASCII; some
- * begin with `-- ` or `++` so that hunk lines such as `--- x` and `+++y` are in the load.
- */
-const linePool = (random: (bound: number) => number): string[] => {
-  const pool: string[] = [];
-  for (let i = 0; i < 4096; i += 1) {
-    const indent = ' '.repeat(2 * random(5));
-    const words: string[] = [];
-    const wanted = random(8) === 0 ? 0 : 1 + random(20);
-    for (let w = 0; w < wanted; w += 1) words.push(WORDS[random(WORDS.length)]!);
-    const lead = i % 97 === 0 ? '-- ' : i % 89 === 0 ? '++' : '';
-    pool.push(lead + indent + words.join(' '));
-  }
-  return pool;
-};
-
-/** Writes through a 1 MiB buffer so that generating never holds the patch in memory. */
-const batchedWriter = (fd: number) => {
-  let parts: string[] = [];
-  let size = 0;
-  let written = 0;
-  const flush = () => {
-    written += writeSync(fd, parts.join(''));
-    parts = [];
-    size = 0;
-  };
-  return {
-    write(text: string) {
-      parts.push(text);
-      size += text.length;
-      if (size >= CHUNK_SIZE) flush();
-    },
-    close(): number {
-      flush();
-      return written;
-    },
-  };
-};
-
-/** A new (1 in 20) or deleted (1 in 20) file: one hunk of 1 to 300 lines. */
-const wholeFileDiff = (path: string, added: boolean, lines: string[], totals: Totals) => {
-  const out = [
-    `diff --git a/${path} b/${path}\n`,
-    added ? 'new file mode 100644\n' : 'deleted file mode 100644\n',
-    added ? `--- /dev/null\n+++ b/${path}\n` : `--- a/${path}\n+++ /dev/null\n`,
-    added ? `@@ -0,0 +1,${lines.length} @@\n` : `@@ -1,${lines.length} +0,0 @@\n`,
-  ];
-  const sign = added ? '+' : '-';
-  for (const line of lines) out.push(sign, line, '\n');
-  if (added) totals.additions += lines.length;
-  else totals.deletions += lines.length;
-  return out.join('');
-};
-
-/** A modified file: 1 to 8 hunks, each of 3 context lines, changes, 3 context lines. */
-const modifiedFileDiff = (
-  path: string,
-  random: (bound: number) => number,
-  pick: () => string,
-  totals: Totals,
-) => {
-  const out = [`diff --git a/${path} b/${path}\n--- a/${path}\n+++ b/${path}\n`];
-  let line = 1 + random(50);
-  for (let hunks = 1 + random(8); hunks > 0; hunks -= 1) {
-    // git apply calls a hunk with no change corrupt, and diffstat does not count its file.
-    const removed = random(30);
-    const added = removed === 0 ? 1 + random(29) : random(30);
-    out.push(`@@ -${line},${removed + 6} +${line},${added + 6} @@\n`);
-    for (let i = 0; i < 3; i += 1) out.push(' ', pick(), '\n');
-    for (let i = 0; i < removed; i += 1) out.push('-', pick(), '\n');
-    for (let i = 0; i < added; i += 1) out.push('+', pick(), '\n');
-    for (let i = 0; i < 3; i += 1) out.push(' ', pick(), '\n');
-    totals.additions += added;
-    totals.deletions += removed;
-    line += removed + 6 + random(200);
-  }
-  return out.join('');
-};
-
-/** Writes an `hg export --git` patch of about `bytes` bytes; answers its true totals. */
-const generatePatch = (path: string, bytes: number): Totals & { bytes: number } => {
-  const random = xorshift(0x5eed);
-  const pool = linePool(random);
-  const pick = () => pool[random(pool.length)]!;
-  const totals: Totals = { changedFiles: 0, additions: 0, deletions: 0 };
-  const fd = openSync(path, 'w');
-  const writer = batchedWriter(fd);
-  writer.write(
-    '# HG changeset patch\n# User Bench <bench@example.com>\n# Date 1530120920 14400\n' +
-      '# Node ID 62a578a28fe94efb7f03138bbfaa458d1c31314e\n' +
-      '# Parent  3659a2ff799f0a531283d22d112b08eb23a9ced7\n' +
-      'Bug 1 - Reformat the whole tree. r=bench\n\n',
-  );
-  // Lengths in UTF-16 units: the few non-ASCII characters make the file a little larger.
-  for (let index = 0, approx = 0; approx < bytes; index += 1) {
-    const path = `dom/module${index % 211}/File${index}.cpp`;
-    const kind = random(20);
-    const diff =
-      kind <= 1
-        ? wholeFileDiff(path, kind === 0, Array.from({ length: 1 + random(300) }, pick), totals)
-        : modifiedFileDiff(path, random, pick, totals);
-    totals.changedFiles += 1;
-    approx += diff.length;
-    writer.write(diff);
-  }
-  const written = writer.close();
-  closeSync(fd);
-  return { ...totals, bytes: written };
-};
 
 // ---------------------------------------------------------------------------------------
 // Our counter, in a child process of its own so that its peak RSS is not the generator's
@@ -292,7 +157,9 @@ const transpileForNode = async (dir: string): Promise<string | undefined> => {
     const sources = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
       .filter((file) => file.endsWith('.ts'))
       .map((file) => join('src', file));
-    for (const source of [...sources, SELF]) {
+    // This script and the patch generator it imports.
+    const bench = [SELF, join(dirname(SELF), 'patch.ts')];
+    for (const source of [...sources, ...bench]) {
       const text = readFileSync(join(ROOT, source), 'utf8');
       const target = join(dir, source.replace(/\.ts$/, '.js'));
       mkdirSync(dirname(target), { recursive: true });
@@ -331,18 +198,6 @@ const measureOurs = (script: string | undefined, path: string, runs: number, var
 // ---------------------------------------------------------------------------------------
 // GNU diffstat
 
-/** Parses ` 3 files changed, 10 insertions(+), 2 deletions(-)`; diffstat omits zero parts. */
-const parseDiffstatSummary = (text: string): Totals | undefined => {
-  const summary = /(\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?/;
-  const match = summary.exec(text);
-  if (match === null) return undefined;
-  return {
-    changedFiles: Number(match[1]),
-    additions: Number(match[2] ?? 0),
-    deletions: Number(match[3] ?? 0),
-  };
-};
-
 const runDiffstat = (path: string): Promise<{ seconds: number; out: string }> =>
   new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
@@ -375,9 +230,8 @@ const measureDiffstat = async (path: string, runs: number): Promise<Timing | und
 
 const mb = (bytes: number) => (bytes / MB).toFixed(1);
 const rate = (bytes: number, seconds: number) => bytes / MB / seconds;
-const show = (t: Totals) => `${t.changedFiles} files, +${t.additions} -${t.deletions}`;
-const same = (a: Totals, b: Totals) =>
-  a.changedFiles === b.changedFiles && a.additions === b.additions && a.deletions === b.deletions;
+const show = showTotals;
+const same = sameTotals;
 const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 
 /** Wall-clock speed decides; speed per CPU second shows what a busy machine took away. */

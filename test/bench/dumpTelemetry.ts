@@ -16,16 +16,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  closeSync,
   createReadStream,
   existsSync,
   mkdtempSync,
-  openSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
-  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,21 +30,21 @@ import { fileURLToPath } from 'node:url';
 import type { FixtureData } from '../support/fixtureData.js';
 import { startFixtures } from '../support/fixtureServer.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import {
+  generatePatch,
+  parseDiffstatSummary,
+  sameTotals,
+  showTotals,
+  type Totals,
+} from './patch.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILT = join(ROOT, 'dist', 'src', 'cli', 'dumpTelemetry.js');
 const REPO = 'integration/autoland';
 const MB = 1e6;
-const CHUNK_SIZE = 1 << 20;
 const GOAL_RATIO = 2;
 const GOAL_RSS = 150 * MB;
 const GNU_TIME = '/usr/bin/time';
-
-interface Totals {
-  changedFiles: number;
-  additions: number;
-  deletions: number;
-}
 
 interface Run {
   seconds: number;
@@ -57,107 +54,6 @@ interface Run {
   stderr: string;
   code: number | null;
 }
-
-// ---------------------------------------------------------------------------------------
-// The patch
-
-const xorshift = (seed: number) => {
-  let state = seed >>> 0 || 1;
-  return (bound: number): number => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state % bound;
-  };
-};
-
-const WORDS = [
-  'const', 'let', 'return', 'if', 'else', 'nsresult', 'rv', 'aFrame', 'mozilla', 'dom',
-  'RefPtr<Element>', 'nullptr', '=', '==', '->', '(', ')', '{', '}', ';', 'NS_ENSURE_SUCCESS',
-  'this', 'self', 'await', 'function', 'width', 'height', '0', '1', '"string"', 'café', '//',
-]; // prettier-ignore
-
-/** Source-like lines of 0 to ~130 characters, a few starting `-- ` or `++` (so `--- x` in a hunk). */
-const linePool = (random: (bound: number) => number): string[] =>
-  Array.from({ length: 4096 }, (_, i) => {
-    const indent = ' '.repeat(2 * random(5));
-    const wanted = random(10) === 0 ? 0 : 1 + random(19);
-    const words = Array.from({ length: wanted }, () => WORDS[random(WORDS.length)]!);
-    const lead = i % 97 === 0 ? '-- ' : i % 89 === 0 ? '++' : '';
-    return lead + indent + words.join(' ');
-  });
-
-/**
- * Writes an `hg export --git` patch of about `bytes` bytes (modified files of 1 to 12 hunks,
- * a few new and deleted files) through a 1 MiB buffer; answers its true totals.
- */
-const generatePatch = (path: string, bytes: number): Totals & { bytes: number } => {
-  const random = xorshift(0xd1ff);
-  const pool = linePool(random);
-  const pick = () => pool[random(pool.length)]!;
-  const totals: Totals = { changedFiles: 0, additions: 0, deletions: 0 };
-  const fd = openSync(path, 'w');
-  let parts: string[] = [];
-  let pending = 0;
-  let written = 0;
-  const flush = () => {
-    written += writeSync(fd, parts.join(''));
-    parts = [];
-    pending = 0;
-  };
-  const write = (text: string) => {
-    parts.push(text);
-    pending += text.length;
-    if (pending >= CHUNK_SIZE) flush();
-  };
-  write(
-    '# HG changeset patch\n# User Bench <bench@example.com>\n# Date 1700000000 0\n' +
-      'Bug 1000000 - Reformat dom/ in one go. r=bench\n\n' +
-      'Differential Revision: https://phabricator.services.mozilla.com/D1\n\n',
-  );
-  for (let index = 0, approx = 0; approx < bytes; index += 1) {
-    const file = `dom/module${index % 211}/File${index}.cpp`;
-    const out = [`diff --git a/${file} b/${file}\n`];
-    const kind = random(40);
-    if (kind <= 1) {
-      const added = kind === 0;
-      const count = 1 + random(200);
-      out.push(
-        added ? 'new file mode 100644\n' : 'deleted file mode 100644\n',
-        added ? `--- /dev/null\n+++ b/${file}\n` : `--- a/${file}\n+++ /dev/null\n`,
-        added ? `@@ -0,0 +1,${count} @@\n` : `@@ -1,${count} +0,0 @@\n`,
-      );
-      for (let i = 0; i < count; i += 1) out.push(added ? '+' : '-', pick(), '\n');
-      if (added) totals.additions += count;
-      else totals.deletions += count;
-    } else {
-      out.push(`--- a/${file}\n+++ b/${file}\n`);
-      let line = 1 + random(50);
-      for (let hunks = 1 + random(12); hunks > 0; hunks -= 1) {
-        // A hunk with no change is corrupt to git apply, and diffstat would not count it.
-        const removed = random(30);
-        const added = removed === 0 ? 1 + random(29) : random(30);
-        out.push(`@@ -${line},${removed + 6} +${line},${added + 6} @@ nsresult Foo()\n`);
-        for (let i = 0; i < 3; i += 1) out.push(' ', pick(), '\n');
-        for (let i = 0; i < removed; i += 1) out.push('-', pick(), '\n');
-        for (let i = 0; i < added; i += 1) out.push('+', pick(), '\n');
-        for (let i = 0; i < 3; i += 1) out.push(' ', pick(), '\n');
-        totals.additions += added;
-        totals.deletions += removed;
-        line += removed + 6 + random(200);
-      }
-    }
-    const diff = out.join('');
-    totals.changedFiles += 1;
-    approx += diff.length;
-    write(diff);
-  }
-  flush();
-  closeSync(fd);
-  return { ...totals, bytes: written };
-};
 
 // ---------------------------------------------------------------------------------------
 // Measuring a child
@@ -219,25 +115,8 @@ const measure = (
 // ---------------------------------------------------------------------------------------
 // Checks and the report
 
-/** Parses ` 3 files changed, 10 insertions(+), 2 deletions(-)`; diffstat omits zero parts. */
-const parseDiffstatSummary = (text: string): Totals | undefined => {
-  const summary = /(\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?/;
-  const match = summary.exec(text);
-  if (match === null) return undefined;
-  return {
-    changedFiles: Number(match[1]),
-    additions: Number(match[2] ?? 0),
-    deletions: Number(match[3] ?? 0),
-  };
-};
-
-const show = (t: Totals) => `${t.changedFiles} files, +${t.additions} -${t.deletions}`;
-const same = (a: Totals | undefined, b: Totals | undefined) =>
-  a !== undefined &&
-  b !== undefined &&
-  a.changedFiles === b.changedFiles &&
-  a.additions === b.additions &&
-  a.deletions === b.deletions;
+const show = showTotals;
+const same = sameTotals;
 const mb = (bytes: number | undefined) => (bytes === undefined ? '?' : (bytes / MB).toFixed(1));
 const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
