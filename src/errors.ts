@@ -44,7 +44,7 @@ export class HostNotAllowed extends PipelineError {
   }
 }
 
-export const isTransient = (error: unknown): boolean =>
+export const isTransient = (error: unknown): error is PipelineError =>
   error instanceof PipelineError && error.kind === 'transient';
 
 export const describeError = (error: unknown): string =>

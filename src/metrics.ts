@@ -53,10 +53,13 @@ export class WorkerMetrics {
   serve(port: number, healthy: () => boolean): Promise<Server> {
     const server = createServer((request, response) => {
       if (request.url === '/metrics') {
-        void this.registry.metrics().then((text) => {
-          response.writeHead(200, { 'content-type': this.registry.contentType });
-          response.end(text);
-        });
+        this.registry.metrics().then(
+          (text) => {
+            response.writeHead(200, { 'content-type': this.registry.contentType });
+            response.end(text);
+          },
+          () => response.writeHead(500).end(),
+        );
       } else if (request.url === '/healthz') {
         const ok = healthy();
         response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
@@ -65,6 +68,9 @@ export class WorkerMetrics {
         response.writeHead(404).end();
       }
     });
-    return new Promise((resolve) => server.listen(port, () => resolve(server)));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, () => resolve(server));
+    });
   }
 }

@@ -8,38 +8,13 @@ import { Observable, Subject } from 'rxjs';
 import type { PulseSettings } from '../src/codecs/settings.js';
 import { describeError } from '../src/errors.js';
 import { log } from '../src/log.js';
-import type { Job, JobOutcome } from '../src/pipeline/job.js';
-
-/** What to do with a message once its job is settled. */
-export type Verdict = 'ack' | 'requeue' | 'park' | 'hold';
-
-/** Pulse's naming rules: a user may create only `queue/<user>/...` and `exchange/<user>/...`. */
-export const pulseNames = (
-  settings: Pick<PulseSettings, 'PULSE_USERNAME' | 'PULSE_QUEUE_NAME'>,
-) => {
-  const { PULSE_USERNAME: user, PULSE_QUEUE_NAME: name } = settings;
-  return {
-    queue: `queue/${user}/${name}`,
-    failedQueue: `queue/${user}/${name}.failed`,
-    failedExchange: `exchange/${user}/${name}.failed`,
-  };
-};
-
-/**
- * Ack only what is done. Anything failed goes to the failed queue unless it failed for a
- * transient reason and has not been redelivered yet, in which case it gets one more try.
- */
-export const verdictFor = (result: JobOutcome, redelivered: boolean): Verdict => {
-  const failures = result.outcomes.filter((o) => o.status === 'failed');
-  if (failures.length === 0) return 'ack';
-  const transient = failures.every((o) => o.status === 'failed' && o.error.kind === 'transient');
-  return transient && !redelivered ? 'requeue' : 'park';
-};
+import { failureLines, type Job, type JobOutcome } from '../src/pipeline/job.js';
+import { pulseNames, verdictFor, type PulseNames, type Verdict } from '../src/rules/pulse.js';
 
 export interface PulseOptions {
   readonly settings: PulseSettings;
   readonly prefetch: number;
-  /** `failed` consumes the failed queue (for --replay-failed) instead of the main one. */
+  /** `failed` replays the failed queue (--replay-failed): only what is parked at start. */
   readonly queue?: 'main' | 'failed';
   /** `--no-send`: messages are never acked; they return to the queue when the worker stops. */
   readonly hold?: boolean;
@@ -66,27 +41,32 @@ interface Delivery {
  * The always-on worker's source: a durable Pulse queue bound to the hgpush exchange, consumed
  * through amqp-connection-manager, which reconnects by itself. Every (re)connect checks the
  * exchange passively, asserts and binds the queues, and resumes consuming. Each message is
- * one job, settled by ack, requeue, or park (moved to the failed queue, confirmed, then acked).
+ * one job, settled by ack, requeue, or park (copied to the failed queue with a publisher
+ * confirm, then acked). Lifecycle: `ready()`, `jobs` (subscribe to consume), `stop()`.
  */
 export class PulseSource {
   readonly counters: PulseCounters = { received: 0, acked: 0, requeued: 0, parked: 0 };
   /** Messages delivered and not yet settled (held --no-send messages are not counted). */
   inFlight = 0;
   lastDeliveryAt = Date.now();
-  /** Take at most this many messages, then leave the rest in the queue (--replay-failed). */
-  limit: number | undefined = undefined;
-  readonly names: ReturnType<typeof pulseNames>;
+  readonly names: PulseNames;
   private readonly connection: AmqpConnectionManager;
   private readonly channel: ChannelWrapper;
   private readonly publisher: ChannelWrapper;
   private readonly deliveries = new Subject<Job>();
+  /** Setups of the consumer channel so far; a delivery remembers the one it came on. */
   private generation = 0;
-  private consumerTag: string | undefined;
+  private publisherGeneration = 0;
+  /** For --replay-failed: how many messages to take, counted when ready. */
+  private limit: number | undefined = undefined;
+  private consuming: Promise<string | undefined> | undefined;
   private stopping: Promise<void> | undefined;
+  private closed = false;
 
   constructor(private readonly options: PulseOptions) {
     const s = options.settings;
-    this.names = pulseNames(s);
+    this.names = pulseNames(s.PULSE_USERNAME, s.PULSE_QUEUE_NAME);
+    // Credentials go in an object, never in a URL that could end up in a log line.
     this.connection = amqp.connect(
       [
         {
@@ -116,7 +96,15 @@ export class PulseSource {
       json: false,
       setup: (channel: Channel) => this.setup(channel),
     });
-    this.publisher = this.connection.createChannel({ name: 'parking', json: false, confirm: true });
+    this.publisher = this.connection.createChannel({
+      name: 'parking',
+      json: false,
+      confirm: true,
+      setup: (channel: Channel) => {
+        const generation = ++this.publisherGeneration;
+        channel.once('close', () => this.reopenLater(() => this.publisherGeneration, generation));
+      },
+    });
     for (const wrapper of [this.channel, this.publisher]) {
       wrapper.on('error', (err: Error) => log.error(`Pulse channel error: ${describeError(err)}`));
     }
@@ -126,23 +114,53 @@ export class PulseSource {
   readonly jobs: Observable<Job> = new Observable<Job>((subscriber) => {
     const subscription = this.deliveries.subscribe(subscriber);
     const queue = this.options.queue === 'failed' ? this.names.failedQueue : this.names.queue;
-    this.channel
+    this.consuming = this.channel
       .consume(queue, (message) => this.deliver(message), { prefetch: this.options.prefetch })
-      .then(({ consumerTag }) => {
-        this.consumerTag = consumerTag;
-      })
-      .catch((error: unknown) => subscriber.error(error));
+      .then(
+        ({ consumerTag }) => consumerTag,
+        (error: unknown) => {
+          subscriber.error(error);
+          return undefined;
+        },
+      );
     return () => subscription.unsubscribe();
   });
 
-  connected(): boolean {
-    return this.connection.isConnected();
+  /**
+   * Waits for the first connection and the queues, or fails (bad credentials, an exchange that
+   * does not exist, a queue the user may not create) within `timeoutMs`.
+   */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    let fail: (error: Error) => void = () => {};
+    const failed = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    failed.catch(() => undefined);
+    const timer = setTimeout(
+      () => fail(new Error(`no connection within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
+    this.channel.once('error', fail);
+    try {
+      await Promise.race([
+        this.connection.connect({ timeout: timeoutMs }).then(() => this.channel.waitForConnect()),
+        failed,
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.channel.off('error', fail);
+    }
+    if (this.options.queue === 'failed') this.limit = await this.failedDepth();
   }
 
-  /** Waits until the first connection is up and the queues are in place. */
-  async ready(timeoutMs = 30_000): Promise<void> {
-    await this.connection.connect({ timeout: timeoutMs });
-    await this.channel.waitForConnect();
+  /** How many messages --replay-failed takes: those parked when it started. */
+  get replayCount(): number | undefined {
+    return this.limit;
+  }
+
+  /** True while connected and consuming: for /healthz. */
+  healthy(): boolean {
+    return this.connection.isConnected() && !this.closed && this.generation > 0;
   }
 
   /** Messages waiting in the main queue, or undefined when the broker cannot say. */
@@ -165,9 +183,8 @@ export class PulseSource {
    */
   stop(graceMs = 25_000): Promise<void> {
     this.stopping ??= (async () => {
-      if (this.consumerTag !== undefined) {
-        await this.channel.cancel(this.consumerTag).catch(() => undefined);
-      }
+      const consumerTag = await this.consuming;
+      if (consumerTag !== undefined) await this.channel.cancel(consumerTag).catch(() => undefined);
       const deadline = Date.now() + graceMs;
       while (this.inFlight > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -175,6 +192,7 @@ export class PulseSource {
       if (this.inFlight > 0) {
         log.warn(`${this.inFlight} messages still in flight; the broker will redeliver them`);
       }
+      this.closed = true;
       this.deliveries.complete();
       await this.connection.close();
     })();
@@ -182,6 +200,9 @@ export class PulseSource {
   }
 
   private async setup(channel: Channel): Promise<void> {
+    // First: from here on, deliveries of the old channel must not be acked on this one.
+    const generation = ++this.generation;
+    channel.once('close', () => this.reopenLater(() => this.generation, generation));
     const s = this.options.settings;
     const { queue, failedQueue, failedExchange } = this.names;
     await channel.checkExchange(s.PULSE_EXCHANGE);
@@ -190,7 +211,23 @@ export class PulseSource {
     await channel.assertExchange(failedExchange, 'fanout', { durable: true, autoDelete: false });
     await channel.assertQueue(failedQueue, { durable: true, exclusive: false, autoDelete: false });
     await channel.bindQueue(failedQueue, failedExchange, '');
-    this.generation += 1;
+  }
+
+  /**
+   * amqp-connection-manager reopens a closed channel only when the connection comes back. A
+   * channel can close while the connection stays up (Pulse deleted the queue, the broker
+   * refused an operation): then nothing would be consumed again. So if no new setup has run
+   * a little later, reconnect.
+   */
+  private reopenLater(current: () => number, closedGeneration: number): void {
+    if (this.stopping !== undefined) return;
+    const delay = (this.options.reconnectSeconds ?? 5) * 1000;
+    setTimeout(() => {
+      if (this.stopping !== undefined || current() !== closedGeneration) return;
+      if (!this.connection.isConnected()) return;
+      log.warn('a Pulse channel closed while connected; reconnecting');
+      this.connection.reconnect();
+    }, delay).unref();
   }
 
   private deliver(message: ConsumeMessage): void {
@@ -210,12 +247,12 @@ export class PulseSource {
   }
 
   private async settle(delivery: Delivery, result: JobOutcome): Promise<void> {
-    const verdict = this.options.hold
-      ? 'hold'
-      : verdictFor(result, delivery.message.fields.redelivered);
     try {
-      if (verdict === 'park') await this.park(delivery.message, result);
-      if (delivery.generation !== this.generation) {
+      // A replayed message was parked once already: its second chance is used up.
+      const secondChance = delivery.message.fields.redelivered || this.options.queue === 'failed';
+      let verdict = this.options.hold ? 'hold' : verdictFor(result, secondChance);
+      if (verdict === 'park' && !(await this.park(delivery, result))) verdict = 'requeue';
+      if (this.closed || delivery.generation !== this.generation) {
         log.warn(`${result.job.label}: its channel is gone; the broker will redeliver it`);
         return;
       }
@@ -232,22 +269,30 @@ export class PulseSource {
     }
   }
 
-  /** Copies the message to the failed queue, waits for the broker's confirm; the caller acks. */
-  private async park(message: ConsumeMessage, result: JobOutcome): Promise<void> {
-    const errors = result.outcomes.flatMap((o) =>
-      o.status === 'failed' ? [`${o.node ?? 'message'}: ${o.error.message}`] : [],
-    );
-    const headers = {
-      ...(message.properties.headers ?? {}),
-      'x-routing-key': message.fields.routingKey,
-      'x-exchange': message.fields.exchange,
-      'x-error': errors.join('\n').slice(0, 4000),
-      'x-parked-at': new Date().toISOString(),
-    };
-    await this.publisher.publish(this.names.failedExchange, '', message.content, {
-      persistent: true,
-      contentType: message.properties.contentType as string | undefined,
-      headers,
-    });
+  /**
+   * Copies the message to the failed queue and waits for the broker's confirm; the caller
+   * then acks. Answers false when the copy could not be made (the message is requeued).
+   */
+  private async park(delivery: Delivery, result: JobOutcome): Promise<boolean> {
+    const { message } = delivery;
+    // Its channel is gone: the broker redelivers it anyway, so a copy now would be a duplicate.
+    if (delivery.generation !== this.generation) return false;
+    try {
+      await this.publisher.publish(this.names.failedExchange, '', message.content, {
+        persistent: true,
+        contentType: message.properties.contentType as string | undefined,
+        headers: {
+          ...(message.properties.headers ?? {}),
+          'x-routing-key': message.fields.routingKey,
+          'x-exchange': message.fields.exchange,
+          'x-error': failureLines(result, 'message').join('\n').slice(0, 4000),
+          'x-parked-at': new Date().toISOString(),
+        },
+      });
+      return true;
+    } catch (error) {
+      log.error(`${result.job.label}: could not park it (${describeError(error)}); requeueing`);
+      return false;
+    }
   }
 }

@@ -83,6 +83,9 @@ const main = async (): Promise<number> => {
   } catch (error) {
     fail(NAME, `REPO_URL: ${describeError(error)}`, EXIT.usage);
   }
+  if (!options.yes && !process.stdin.isTTY) {
+    fail(NAME, 'stdin is not a terminal: pass --yes to proceed without a prompt.', EXIT.usage);
+  }
   configureLog({ level: options.debug || upstream.DEBUG ? 'debug' : 'warn' });
 
   const { limits, hg, bugzilla } = createClients(upstream);
@@ -109,13 +112,6 @@ const main = async (): Promise<number> => {
       `${options.send ? `pings will be sent to ${telemetry!.TMO_BASE_URL}` : 'pings will be printed, not sent'}.\n`,
   );
   if (!options.yes) {
-    if (!process.stdin.isTTY) {
-      return fail(
-        NAME,
-        'stdin is not a terminal: pass --yes to proceed without a prompt.',
-        EXIT.usage,
-      );
-    }
     if (!(await confirm('Proceed?')))
       return fail(NAME, 'not confirmed; nothing done.', EXIT.failed);
   }

@@ -2,7 +2,8 @@
 import * as t from 'io-ts';
 import { InvalidArgumentError } from 'commander';
 import { tap } from 'rxjs';
-import { PulseSource, type Verdict } from '../../streams/pulse.js';
+import { PulseSource } from '../../streams/pulse.js';
+import type { Verdict } from '../rules/pulse.js';
 import { createClients, createTelemetryClient } from '../clients/index.js';
 import {
   MetricsSettings,
@@ -13,7 +14,7 @@ import {
 import { describeError } from '../errors.js';
 import { configureLog, log } from '../log.js';
 import { WorkerMetrics } from '../metrics.js';
-import type { JobOutcome } from '../pipeline/job.js';
+import { failureLines, type JobOutcome } from '../pipeline/job.js';
 import { pipeline } from '../pipeline/index.js';
 import type { Sink } from '../sinks/sink.js';
 import { stdoutSink } from '../sinks/stdout.js';
@@ -39,12 +40,8 @@ const PULSE_HELP = `
   METRICS_PORT, PORT   serve /metrics and /healthz on this port (METRICS_PORT wins)`;
 
 /** All of them are checked at once, so one run names every variable that is wrong. */
-const WorkerSettings = t.intersection([
-  PulseSettings,
-  UpstreamSettings,
-  TelemetrySettings,
-  MetricsSettings,
-]);
+const WorkerSettings = t.intersection([PulseSettings, UpstreamSettings, MetricsSettings]);
+const SendingWorkerSettings = t.intersection([WorkerSettings, TelemetrySettings]);
 
 const positive = (what: string) => (value: string) => {
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
@@ -65,13 +62,12 @@ interface Options {
 /** One line per message: which push, how many changesets, which review systems, how long. */
 const describeResult = (result: JobOutcome, verdict: Verdict) => {
   const systems: Record<string, number> = {};
-  const failures: string[] = [];
   for (const outcome of result.outcomes) {
-    if (outcome.status === 'sent')
+    if (outcome.status === 'sent') {
       systems[outcome.reviewSystem] = (systems[outcome.reviewSystem] ?? 0) + 1;
-    if (outcome.status === 'failed')
-      failures.push(`${outcome.node ?? 'message'}: ${outcome.error.message}`);
+    }
   }
+  const failures = failureLines(result, 'message');
   const skipped = result.outcomes.find((o) => o.status === 'skipped');
   return {
     message: result.job.label,
@@ -120,7 +116,9 @@ const main = async (): Promise<void> => {
     .parse();
   const options = program.opts<Options>();
 
-  const settings = settingsOrExit(NAME, WorkerSettings);
+  // --no-send sends nothing, so it does not read (or fail over) the telemetry settings.
+  const sending = options.send ? settingsOrExit(NAME, SendingWorkerSettings) : undefined;
+  const settings = sending ?? settingsOrExit(NAME, WorkerSettings);
   configureLog({
     level: options.debug || settings.DEBUG ? 'debug' : 'info',
     secrets: [settings.PULSE_PASSWORD],
@@ -160,30 +158,30 @@ const main = async (): Promise<void> => {
     );
   }
   if (options.replayFailed) {
-    source.limit = await source.failedDepth();
-    log.info(`${source.limit} parked messages to replay from ${source.names.failedQueue}`);
+    log.info(`${source.replayCount} parked messages to replay from ${source.names.failedQueue}`);
   }
 
   const port = settings.METRICS_PORT ?? settings.PORT;
-  const server =
-    port === undefined ? undefined : await metrics.serve(port, () => source.connected());
+  const server = port === undefined ? undefined : await metrics.serve(port, () => source.healthy());
 
   const { limits, hg, bugzilla } = createClients(settings);
-  const sink: Sink = options.send
-    ? telemetrySink(createTelemetryClient(limits, settings))
-    : stdoutSink();
+  const sink: Sink =
+    sending === undefined ? stdoutSink() : telemetrySink(createTelemetryClient(limits, sending));
 
   let stopping = false;
-  const shutdown = (why: string) => {
+  const shutdown = (why: string, code: number = EXIT.ok) => {
     if (stopping) return;
     stopping = true;
     log.info(`${why}: stopping; letting messages in flight finish`);
-    void source.stop(SHUTDOWN_GRACE_MS).then(() => {
-      clearInterval(watch);
-      server?.close();
-      log.info(`stopped: ${JSON.stringify(source.counters)}`);
-      process.exit(EXIT.ok);
-    });
+    source
+      .stop(SHUTDOWN_GRACE_MS)
+      .catch((error: unknown) => log.error(`closing the Pulse connection: ${describeError(error)}`))
+      .finally(() => {
+        clearInterval(watch);
+        server?.close();
+        log.info({ message: 'stopped', ...source.counters });
+        process.exit(code);
+      });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -192,7 +190,7 @@ const main = async (): Promise<void> => {
   const watch = setInterval(() => {
     metrics.inFlight.set(source.inFlight);
     const idle = source.inFlight === 0;
-    if (options.replayFailed && idle && source.counters.received >= (source.limit ?? 0)) {
+    if (options.replayFailed && idle && source.counters.received >= (source.replayCount ?? 0)) {
       shutdown('every parked message was replayed');
     } else if (
       options.timeout !== undefined &&
@@ -224,7 +222,7 @@ const main = async (): Promise<void> => {
   pipeline({ hg, bugzilla, sink })(jobs).subscribe({
     error: (error: unknown) => {
       log.error(`the pipeline stopped: ${describeError(error)}`);
-      shutdown('pipeline error');
+      shutdown('pipeline error', EXIT.failed);
     },
   });
 };

@@ -1,6 +1,6 @@
 import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import type { Decoded } from '../codecs/report.js';
-import { PipelineError } from '../errors.js';
+import { isTransient, PipelineError } from '../errors.js';
 import { log } from '../log.js';
 import type { HostLimits } from './hostLimits.js';
 import { USER_AGENT } from './userAgent.js';
@@ -29,11 +29,11 @@ const discard = (response: AxiosResponse): void => {
 };
 
 /**
- * An HTTP client for one upstream (its own axios instance): requests wait for a slot of their
- * host in the shared HostLimits, each has a timeout
- * request, and retries with exponential backoff and jitter for transient failures only
- * (network errors, timeouts, 429, 5xx, or a handler's transient PipelineError). Redirects are
- * not followed, so an allowed URL cannot lead somewhere that is not allowed.
+ * An HTTP client for one upstream, with its own axios instance. Each request waits for a slot
+ * of its host in the shared HostLimits and has a timeout; transient failures (network errors,
+ * timeouts, 429, 5xx, or a handler's transient PipelineError) are retried with exponential
+ * backoff and full jitter, permanent ones are not. Redirects are not followed, so an allowed
+ * URL cannot lead somewhere that is not allowed.
  */
 export class Http {
   private readonly axios: AxiosInstance;
@@ -64,8 +64,7 @@ export class Http {
       try {
         return await this.limits.run(config.url, () => this.attempt(config, handle));
       } catch (error) {
-        const transient = error instanceof PipelineError && error.kind === 'transient';
-        if (!transient || attempt >= this.attempts) throw error;
+        if (!isTransient(error) || attempt >= this.attempts) throw error;
         const delay = Math.random() * this.backoffMs * 2 ** (attempt - 1);
         log.debug(`retrying ${config.url} in ${Math.round(delay)} ms: ${error.message}`);
         await sleep(delay);

@@ -19,7 +19,8 @@ export type Decoded<A> = { ok: true; value: A } | { ok: false; error: DecodeErro
 
 const show = (value: unknown): string => {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  // A rejected URL may carry user:password@; the message must not repeat it.
+  const text = (JSON.stringify(value) ?? String(value)).replace(/\/\/[^/@\s"]*@/g, '//***@');
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };
 

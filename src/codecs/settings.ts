@@ -36,13 +36,15 @@ export const BooleanFromString = fromString('true or false (also 1/0, yes/no)', 
   return undefined;
 });
 
-/** An http(s) URL, kept without its trailing slash so paths can be appended. */
-export const HttpUrlFromString = fromString('an http(s) URL', (s) => {
+/**
+ * An http(s) URL, kept without its trailing slash so paths can be appended. No
+ * `user:password@`: it would be repeated in every error message that names the URL.
+ */
+export const HttpUrlFromString = fromString('an http(s) URL without user:password@', (s) => {
   try {
     const url = new URL(s);
-    return url.protocol === 'http:' || url.protocol === 'https:'
-      ? s.replace(/\/+$/, '')
-      : undefined;
+    const web = url.protocol === 'http:' || url.protocol === 'https:';
+    return web && url.username === '' && url.password === '' ? s.replace(/\/+$/, '') : undefined;
   } catch {
     return undefined;
   }

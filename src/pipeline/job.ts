@@ -37,7 +37,7 @@ export interface JobOutcome {
  * job records progress.
  */
 export interface Job {
-  /** For logs: `pulse #12`, `push 64752`, `changeset abc123...`. */
+  /** For logs: `message 12`, `push 64752`, `changeset 62a578a28fe9`. */
   readonly label: string;
   readonly input: JobInput;
   readonly receivedAt: number;
@@ -64,3 +64,12 @@ export interface ClassifiedWork extends ChangesetWork {
 export interface PingWork extends ClassifiedWork {
   readonly ping: Ping;
 }
+
+/**
+ * One line per failed changeset, as logs and parked messages show it; a failure of the whole
+ * job (no changeset known) is named `whole`.
+ */
+export const failureLines = (result: JobOutcome, whole: string): string[] =>
+  result.outcomes.flatMap((o) =>
+    o.status === 'failed' ? [`${o.node ?? whole}: ${o.error.message}`] : [],
+  );

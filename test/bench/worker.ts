@@ -44,7 +44,8 @@ import {
 import { fileURLToPath } from 'node:url';
 import amqplib from 'amqplib';
 import { tap, type Subscription } from 'rxjs';
-import { PulseSource, pulseNames, type Verdict } from '../../streams/pulse.js';
+import { PulseSource } from '../../streams/pulse.js';
+import { pulseNames, type Verdict } from '../../src/rules/pulse.js';
 import { createClients, createTelemetryClient } from '../../src/clients/index.js';
 import { PulseSettings, TelemetrySettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';
@@ -453,7 +454,7 @@ const run = async (options: {
   const { user, admin, messages, prefetch } = options;
   const queueName = `bench-${randomBytes(4).toString('hex')}`;
   const routingKey = `bench/${queueName}`;
-  const names = pulseNames({ PULSE_USERNAME: user.username, PULSE_QUEUE_NAME: queueName });
+  const names = pulseNames(user.username, queueName);
   let fx: Fixtures | undefined;
   let worker: WorkerHandle | undefined;
   try {

@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { pulseNames } from '../../streams/pulse.js';
+import { pulseNames } from '../../src/rules/pulse.js';
 import { documentId } from '../../src/rules/ping.js';
 import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
 import { runCommand, startCommand } from '../support/cli.js';
@@ -41,10 +41,7 @@ test.after.always(async (t) => {
 const setup = (t: { context: Context }, name: string, fx: Fixtures = t.context.fx) => {
   const queueName = `${name}-${randomBytes(3).toString('hex')}`;
   const routingKey = `test/${queueName}`;
-  const names = pulseNames({
-    PULSE_USERNAME: t.context.user.username,
-    PULSE_QUEUE_NAME: queueName,
-  });
+  const names = pulseNames(t.context.user.username, queueName);
   t.context.queues.push(names.queue, names.failedQueue);
   const env = { ...t.context.user.env(queueName, routingKey), ...fx.env };
   const publishPushes = async (ids: number[]) => {
@@ -212,4 +209,27 @@ test('serves metrics and a health check when METRICS_PORT is set', async (t) => 
     worker.child.kill('SIGTERM');
     t.is((await worker.finished).code, 0);
   }
+});
+
+test('exits 1 with the broker’s reason when the queue cannot be set up', async (t) => {
+  const { env } = setup(t, 'badexchange');
+  const result = await runCommand('processQueueMessages', ['--timeout', '3'], {
+    ...env,
+    PULSE_EXCHANGE: 'exchange/does-not-exist/v0',
+  });
+  t.is(result.code, 1);
+  t.regex(
+    result.stderr,
+    /cannot connect to Pulse at 127\.0\.0\.1:5672 or set up queue\/.*: .*NOT_FOUND - no exchange 'exchange\/does-not-exist\/v0'/,
+  );
+  t.false(result.stderr.includes(t.context.user.password));
+});
+
+test('--no-send does not read the telemetry settings', async (t) => {
+  const { env } = setup(t, 'nosendsettings');
+  const result = await runCommand('processQueueMessages', ['--no-send', '--timeout', '1'], {
+    ...env,
+    TMO_BASE_URL: 'not a url',
+  });
+  t.is(result.code, 0, result.stderr);
 });

@@ -505,7 +505,7 @@ test('UpstreamSettings: every bad variable is named', (t) => {
     DEBUG: 'maybe',
   });
   t.deepEqual(problemsOf(decoded), [
-    'BMO_API_URL: expected an http(s) URL, got "ftp://bugzilla.mozilla.org/rest"',
+    'BMO_API_URL: expected an http(s) URL without user:password@, got "ftp://bugzilla.mozilla.org/rest"',
     'ALLOWED_HOSTS: expected comma-separated host or host:port entries, got ", ,"',
     'HTTP_CONCURRENCY: expected an integer from 1 to 100, got "0"',
     'DEBUG: expected true or false (also 1/0, yes/no), got "maybe"',
@@ -520,7 +520,7 @@ test('TelemetrySettings: every bad variable is named', (t) => {
     TMO_PING_DOCVERSION: '1',
   });
   t.deepEqual(problemsOf(decoded), [
-    'TMO_BASE_URL: expected an http(s) URL, got "nope"',
+    'TMO_BASE_URL: expected an http(s) URL without user:password@, got "nope"',
     'TMO_PING_NAMESPACE: expected letters, digits, "-", "_" or ".", got "a/b"',
     'TMO_PING_DOCTYPE: expected letters, digits, "-", "_" or ".", got " "',
   ]);
@@ -649,6 +649,15 @@ for (const [title, env, expected] of targetRepos) {
 
 test('TargetRepoSettings: a URL without a scheme is refused', (t) => {
   t.deepEqual(problemsOf(readSettings(TargetRepoSettings, { TARGET_REPO: 'hg.mozilla.org/try' })), [
-    'TARGET_REPO: expected an http(s) URL, got "hg.mozilla.org/try"',
+    'TARGET_REPO: expected an http(s) URL without user:password@, got "hg.mozilla.org/try"',
+  ]);
+});
+
+test('settings: a URL with credentials is refused without repeating them', (t) => {
+  const decoded = readSettings(UpstreamSettings, {
+    BMO_API_URL: 'https://bot:hunter2@bugzilla.mozilla.org/rest',
+  });
+  t.deepEqual(problemsOf(decoded), [
+    'BMO_API_URL: expected an http(s) URL without user:password@, got "https://***@bugzilla.mozilla.org/rest"',
   ]);
 });

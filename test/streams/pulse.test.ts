@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verdictFor, pulseNames } from '../../streams/pulse.js';
+import { pulseNames, verdictFor } from '../../src/rules/pulse.js';
 import { PipelineError } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import type { JobOutcome } from '../../src/pipeline/job.js';
@@ -15,7 +15,7 @@ import { SYNTHETIC_DIFFSTAT, syntheticFixtures } from '../support/syntheticFixtu
 import { sleep, until } from '../support/wait.js';
 import { startWorker, type TestWorker } from '../support/worker.js';
 
-configureLog({ level: 'silent' });
+configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
 
 interface Context {
   fx: Fixtures;
@@ -54,10 +54,7 @@ const worker = async (
   options: { prefetch?: number; hold?: boolean; sink?: MemorySink } = {},
 ) => {
   const queueName = `${name}-${randomBytes(3).toString('hex')}`;
-  const names = pulseNames({
-    PULSE_USERNAME: t.context.user.username,
-    PULSE_QUEUE_NAME: queueName,
-  });
+  const names = pulseNames(t.context.user.username, queueName);
   t.context.queues.push(names.queue, names.failedQueue);
   const routingKey = `test/${queueName}`;
   const started = await startWorker({
@@ -257,7 +254,7 @@ test('loses no message when the broker connection is killed mid-stream', async (
   const user = await createPulseUser();
   const slowFx = await startFixtures({ data: t.context.synthetic, latencyMs: 15 });
   const queueName = `killed-${randomBytes(3).toString('hex')}`;
-  const names = pulseNames({ PULSE_USERNAME: user.username, PULSE_QUEUE_NAME: queueName });
+  const names = pulseNames(user.username, queueName);
   t.context.queues.push(names.queue, names.failedQueue);
   const routingKey = `test/${queueName}`;
   const w = await startWorker({ user, queueName, routingKey, fx: slowFx, prefetch: 4 });
@@ -334,7 +331,7 @@ test('verdictFor: ack when all sent or skipped; requeue a transient failure once
 });
 
 test('pulseNames follows the Pulse naming rules', (t) => {
-  t.deepEqual(pulseNames({ PULSE_USERNAME: 'bob', PULSE_QUEUE_NAME: 'hgpush' }), {
+  t.deepEqual(pulseNames('bob', 'hgpush'), {
     queue: 'queue/bob/hgpush',
     failedQueue: 'queue/bob/hgpush.failed',
     failedExchange: 'exchange/bob/hgpush.failed',
@@ -346,10 +343,7 @@ test('replays the recorded Pulse streams through the worker with every ping exac
   t.teardown(() => recorded.close());
   const queueName = `recorded-${randomBytes(3).toString('hex')}`;
   const routingKey = `test/${queueName}`;
-  const names = pulseNames({
-    PULSE_USERNAME: t.context.user.username,
-    PULSE_QUEUE_NAME: queueName,
-  });
+  const names = pulseNames(t.context.user.username, queueName);
   t.context.queues.push(names.queue, names.failedQueue);
   const w = await startWorker({ user: t.context.user, queueName, routingKey, fx: recorded });
   t.context.workers.push(w);
@@ -382,4 +376,64 @@ test('replays the recorded Pulse streams through the worker with every ping exac
   t.is(verdicts.filter((v) => v === 'park').length, 3);
   t.is(await t.context.admin.depth(names.queue), 0);
   t.is((await t.context.admin.drain(names.failedQueue)).length, 3);
+});
+
+test('ready() fails, naming the cause, when the exchange does not exist', async (t) => {
+  const queueName = `noexchange-${randomBytes(3).toString('hex')}`;
+  const error = await t.throwsAsync(
+    startWorker({
+      user: t.context.user,
+      queueName,
+      routingKey: `test/${queueName}`,
+      fx: t.context.fx,
+      env: { PULSE_EXCHANGE: 'exchange/does-not-exist/v0' },
+    }),
+  );
+  t.regex(error?.message ?? '', /NOT_FOUND - no exchange 'exchange\/does-not-exist\/v0'/);
+});
+
+test('consumes again after Pulse deletes its queue while the connection stays up', async (t) => {
+  const { worker: w, names, publishPushes } = await worker(t, 'deleted');
+  await publishPushes([21]);
+  await until('1 ack', () => w.source.counters.acked === 1);
+  await t.context.admin.deleteQueues(names.queue);
+  // The consumer channel closes; the source reconnects, asserts the queue and consumes.
+  await until('the queue is back', () => t.context.admin.queueExists(names.queue), 15_000);
+  await publishPushes([22]);
+  await until('2 acks', () => w.source.counters.acked === 2, 15_000);
+  t.true(
+    (w.sink as MemorySink).pings.some((p) => t.context.synthetic.nodes(22).includes(p.changesetID)),
+  );
+});
+
+test('a replayed message that fails for a transient reason again is parked again, not requeued', async (t) => {
+  const {
+    worker: w,
+    queueName,
+    names,
+    routingKey,
+    publishPushes,
+  } = await worker(t, 'replaytransient');
+  // Push 40 is this test's alone: the fault must not reach the other tests' pushes.
+  const node = t.context.synthetic.nodes(40)[0]!;
+  t.context.fx.fail({ match: new RegExp(`json-rev/${node}`), status: 503 });
+  await publishPushes([40]);
+  await until('1 parked', () => w.source.counters.parked === 1);
+  await w.stop();
+  const replay = await startWorker({
+    user: t.context.user,
+    queueName,
+    routingKey,
+    fx: t.context.fx,
+    queue: 'failed',
+  });
+  t.context.workers.push(replay);
+  await until('1 settled', () => replay.settled.length === 1);
+  t.deepEqual(
+    replay.settled.map((s) => s.verdict),
+    ['park'],
+  );
+  t.is(replay.source.counters.requeued, 0);
+  await replay.stop();
+  t.is((await t.context.admin.drain(names.failedQueue)).length, 1);
 });

@@ -91,6 +91,19 @@ export class Admin {
     return (await this.channel.checkQueue(queue)).messageCount;
   }
 
+  /** Whether a queue exists; asks on a channel of its own, since a miss closes the channel. */
+  async queueExists(queue: string): Promise<boolean> {
+    const channel = await this.connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      await channel.checkQueue(queue);
+      await channel.close();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Takes every ready message off a queue, acking it. */
   async drain(queue: string): Promise<amqplib.GetMessage[]> {
     const taken: amqplib.GetMessage[] = [];

@@ -1,5 +1,6 @@
 import type { Subscription } from 'rxjs';
-import { PulseSource, type Verdict } from '../../streams/pulse.js';
+import { PulseSource } from '../../streams/pulse.js';
+import type { Verdict } from '../../src/rules/pulse.js';
 import { createClients } from '../../src/clients/index.js';
 import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';
@@ -33,8 +34,14 @@ export const startWorker = async (options: {
   hold?: boolean;
   queue?: 'main' | 'failed';
   sink?: Sink;
+  /** Settings to override, such as PULSE_EXCHANGE. */
+  env?: Record<string, string>;
 }): Promise<TestWorker> => {
-  const env = { ...options.user.env(options.queueName, options.routingKey), ...options.fx.env };
+  const env = {
+    ...options.user.env(options.queueName, options.routingKey),
+    ...options.fx.env,
+    ...options.env,
+  };
   const pulse = settingsOrThrow(readSettings(PulseSettings, env));
   const upstream = settingsOrThrow(readSettings(UpstreamSettings, env));
   const settled: TestWorker['settled'] = [];
@@ -46,9 +53,10 @@ export const startWorker = async (options: {
     reconnectSeconds: 0.2,
     onSettled: (result, verdict) => settled.push({ result, verdict }),
   });
-  await source.ready();
-  // As --replay-failed does: take what is parked now, not what gets parked again meanwhile.
-  if (options.queue === 'failed') source.limit = await source.failedDepth();
+  await source.ready(5_000).catch(async (error: unknown) => {
+    await source.stop(0);
+    throw error;
+  });
   const sink = options.sink ?? new MemorySink();
   const clients = createClients(upstream, { backoffMs: 5, attempts: 3 });
   const subscription: Subscription = pipeline({ ...clients, sink })(source.jobs).subscribe();
