@@ -72,6 +72,19 @@ const worker = async (
   return { worker: started, names, queueName, routingKey, publish, publishPushes };
 };
 
+/** A worker on the failed queue, as --replay-failed runs it. */
+const replayWorker = async (t: { context: Context }, queueName: string, routingKey: string) => {
+  const replay = await startWorker({
+    user: t.context.user,
+    queueName,
+    routingKey,
+    fx: t.context.fx,
+    queue: 'failed',
+  });
+  t.context.workers.push(replay);
+  return replay;
+};
+
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -297,14 +310,7 @@ test('replaying the failed queue removes the messages that now succeed', async (
   await publish('still not JSON');
   await until('2 parked', () => w.source.counters.parked === 2);
   await w.stop();
-  const replay = await startWorker({
-    user: t.context.user,
-    queueName,
-    routingKey,
-    fx: t.context.fx,
-    queue: 'failed',
-  });
-  t.context.workers.push(replay);
+  const replay = await replayWorker(t, queueName, routingKey);
   await until('2 settled', () => replay.settled.length === 2);
   t.deepEqual(replay.settled.map((s) => s.verdict).sort(), ['ack', 'park']);
   await replay.stop();
@@ -420,14 +426,7 @@ test('a replayed message that fails for a transient reason again is parked again
   await publishPushes([40]);
   await until('1 parked', () => w.source.counters.parked === 1);
   await w.stop();
-  const replay = await startWorker({
-    user: t.context.user,
-    queueName,
-    routingKey,
-    fx: t.context.fx,
-    queue: 'failed',
-  });
-  t.context.workers.push(replay);
+  const replay = await replayWorker(t, queueName, routingKey);
   await until('1 settled', () => replay.settled.length === 1);
   t.deepEqual(
     replay.settled.map((s) => s.verdict),
