@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { InvalidArgumentError } from 'commander';
+import * as t from 'io-ts';
 import { lastValueFrom, tap, defaultIfEmpty } from 'rxjs';
 import { Checkpoint } from '../../streams/checkpoint.js';
 import { PushlogSource } from '../../streams/pushlog.js';
@@ -74,8 +75,11 @@ const main = async (): Promise<number> => {
 
   const [repoArg, start, end] = program.processedArgs as [string, number, number];
   const options = program.opts<Options>();
-  const upstream = settingsOrExit(NAME, UpstreamSettings);
-  const telemetry = options.send ? settingsOrExit(NAME, TelemetrySettings) : undefined;
+  // One read of everything it uses, so a single run names every variable that is wrong.
+  const telemetry = options.send
+    ? settingsOrExit(NAME, t.intersection([UpstreamSettings, TelemetrySettings]))
+    : undefined;
+  const upstream = telemetry ?? settingsOrExit(NAME, UpstreamSettings);
   const repository = repoArg.replace(/\/+$/, '');
   if (start >= end) fail(NAME, 'STARTING_PUSHID must be less than ENDING_PUSHID.', EXIT.usage);
   try {
