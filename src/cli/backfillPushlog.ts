@@ -10,6 +10,7 @@ import { TelemetrySettings, UpstreamSettings } from '../codecs/settings.js';
 import { describeError } from '../errors.js';
 import { configureLog, log } from '../log.js';
 import { pipeline } from '../pipeline/index.js';
+import { repositoryUrl } from '../rules/repository.js';
 import { stdoutSink } from '../sinks/stdout.js';
 import { telemetrySink } from '../sinks/telemetry.js';
 import { confirm } from './confirm.js';
@@ -80,7 +81,7 @@ const main = async (): Promise<number> => {
     ? settingsOrExit(NAME, t.intersection([UpstreamSettings, TelemetrySettings]))
     : undefined;
   const upstream = telemetry ?? settingsOrExit(NAME, UpstreamSettings);
-  const repository = repoArg.replace(/\/+$/, '');
+  const repository = repositoryUrl(repoArg);
   if (start >= end) fail(NAME, 'STARTING_PUSHID must be less than ENDING_PUSHID.', EXIT.usage);
   try {
     allowedUrl(repository, upstream.ALLOWED_HOSTS);

@@ -10,6 +10,7 @@ import { TargetRepoSettings, UpstreamSettings } from '../codecs/settings.js';
 import { describeError } from '../errors.js';
 import { configureLog } from '../log.js';
 import { pipeline } from '../pipeline/index.js';
+import { repositoryUrl } from '../rules/repository.js';
 import { stdoutSink } from '../sinks/stdout.js';
 import { createProgram, EXIT, fail, settingsOrExit } from './program.js';
 
@@ -44,7 +45,7 @@ const main = async (): Promise<void> => {
   const options = program.opts<{ debug?: boolean; targetRepo?: string }>();
   const settings = settingsOrExit(NAME, t.intersection([UpstreamSettings, TargetRepoSettings]));
   const { TARGET_REPO, ...upstream } = settings;
-  const repository = (options.targetRepo ?? TARGET_REPO).replace(/\/+$/, '');
+  const repository = repositoryUrl(options.targetRepo ?? TARGET_REPO);
   try {
     allowedUrl(repository, upstream.ALLOWED_HOSTS);
   } catch (error) {

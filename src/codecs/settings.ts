@@ -1,4 +1,5 @@
 import * as t from 'io-ts';
+import { repositoryUrl } from '../rules/repository.js';
 
 /** Environment variables are strings or absent; `withDefault` stands in for absent or empty. */
 const withDefault = <A, O>(codec: t.Type<A, O, unknown>, fallback: A): t.Type<A, O, unknown> =>
@@ -44,7 +45,7 @@ export const HttpUrlFromString = fromString('an http(s) URL without user:passwor
   try {
     const url = new URL(s);
     const web = url.protocol === 'http:' || url.protocol === 'https:';
-    return web && url.username === '' && url.password === '' ? s.replace(/\/+$/, '') : undefined;
+    return web && url.username === '' && url.password === '' ? repositoryUrl(s) : undefined;
   } catch {
     return undefined;
   }

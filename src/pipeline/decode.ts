@@ -3,6 +3,7 @@ import { ChangegroupMessage, HgPushEnvelope } from '../codecs/pulseMessage.js';
 import { decodeWith } from '../codecs/report.js';
 import { PipelineError } from '../errors.js';
 import { log } from '../log.js';
+import { repositoryUrl } from '../rules/repository.js';
 import type { Job, PushRef } from './job.js';
 import { failedStep, type Step } from './step.js';
 
@@ -48,7 +49,7 @@ const decodeMessage = (job: Job, body: Buffer | string): Step<Target> => {
         outcome: { status: 'skipped', reason: `message names ${pushes.length} pushes` },
       };
     }
-    const push = { repository: repository.replace(/\/+$/, ''), pushId: first.pushid };
+    const push = { repository: repositoryUrl(repository), pushId: first.pushid };
     return { ...step, push, value: { kind: 'pushlog', push, pushJsonUrl: first.push_json_url } };
   } catch (error) {
     return failedStep(step, error);

@@ -1,6 +1,7 @@
 import type { Changeset } from '../codecs/changeset.js';
 import { Ping, type Diffstat, type ReviewSystem } from '../codecs/ping.js';
 import { decodeWith, type Decoded } from '../codecs/report.js';
+import { repositoryUrl } from './repository.js';
 import { needsDiffstat } from './reviewSystem.js';
 
 export interface PingFacts {
@@ -19,7 +20,7 @@ export const buildPing = (facts: PingFacts): Decoded<Ping> => {
   return checkPing({
     changesetID: facts.changeset.node,
     reviewSystemUsed: facts.reviewSystem,
-    repository: facts.repository.replace(/\/+$/, ''),
+    repository: repositoryUrl(facts.repository),
     diffstat: needsDiffstat(facts.reviewSystem) ? (facts.diffstat ?? null) : null,
     landingSystem: facts.changeset.landingsystem ?? null,
     pushDate: Math.trunc(pushTime + offset),
