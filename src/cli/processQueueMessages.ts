@@ -69,8 +69,9 @@ const describeResult = (result: JobOutcome, verdict: Verdict) => {
   }
   const failures = failureLines(result, 'message');
   const skipped = result.outcomes.find((o) => o.status === 'skipped');
+  const push = result.push === undefined ? '' : ` push ${result.push.pushId}`;
   return {
-    message: result.job.label,
+    message: `${result.job.label}${push}: ${verdict}`,
     verdict,
     repository: result.push?.repository,
     pushId: result.push?.pushId,
