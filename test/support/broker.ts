@@ -114,8 +114,15 @@ export class Admin {
     }
   }
 
+  /** Deletes the queues and, for a parked-messages queue, the worker's exchange feeding it. */
   async deleteQueues(...queues: string[]): Promise<void> {
-    for (const queue of queues) await this.channel.deleteQueue(queue).catch(() => undefined);
+    for (const queue of queues) {
+      await this.channel.deleteQueue(queue).catch(() => undefined);
+      if (queue.startsWith('queue/') && queue.endsWith('.failed')) {
+        const exchange = `exchange/${queue.slice('queue/'.length)}`;
+        await this.channel.deleteExchange(exchange).catch(() => undefined);
+      }
+    }
   }
 
   async close(): Promise<void> {
