@@ -7,16 +7,7 @@
  * RSS under 100 MB however large the patch. MB here is 10^6 bytes, as in the goal.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  createReadStream,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -29,6 +20,7 @@ import {
   showTotals,
   type Totals,
 } from './patch.js';
+import { transpileForNode } from './plainNode.js';
 
 interface Timing {
   totals: Totals;
@@ -146,35 +138,6 @@ const countMode = async (path: string, variant: Variant): Promise<void> => {
 };
 
 /**
- * Transpiles src/ and this file into `dir`, so that the counting child runs on plain node as
- * the service does (from dist/): under tsx, a loader thread adds ~35 MB to every RSS figure.
- * Answers the transpiled script, or undefined when that fails.
- */
-const transpileForNode = async (dir: string): Promise<string | undefined> => {
-  try {
-    const ts = (await import('typescript')).default;
-    const options = { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 };
-    const sources = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
-      .filter((file) => file.endsWith('.ts'))
-      .map((file) => join('src', file));
-    // This script and the patch generator it imports.
-    const bench = [SELF, join(dirname(SELF), 'patch.ts')];
-    for (const source of [...sources, ...bench]) {
-      const text = readFileSync(join(ROOT, source), 'utf8');
-      const target = join(dir, source.replace(/\.ts$/, '.js'));
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, ts.transpileModule(text, { compilerOptions: options }).outputText);
-    }
-    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-    return join(dir, SELF.replace(/\.ts$/, '.js'));
-  } catch (error) {
-    console.log(`(could not transpile for plain node, counting under tsx: ${String(error)})`);
-    return undefined;
-  }
-};
-
-/**
  * The best of `runs` runs, each in a fresh process: in one process, the chunks that earlier
  * runs left for the collector would count against a later run's RSS.
  */
@@ -277,7 +240,7 @@ const main = async (argv = process.argv.slice(2), env = process.env): Promise<vo
         `made in ${genSeconds.toFixed(1)} s`,
     );
 
-    const script = await transpileForNode(join(dir, 'js'));
+    const script = await transpileForNode(join(dir, 'js'), SELF, ['src', join('test', 'bench')]);
     const ours = measureOurs(script, path, runs, 'simd');
     const loop = measureOurs(script, path, runs, 'loop');
     const reuse = measureOurs(script, path, runs, 'reuse');

@@ -23,16 +23,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import {
@@ -56,6 +47,7 @@ import { Admin, BROKER, createPulseUser } from '../support/broker.js';
 import { startFixtures, type Fixtures, type Upstream } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { transpileForNode } from './plainNode.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SELF = relative(ROOT, fileURLToPath(import.meta.url));
@@ -348,37 +340,6 @@ const startWorkerProcess = (
   };
 };
 
-/**
- * Transpiles src/, streams/, test/support/ and this file into `dir`, so that the worker runs
- * on plain node as the service does. Answers the script, or undefined when that fails.
- */
-const transpileForNode = async (dir: string): Promise<string | undefined> => {
-  try {
-    const ts = (await import('typescript')).default;
-    const options = { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 };
-    const sources = ['src', 'streams', join('test', 'support')].flatMap((folder) =>
-      readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })
-        .filter((file) => file.endsWith('.ts'))
-        .map((file) => join(folder, file)),
-    );
-    for (const source of [...sources, SELF]) {
-      const text = readFileSync(join(ROOT, source), 'utf8');
-      const target = join(dir, source.replace(/\.ts$/, '.js'));
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, ts.transpileModule(text, { compilerOptions: options }).outputText);
-    }
-    // The real one: it says "type": "module", and the User-Agent reads its name and version.
-    copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
-    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-    return join(dir, SELF.replace(/\.ts$/, '.js'));
-  } catch (error) {
-    console.log(
-      `(could not transpile for plain node, the worker runs under tsx: ${String(error)})`,
-    );
-    return undefined;
-  }
-};
-
 // ---------------------------------------------------------------------------------------
 // One run: fresh upstreams, queue and worker
 
@@ -663,7 +624,14 @@ const main = async (argv: string[]): Promise<number> => {
   const admin = await Admin.connect();
   try {
     const script =
-      options.inProcess || options.tsx ? undefined : await transpileForNode(join(dir, 'js'));
+      options.inProcess || options.tsx
+        ? undefined
+        : await transpileForNode(join(dir, 'js'), SELF, [
+            'src',
+            'streams',
+            join('test', 'support'),
+            join('test', 'bench'),
+          ]);
     const start = options.inProcess
       ? startWorkerInProcess
       : (spec: WorkerSpec) => startWorkerProcess(spec, script, options.cpuProfDir);
