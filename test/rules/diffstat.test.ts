@@ -20,11 +20,8 @@ const totals = (changedFiles: number, additions: number, deletions: number): Tot
 const sameTotals = (a: Totals, b: Totals): boolean =>
   a.changedFiles === b.changedFiles && a.additions === b.additions && a.deletions === b.deletions;
 
-/** Both ways of counting hunk lines: the WebAssembly SIMD kernel and the plain loop. */
-const KERNELS = [true, false] as const;
-
-const countChunks = (chunks: Iterable<Buffer | string>, simd = true): Totals => {
-  const counter = new DiffstatCounter({ simd });
+const countChunks = (chunks: Iterable<Buffer | string>): Totals => {
+  const counter = new DiffstatCounter();
   for (const chunk of chunks) counter.push(chunk);
   return counter.result();
 };
@@ -368,9 +365,7 @@ const SAMPLES: Sample[] = [
 
 for (const sample of SAMPLES) {
   test(`counts ${sample.name}`, (t) => {
-    for (const simd of KERNELS) {
-      t.deepEqual(countChunks([sample.patch], simd), sample.expected, `simd: ${simd}`);
-    }
+    t.deepEqual(countChunks([sample.patch]), sample.expected);
     if (!sample.git) return;
     if (hasGit) t.deepEqual(gitNumstat(sample.patch), sample.expected, 'git apply --numstat');
     else t.log('git not found: not compared with git apply --numstat');
@@ -386,10 +381,7 @@ test('every sample counts the same in Buffer chunks of 1, 7 and 4096 bytes', (t)
   for (const { name, patch, expected } of SAMPLES) {
     const bytes = Buffer.from(patch);
     for (const size of [1, 7, 4096]) {
-      for (const simd of KERNELS) {
-        const got = countChunks(bufferChunks(bytes, size), simd);
-        t.deepEqual(got, expected, `${name}, ${size}-byte chunks, simd: ${simd}`);
-      }
+      t.deepEqual(countChunks(bufferChunks(bytes, size)), expected, `${name}, ${size}-byte chunks`);
     }
   }
 });
@@ -397,11 +389,9 @@ test('every sample counts the same in Buffer chunks of 1, 7 and 4096 bytes', (t)
 test('a cut at any byte of the whole changeset, even inside a character, changes nothing', (t) => {
   const whole = SAMPLES.at(-1)!;
   const bytes = Buffer.from(whole.patch);
-  for (const simd of KERNELS) {
-    for (let cut = 0; cut <= bytes.length; cut += 1) {
-      const got = countChunks(splitAt(bytes, [cut]), simd);
-      if (!t.deepEqual(got, whole.expected, `cut at byte ${cut}, simd: ${simd}`)) return;
-    }
+  for (let cut = 0; cut <= bytes.length; cut += 1) {
+    const got = countChunks(splitAt(bytes, [cut]));
+    if (!t.deepEqual(got, whole.expected, `cut at byte ${cut}`)) return;
   }
 });
 
@@ -420,16 +410,13 @@ test('strings split inside multi-byte characters (even surrogate pairs) count th
   t.deepEqual(countChunks(splitAt(bytes, inside)), expected, 'Buffers cut inside characters');
 });
 
-test('a chunk larger than the counting window, and lines longer than it', (t) => {
+test('very long lines, in one chunk and in odd-sized chunks', (t) => {
   const long = 'x'.repeat(700_000);
   const hunk = lines('@@ -1,3 +1,3 @@', ` ${long}`, `-${long}`, `+${long}`, ' end');
   const file = (i: number) => lines(`diff --git a/f${i} b/f${i}`, `--- a/f${i}`, `+++ b/f${i}`);
   const patch = Buffer.from(hgExport('Huge lines', file(1) + hunk, file(2) + hunk, file(3)));
-  for (const simd of KERNELS) {
-    t.deepEqual(countChunks([patch], simd), totals(3, 2, 2), `one push, simd: ${simd}`);
-    const odd = countChunks(bufferChunks(patch, 65_521), simd);
-    t.deepEqual(odd, totals(3, 2, 2), `65521-byte chunks, simd: ${simd}`);
-  }
+  t.deepEqual(countChunks([patch]), totals(3, 2, 2), 'one push');
+  t.deepEqual(countChunks(bufferChunks(patch, 65_521)), totals(3, 2, 2), '65521-byte chunks');
 });
 
 test('a file header cut by a chunk boundary, at every offset, in a hunk and out of one', (t) => {
@@ -438,31 +425,119 @@ test('a file header cut by a chunk boundary, at every offset, in a hunk and out 
   for (const header of ['\ndiff --git a/old/', '\ndiff --git a/dom/base/Old.h']) {
     const at = patch.indexOf(header);
     for (let cut = at; cut <= at + header.length; cut += 1) {
-      for (const simd of KERNELS) {
-        // 1-byte chunks around the header, so every partial state is crossed.
-        const chunks = [
-          patch.slice(0, cut - 3),
-          ...patch.slice(cut - 3, cut + 3),
-          patch.slice(cut + 3),
-        ];
-        t.deepEqual(countChunks(chunks, simd), expected, `cut at ${cut}, simd: ${simd}`);
-      }
+      // 1-byte chunks around the header, so every partial state is crossed.
+      const chunks = [
+        patch.slice(0, cut - 3),
+        ...patch.slice(cut - 3, cut + 3),
+        patch.slice(cut + 3),
+      ];
+      t.deepEqual(countChunks(chunks), expected, `cut at ${cut}`);
     }
   }
 });
 
-test('counters fed in turns, sharing the window, keep to their own streams', (t) => {
+test('a hunk header cut by a chunk boundary, at every offset', (t) => {
+  const patch = hgExport('x', RENAMED, DELETED_FILE);
+  const header = '\n@@ -1,4 +0,0 @@';
+  const at = patch.indexOf(header);
+  for (let cut = at; cut <= at + header.length; cut += 1) {
+    const chunks = [
+      patch.slice(0, cut - 3),
+      ...patch.slice(cut - 3, cut + 3),
+      patch.slice(cut + 3),
+    ];
+    t.deepEqual(countChunks(chunks), totals(2, 0, 4), `cut at ${cut}`);
+  }
+});
+
+test('any two cuts, inside `diff --git` and inside characters alike, change nothing', (t) => {
+  const patch = hgExport('Traduction : café ☕', UNICODE, UNICODE);
+  const bytes = Buffer.from(patch);
+  t.true(bytes.length > patch.length, 'multi-byte characters');
+  for (let first = 0; first <= bytes.length; first += 1) {
+    for (let second = first; second <= bytes.length; second += 1) {
+      const got = countChunks(splitAt(bytes, [first, second]));
+      if (!t.deepEqual(got, totals(2, 2, 2), `cuts at ${first} and ${second}`)) return;
+    }
+  }
+});
+
+test('the rules, one line at a time', (t) => {
+  const file = lines('diff --git a/x b/x', '--- a/x', '+++ b/x');
+  const cases: [string, string, Totals][] = [
+    [
+      '`@@ `, `+` and `-` in the message mean nothing',
+      lines('@@ -1 +1 @@', '+a', '-b'),
+      totals(0, 0, 0),
+    ],
+    [
+      '`+`/`-` after `diff --git` but before `@@ `',
+      lines('diff --git a/x b/x', '+a', '-b'),
+      totals(1, 0, 0),
+    ],
+    [
+      'a removed `-- foo` is one deletion',
+      file + lines('@@ -1 +0,0 @@', '--- foo'),
+      totals(1, 0, 1),
+    ],
+    [
+      'an added `++ foo` is one addition',
+      file + lines('@@ -0,0 +1 @@', '+++ foo'),
+      totals(1, 1, 0),
+    ],
+    [
+      '`diff --git` leaves the hunk',
+      file + lines('@@ -1 +1 @@', '-a', 'diff --git a/y b/y', '-b'),
+      totals(2, 0, 1),
+    ],
+    ['a last `diff --git` without newline', lines('m') + 'diff --git', totals(1, 0, 0)],
+    ['a last `diff --gi` without newline', lines('m') + 'diff --gi', totals(0, 0, 0)],
+    ['a last `-` without newline', file + lines('@@ -1 +0,0 @@') + '-', totals(1, 0, 1)],
+    ['`@@` without its space', file + lines('@@-1 +0,0 @@', '-a'), totals(1, 0, 0)],
+    [
+      '`diff --git` not at a line start',
+      file + lines('@@ -1 +1 @@', ' diff --git a/y b/y', '-a'),
+      totals(1, 0, 1),
+    ],
+  ];
+  for (const [name, patch, expected] of cases) {
+    t.deepEqual(countChunks([patch]), expected, name);
+    t.deepEqual(
+      countChunks(bufferChunks(Buffer.from(patch), 1)),
+      expected,
+      `${name}, byte by byte`,
+    );
+  }
+});
+
+test('a line start is only after a newline, however a long line is cut', (t) => {
+  const file = lines('diff --git a/x b/x', '--- a/x', '+++ b/x', '@@ -1 +1 @@');
+  const long = 'y'.repeat(100_000);
+  const chunks = [
+    file,
+    ` ${long}`,
+    'diff --git a/z b/z',
+    long,
+    '+',
+    long,
+    '-',
+    long,
+    '@@ \n',
+    '-x\n',
+  ];
+  t.deepEqual(countChunks(chunks), totals(1, 0, 1));
+});
+
+test('counters fed in turns keep to their own streams', (t) => {
   const first = Buffer.from(SAMPLES.at(-1)!.patch);
   const second = Buffer.from(hgExport('Tidy', MODIFIED, NEW_FILE).replaceAll('\n', '\r\n'));
-  for (const simd of KERNELS) {
-    const counters = [new DiffstatCounter({ simd }), new DiffstatCounter({ simd })];
-    const streams = [[...bufferChunks(first, 13)], [...bufferChunks(second, 5)]];
-    for (let i = 0; i < Math.max(...streams.map((chunks) => chunks.length)); i += 1) {
-      streams.forEach((chunks, which) => counters[which]!.push(chunks[i] ?? ''));
-    }
-    t.deepEqual(counters[0]!.result(), SAMPLES.at(-1)!.expected, `simd: ${simd}`);
-    t.deepEqual(counters[1]!.result(), totals(2, 7, 3), `simd: ${simd}`);
+  const counters = [new DiffstatCounter(), new DiffstatCounter()];
+  const streams = [[...bufferChunks(first, 13)], [...bufferChunks(second, 5)]];
+  for (let i = 0; i < Math.max(...streams.map((chunks) => chunks.length)); i += 1) {
+    streams.forEach((chunks, which) => counters[which]!.push(chunks[i] ?? ''));
   }
+  t.deepEqual(counters[0]!.result(), SAMPLES.at(-1)!.expected);
+  t.deepEqual(counters[1]!.result(), totals(2, 7, 3));
 });
 
 test('result() before any input, and empty chunks, are harmless', (t) => {
@@ -623,11 +698,10 @@ test('property: any split of a well-formed patch gives its totals, LF or CRLF', 
       PATCH,
       fc.boolean(),
       fc.array(fc.nat(), { maxLength: 40 }),
-      fc.boolean(),
-      ({ text, expected }, crlf, offsets, simd) => {
+      ({ text, expected }, crlf, offsets) => {
         const bytes = Buffer.from(crlf ? text.replaceAll('\n', '\r\n') : text);
-        const whole = countChunks([bytes], simd);
-        const split = countChunks(splitAt(bytes, offsets), simd);
+        const whole = countChunks([bytes]);
+        const split = countChunks(splitAt(bytes, offsets));
         return sameTotals(whole, expected) && sameTotals(split, expected);
       },
     ),
@@ -680,8 +754,8 @@ test('property: on any text, whatever the cuts, the counter follows the line rul
     .tuple(fc.array(SOUP_LINE, { minLength: 1, maxLength: 200 }), fc.constantFrom('\n', '\r\n'))
     .map(([soupLines, eol]) => Buffer.from(soupLines.join(eol)));
   fc.assert(
-    fc.property(soup, fc.array(fc.nat(), { maxLength: 60 }), fc.boolean(), (bytes, offsets, simd) =>
-      sameTotals(countChunks(splitAt(bytes, offsets), simd), lineByLine(bytes)),
+    fc.property(soup, fc.array(fc.nat(), { maxLength: 60 }), (bytes, offsets) =>
+      sameTotals(countChunks(splitAt(bytes, offsets)), lineByLine(bytes)),
     ),
     { numRuns: 1000 },
   );
