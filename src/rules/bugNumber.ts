@@ -2,20 +2,23 @@
 const BUG_NUMBER_LIMIT = 100_000_000;
 
 /**
- * Candidates, tried left to right through the summary; each must end at a word boundary:
- *   `Bug 123456 - x`, `bug #1`, `bug1`  the word bug, spaces, optional #, digits
- *   `b=#12345`, `b=12345`               b= then an optional #, digits
- *   `see #123456`, ` 123456 x`          5 or more digits starting at a word boundary
- *   `123 is a bug`                      digits at the very start
+ * Mozilla's `mozautomation.commitparser.BUG_RE`, translated as is, quirks included:
+ *   `bug 1`, `Bug 123456 - x`, `bug #1`, `bug1`   the word bug (even inside `debug 4321`), digits
+ *   `b=#12345`, `b= 12345`                        b=, optional spaces and #, digits
+ *   ` 123456 whitespace!`, `x#123456`             5 or more digits after a word boundary and #?
+ *   `12345 is a bug`, `7`                         digits at the very start
  * and none in `testb=1234x`, `ab4665521e2f`, `Aug 2008`, `GECKO_191a2_20080815_RELBRANCH`.
+ * Here `\d` and `\b` are ASCII-only, unlike Python 3's: non-ASCII digits are not bug numbers.
  */
-const BUG_NUMBER = /\bbug\s*#?(\d+)\b|b=#?(\d+)\b|\b(\d{5,})\b|^(\d+)\b/gi;
+const BUG_NUMBER = /(?:bug|b=|(?=\b#?\d{5,})|^(?=\d))\s*#?(\d+)(?=\b)/gi;
 
-/** The first bug number in a changeset summary, or undefined when it names none. */
+/**
+ * The first bug number in a changeset summary, or undefined when it names none: like
+ * commitparser's `parse_bugs(summary)[0]`, which keeps the matches below 100000000.
+ */
 export const parseBugNumber = (summary: string): number | undefined => {
   for (const match of summary.matchAll(BUG_NUMBER)) {
-    const digits = match[1] ?? match[2] ?? match[3] ?? match[4];
-    const bug = Number(digits);
+    const bug = Number(match[1]);
     if (bug < BUG_NUMBER_LIMIT) return bug;
   }
   return undefined;
