@@ -1,3 +1,5 @@
+import { maskUrlCredentials } from './redact.js';
+
 /**
  * Every failure the pipeline reports has a kind: a *transient* one (network, timeout, 429,
  * 5xx) may succeed later and is retried; a *permanent* one (bad input, unknown changeset,
@@ -27,8 +29,34 @@ export class NoSuchChangeset extends PipelineError {
   }
 }
 
-/** Input may carry `user:password@`; an error message must not repeat it. */
-const withoutCredentials = (url: string): string => url.replace(/\/\/[^/@\s]*@/, '//***@');
+/** An attempt that did not finish, body included, in time; the next one may. */
+export class DeadlineExceeded extends PipelineError {
+  override readonly name = 'DeadlineExceeded';
+  constructor(
+    readonly request: string,
+    readonly deadlineMs: number,
+  ) {
+    super(`${request} did not finish within its ${deadlineMs / 1000} s deadline`, 'transient');
+  }
+}
+
+const MIB = 1024 * 1024;
+
+/** More of an answer than MAX_ANSWER_MB lets us hold; asking again would bring the same. */
+export class AnswerTooLarge extends PipelineError {
+  override readonly name = 'AnswerTooLarge';
+  constructor(
+    readonly request: string,
+    readonly maxBytes: number,
+    part = 'the answer',
+  ) {
+    const cap = maxBytes % MIB === 0 ? `${maxBytes / MIB} MB` : `${maxBytes} bytes`;
+    super(
+      `${request}: ${part} is larger than the ${cap} cap (MAX_ANSWER_MB); a permanent failure, not retried`,
+      'permanent',
+    );
+  }
+}
 
 /** A URL from input whose host is not in ALLOWED_HOSTS; refused before any request. */
 export class HostNotAllowed extends PipelineError {
@@ -37,8 +65,9 @@ export class HostNotAllowed extends PipelineError {
     readonly url: string,
     allowed: readonly string[],
   ) {
+    // The URL comes from input and may carry user:password@, which the message must not repeat.
     super(
-      `refusing to fetch ${withoutCredentials(url)}: its host is not in ALLOWED_HOSTS (${allowed.join(', ')})`,
+      `refusing to fetch ${maskUrlCredentials(url)}: its host is not in ALLOWED_HOSTS (${allowed.join(', ')})`,
       'permanent',
     );
   }

@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
+import { maskUrlCredentials } from '../redact.js';
 
 /**
  * A value that failed its codec, with one readable line per offending field, e.g.
@@ -20,7 +21,7 @@ export type Decoded<A> = { ok: true; value: A } | { ok: false; error: DecodeErro
 const show = (value: unknown): string => {
   if (value === undefined) return 'nothing';
   // A rejected URL may carry user:password@; the message must not repeat it.
-  const text = (JSON.stringify(value) ?? String(value)).replace(/\/\/[^/@\s"]*@/g, '//***@');
+  const text = maskUrlCredentials(JSON.stringify(value) ?? String(value));
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };
 
