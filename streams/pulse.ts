@@ -4,24 +4,39 @@ import amqp, {
   type ChannelWrapper,
 } from 'amqp-connection-manager';
 import type { ConsumeMessage } from 'amqplib';
+import { randomUUID } from 'node:crypto';
 import { Observable, Subject } from 'rxjs';
 import type { PulseSettings } from '../src/codecs/settings.js';
-import { describeError } from '../src/errors.js';
 import { log } from '../src/log.js';
 import { failureLines, type Job, type JobOutcome } from '../src/pipeline/job.js';
-import { pulseNames, verdictFor, type PulseNames, type Verdict } from '../src/rules/pulse.js';
+import { readPulseMessage } from './pulseMessage.js';
+import { pulseNames, type PulseNames } from './pulseNames.js';
+import { verdictFor, type Verdict } from './pulseVerdict.js';
 
 export interface PulseOptions {
   readonly settings: PulseSettings;
+  /** Hosts a message's `repo_url` may name. */
+  readonly allowedHosts: readonly string[];
   readonly prefetch: number;
-  /** `failed` replays the failed queue (--replay-failed): only what is parked at start. */
+  /** `failed` replays the failed queue (--replay-failed). */
   readonly queue?: 'main' | 'failed';
   /** `--no-send`: messages are never acked; they return to the queue when the worker stops. */
   readonly hold?: boolean;
-  /** Told of every settled message and what was done with it: for logs and metrics. */
-  readonly onSettled?: (result: JobOutcome, verdict: Verdict) => void;
   readonly heartbeatSeconds?: number;
   readonly reconnectSeconds?: number;
+  /** For tests only: runs between a message's park and its ack. */
+  readonly testHooks?: { readonly afterPark?: () => Promise<void> };
+}
+
+/** What became of one message: the line a log and the metrics are made of. */
+export interface Settlement {
+  readonly label: string;
+  /** `skip`: acked without work; `hold`: left unacked (--no-send). */
+  readonly action: Verdict | 'skip' | 'hold';
+  /** Why it was skipped or parked without reaching the pipeline. */
+  readonly reason?: string;
+  /** The job's outcome, for messages that reached the pipeline. */
+  readonly result?: JobOutcome;
 }
 
 export interface PulseCounters {
@@ -29,43 +44,70 @@ export interface PulseCounters {
   acked: number;
   requeued: number;
   parked: number;
+  /** Parked, then their channel closed before the ack: a copy is parked and they come back. */
+  parkedTwice: number;
 }
 
 interface Delivery {
   readonly message: ConsumeMessage;
   /** Which channel it came on: an ack on a later channel would be refused and close it. */
   readonly generation: number;
+  readonly label: string;
 }
+
+/** Marks the messages a replay parks again, so the same replay knows them when they come back. */
+const REPLAY_RUN_HEADER = 'x-replay-run';
 
 /**
  * The always-on worker's source: a durable Pulse queue bound to the hgpush exchange, consumed
  * through amqp-connection-manager, which reconnects by itself. Every (re)connect checks the
- * exchange passively, asserts and binds the queues, and resumes consuming. Each message is
- * one job, settled by ack, requeue, or park (copied to the failed queue with a publisher
- * confirm, then acked). Lifecycle: `ready()`, `jobs` (subscribe to consume), `stop()`.
+ * exchange passively, asserts and binds the queues, and resumes consuming.
+ *
+ * Each message is read here: a push becomes a job; any other message is settled at once
+ * (skipped and acked, or parked when it cannot be read). A job's outcome comes back through
+ * `settle`, which acks, requeues, or parks (a copy to the failed queue with a publisher
+ * confirm, then the ack). Lifecycle: `ready()`, subscribe to `jobs` (one subscriber;
+ * unsubscribing stops consuming), `stop()`.
  */
 export class PulseSource {
-  readonly counters: PulseCounters = { received: 0, acked: 0, requeued: 0, parked: 0 };
-  /** Messages delivered and not yet settled (held --no-send messages are not counted). */
-  inFlight = 0;
+  readonly counters: PulseCounters = {
+    received: 0,
+    acked: 0,
+    requeued: 0,
+    parked: 0,
+    parkedTwice: 0,
+  };
   lastDeliveryAt = Date.now();
   readonly names: PulseNames;
+  private readonly settled = new Subject<Settlement>();
+  /** Every message, as it is settled. */
+  readonly settlements: Observable<Settlement> = this.settled.asObservable();
   private readonly connection: AmqpConnectionManager;
   private readonly channel: ChannelWrapper;
   private readonly publisher: ChannelWrapper;
-  private readonly deliveries = new Subject<Job>();
+  private readonly deliveries = new Map<Job, Delivery>();
+  /** Messages taken and not yet settled, jobs or not (held --no-send messages are settled). */
+  private pending = 0;
+  private whenIdle: (() => void)[] = [];
   /** Setups of the consumer channel so far; a delivery remembers the one it came on. */
   private generation = 0;
   private publisherGeneration = 0;
-  /** For --replay-failed: how many messages to take, counted when ready. */
-  private limit: number | undefined = undefined;
-  private consuming: Promise<string | undefined> | undefined;
+  private channelOpen = false;
+  private subscriber: { next: (job: Job) => void } | undefined;
+  private consumerTag: Promise<string | undefined> | undefined;
   private stopping: Promise<void> | undefined;
   private closed = false;
+  /** For --replay-failed: how many messages were parked at start, and this run's mark. */
+  private replay: { count: number; run: string; done: () => void } | undefined;
+  /** Resolves once a replay has taken every message parked at its start. */
+  readonly replayed: Promise<void>;
 
   constructor(private readonly options: PulseOptions) {
     const s = options.settings;
     this.names = pulseNames(s.PULSE_USERNAME, s.PULSE_QUEUE_NAME);
+    let replayDone: () => void = () => {};
+    this.replayed = new Promise((resolve) => (replayDone = resolve));
+    if (options.queue === 'failed') this.replay = { count: 0, run: randomUUID(), done: replayDone };
     // Credentials go in an object, never in a URL that could end up in a log line.
     this.connection = amqp.connect(
       [
@@ -84,12 +126,13 @@ export class PulseSource {
         reconnectTimeInSeconds: options.reconnectSeconds ?? 5,
       },
     );
-    this.connection.on('connect', () => log.info(`connected to ${s.PULSE_HOST}:${s.PULSE_PORT}`));
+    const broker = `${s.PULSE_HOST}:${s.PULSE_PORT}`;
+    this.connection.on('connect', () => log.info('connected to Pulse', { broker }));
     this.connection.on('disconnect', ({ err }) =>
-      log.warn(`disconnected from Pulse (${describeError(err)}); reconnecting`),
+      log.warn('disconnected from Pulse; reconnecting', { broker, error: err }),
     );
     this.connection.on('connectFailed', ({ err }) =>
-      log.warn(`cannot connect to Pulse: ${describeError(err)}; retrying`),
+      log.warn('cannot connect to Pulse; retrying', { broker, error: err }),
     );
     this.channel = this.connection.createChannel({
       name: 'consumer',
@@ -106,15 +149,19 @@ export class PulseSource {
       },
     });
     for (const wrapper of [this.channel, this.publisher]) {
-      wrapper.on('error', (err: Error) => log.error(`Pulse channel error: ${describeError(err)}`));
+      wrapper.on('error', (error: Error) => log.error('Pulse channel error', { error }));
     }
   }
 
-  /** Jobs, one per delivered message; subscribing starts consuming. */
+  /** Jobs, one per delivered push message. Subscribing consumes; unsubscribing stops it. */
   readonly jobs: Observable<Job> = new Observable<Job>((subscriber) => {
-    const subscription = this.deliveries.subscribe(subscriber);
-    const queue = this.options.queue === 'failed' ? this.names.failedQueue : this.names.queue;
-    this.consuming = this.channel
+    if (this.subscriber !== undefined) {
+      subscriber.error(new Error('a PulseSource has one consumer: its jobs are already taken'));
+      return;
+    }
+    this.subscriber = subscriber;
+    const queue = this.replay !== undefined ? this.names.failedQueue : this.names.queue;
+    const consumerTag = this.channel
       .consume(queue, (message) => this.deliver(message), { prefetch: this.options.prefetch })
       .then(
         ({ consumerTag }) => consumerTag,
@@ -123,7 +170,13 @@ export class PulseSource {
           return undefined;
         },
       );
-    return () => subscription.unsubscribe();
+    this.consumerTag = consumerTag;
+    const completeOnStop = this.settled.subscribe({ complete: () => subscriber.complete() });
+    return () => {
+      completeOnStop.unsubscribe();
+      this.subscriber = undefined;
+      void this.cancelConsumer();
+    };
   });
 
   /**
@@ -150,23 +203,37 @@ export class PulseSource {
       clearTimeout(timer);
       this.channel.off('error', fail);
     }
-    if (this.options.queue === 'failed') this.limit = await this.failedDepth();
+    if (this.replay !== undefined) {
+      this.replay.count = await this.failedDepth();
+      if (this.replay.count === 0) this.replay.done();
+    }
   }
 
   /** How many messages --replay-failed takes: those parked when it started. */
   get replayCount(): number | undefined {
-    return this.limit;
+    return this.replay?.count;
   }
 
-  /** True while connected and consuming: for /healthz. */
-  healthy(): boolean {
-    return this.connection.isConnected() && !this.closed && this.generation > 0;
+  /** Messages taken and not yet settled. */
+  get inFlight(): number {
+    return this.pending;
   }
 
-  /** Messages waiting in the main queue, or undefined when the broker cannot say. */
-  async depth(): Promise<number | undefined> {
+  /** True while connected and consuming now: for /healthz. */
+  consuming(): boolean {
+    return (
+      this.connection.isConnected() &&
+      this.channelOpen &&
+      this.subscriber !== undefined &&
+      this.stopping === undefined
+    );
+  }
+
+  /** Messages ready in the main queue and taken but not acknowledged, or undefined. */
+  async depth(): Promise<{ ready: number; unacked: number } | undefined> {
     try {
-      return (await this.channel.checkQueue(this.names.queue)).messageCount;
+      const ready = (await this.channel.checkQueue(this.names.queue)).messageCount;
+      return { ready, unacked: this.pending };
     } catch {
       return undefined;
     }
@@ -177,32 +244,62 @@ export class PulseSource {
     return (await this.channel.checkQueue(this.names.failedQueue)).messageCount;
   }
 
+  /** Resolves once no message is in flight. */
+  idle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.whenIdle.push(resolve));
+  }
+
   /**
    * Stops consuming, lets messages in flight settle for at most `graceMs`, then closes: the
    * broker requeues whatever was not acked. Safe to call more than once.
    */
   stop(graceMs = 25_000): Promise<void> {
     this.stopping ??= (async () => {
-      const consumerTag = await this.consuming;
-      if (consumerTag !== undefined) await this.channel.cancel(consumerTag).catch(() => undefined);
-      const deadline = Date.now() + graceMs;
-      while (this.inFlight > 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      if (this.inFlight > 0) {
-        log.warn(`${this.inFlight} messages still in flight; the broker will redeliver them`);
+      await this.cancelConsumer();
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), graceMs);
+      });
+      const drained = await Promise.race([this.idle().then(() => 'idle' as const), graceOver]);
+      clearTimeout(timer);
+      if (drained === 'late') {
+        log.warn('messages still in flight at stop; the broker will deliver them again', {
+          inFlight: this.pending,
+        });
       }
       this.closed = true;
-      this.deliveries.complete();
+      this.settled.complete();
       await this.connection.close();
     })();
     return this.stopping;
   }
 
+  /** Settles a job's message by its outcome: ack, requeue or park. */
+  async settle(result: JobOutcome): Promise<void> {
+    const delivery = this.deliveries.get(result.job);
+    if (delivery === undefined) throw new Error(`${result.job.label} is not a delivery of ours`);
+    this.deliveries.delete(result.job);
+    if (this.options.hold) return this.finish({ label: delivery.label, action: 'hold', result });
+    // A replayed message was parked once already: it gets no second try now.
+    const retried = delivery.message.fields.redelivered || this.replay !== undefined;
+    await this.conclude(delivery, verdictFor(result, retried), { result });
+  }
+
+  private async cancelConsumer(): Promise<void> {
+    const tag = await this.consumerTag;
+    this.consumerTag = undefined;
+    if (tag !== undefined) await this.channel.cancel(tag).catch(() => undefined);
+  }
+
   private async setup(channel: Channel): Promise<void> {
     // First: from here on, deliveries of the old channel must not be acked on this one.
     const generation = ++this.generation;
-    channel.once('close', () => this.reopenLater(() => this.generation, generation));
+    this.channelOpen = true;
+    channel.once('close', () => {
+      if (this.generation === generation) this.channelOpen = false;
+      this.reopenLater(() => this.generation, generation);
+    });
     const s = this.options.settings;
     const { queue, failedQueue, failedExchange } = this.names;
     await channel.checkExchange(s.PULSE_EXCHANGE);
@@ -231,52 +328,109 @@ export class PulseSource {
   }
 
   private deliver(message: ConsumeMessage): void {
-    // Past the limit a message is left unacked: the broker hands it back when we close.
-    if (this.limit !== undefined && this.counters.received >= this.limit) return;
-    const delivery: Delivery = { message, generation: this.generation };
+    const redelivered = message.fields.redelivered;
+    const delivery: Delivery = {
+      message,
+      generation: this.generation,
+      label: `message ${message.fields.deliveryTag}${redelivered ? ' (redelivered)' : ''}`,
+    };
+    if (this.isOwnReplay(message)) return this.endReplay(delivery);
+    if (this.subscriber === undefined) {
+      // Delivered while the consumer was being cancelled: nobody would take it.
+      this.channel.nack(message, false, true);
+      return;
+    }
     this.counters.received += 1;
     this.lastDeliveryAt = Date.now();
-    this.inFlight += 1;
-    const redelivered = message.fields.redelivered;
-    this.deliveries.next({
-      label: `message ${message.fields.deliveryTag}${redelivered ? ' (redelivered)' : ''}`,
-      input: { kind: 'message', body: message.content },
-      receivedAt: Date.now(),
-      settle: (result) => this.settle(delivery, result),
-    });
+    this.pending += 1;
+    const reading = readPulseMessage(message.content, this.options.allowedHosts);
+    if (reading.kind === 'skip') {
+      void this.conclude(delivery, 'skip', { reason: reading.reason });
+    } else if (reading.kind === 'reject') {
+      void this.conclude(delivery, 'park', { reason: reading.reason });
+    } else {
+      const job: Job = { label: delivery.label, target: reading.target, receivedAt: Date.now() };
+      this.deliveries.set(job, delivery);
+      this.subscriber.next(job);
+    }
   }
 
-  private async settle(delivery: Delivery, result: JobOutcome): Promise<void> {
-    try {
-      // A replayed message was parked once already: its second chance is used up.
-      const secondChance = delivery.message.fields.redelivered || this.options.queue === 'failed';
-      let verdict = this.options.hold ? 'hold' : verdictFor(result, secondChance);
-      if (verdict === 'park' && !(await this.park(delivery, result))) verdict = 'requeue';
-      if (this.closed || delivery.generation !== this.generation) {
-        log.warn(`${result.job.label}: its channel is gone; the broker will redeliver it`);
-        return;
-      }
-      if (verdict === 'ack' || verdict === 'park') {
-        this.channel.ack(delivery.message);
-        this.counters[verdict === 'ack' ? 'acked' : 'parked'] += 1;
-      } else if (verdict === 'requeue') {
-        this.channel.nack(delivery.message, false, true);
-        this.counters.requeued += 1;
-      }
-      this.options.onSettled?.(result, verdict);
-    } finally {
-      this.inFlight -= 1;
+  /** A message this replay parked again has come round: every earlier one was taken. */
+  private isOwnReplay(message: ConsumeMessage): boolean {
+    const headers = message.properties.headers as Record<string, unknown> | undefined;
+    return this.replay !== undefined && headers?.[REPLAY_RUN_HEADER] === this.replay.run;
+  }
+
+  private endReplay(delivery: Delivery): void {
+    void this.cancelConsumer();
+    if (delivery.generation === this.generation) {
+      this.channel.nack(delivery.message, false, true);
     }
+    void this.idle().then(() => this.replay?.done());
+  }
+
+  private async conclude(
+    delivery: Delivery,
+    verdict: Verdict | 'skip',
+    detail: { reason?: string; result?: JobOutcome },
+  ): Promise<void> {
+    let action = verdict;
+    if (action === 'park' && !(await this.park(delivery, detail))) action = 'requeue';
+    if (this.closed || !this.channelOpen || delivery.generation !== this.generation) {
+      if (action === 'park') {
+        // The copy is in the failed queue and the broker will deliver the message again:
+        // both will be processed. Rare (the channel closed in between) and never a loss.
+        this.counters.parkedTwice += 1;
+        log.warn('parked, but its channel closed before the ack: it will come back too', {
+          job: delivery.label,
+        });
+      } else {
+        log.warn('its channel closed before the ack; the broker will deliver it again', {
+          job: delivery.label,
+        });
+      }
+      return this.finish({ label: delivery.label, action: 'requeue', ...detail });
+    }
+    if (action === 'requeue') {
+      this.channel.nack(delivery.message, false, true);
+      this.counters.requeued += 1;
+    } else {
+      this.channel.ack(delivery.message);
+      if (action === 'park') this.counters.parked += 1;
+      else this.counters.acked += 1;
+    }
+    this.finish({ label: delivery.label, action, ...detail });
+  }
+
+  private finish(settlement: Settlement): void {
+    this.pending -= 1;
+    this.settled.next(settlement);
+    if (this.pending === 0) {
+      const waiting = this.whenIdle;
+      this.whenIdle = [];
+      for (const resolve of waiting) resolve();
+      if (this.replay !== undefined) void this.checkReplayDone();
+    }
+  }
+
+  private async checkReplayDone(): Promise<void> {
+    const left = await this.failedDepth().catch(() => undefined);
+    if (left === 0 && this.pending === 0) this.replay?.done();
   }
 
   /**
    * Copies the message to the failed queue and waits for the broker's confirm; the caller
    * then acks. Answers false when the copy could not be made (the message is requeued).
    */
-  private async park(delivery: Delivery, result: JobOutcome): Promise<boolean> {
+  private async park(
+    delivery: Delivery,
+    detail: { reason?: string; result?: JobOutcome },
+  ): Promise<boolean> {
     const { message } = delivery;
     // Its channel is gone: the broker redelivers it anyway, so a copy now would be a duplicate.
     if (delivery.generation !== this.generation) return false;
+    const error =
+      detail.result !== undefined ? failureLines(detail.result).join('\n') : (detail.reason ?? '');
     try {
       await this.publisher.publish(this.names.failedExchange, '', message.content, {
         persistent: true,
@@ -285,13 +439,15 @@ export class PulseSource {
           ...(message.properties.headers ?? {}),
           'x-routing-key': message.fields.routingKey,
           'x-exchange': message.fields.exchange,
-          'x-error': failureLines(result, 'message').join('\n').slice(0, 4000),
+          'x-error': error.slice(0, 4000),
           'x-parked-at': new Date().toISOString(),
+          ...(this.replay !== undefined ? { [REPLAY_RUN_HEADER]: this.replay.run } : {}),
         },
       });
+      await this.options.testHooks?.afterPark?.();
       return true;
     } catch (error) {
-      log.error(`${result.job.label}: could not park it (${describeError(error)}); requeueing`);
+      log.error('could not park a message; requeueing it', { job: delivery.label, error });
       return false;
     }
   }

@@ -1,37 +1,32 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { from, type Observable } from 'rxjs';
-import type { Job, JobOutcome } from '../src/pipeline/job.js';
-
-/** Reads a recorded message stream: NDJSON, one Pulse message body a line. */
-async function* messageBodies(path: string): AsyncGenerator<string> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.trim() !== '') yield line;
-  }
-}
+import { log } from '../src/log.js';
+import type { Job } from '../src/pipeline/job.js';
+import { readPulseMessage } from './pulseMessage.js';
 
 /**
- * Replays a recorded Pulse stream: each line becomes a job exactly as a delivery from the
- * queue would, settled through `onSettle` instead of an ack.
+ * Replays a recorded Pulse stream (NDJSON, one message body a line) for tests and the demo:
+ * each push message becomes a job exactly as a delivery from the queue would; the others are
+ * logged as the worker would skip or park them. Lines are read only as the pipeline asks for
+ * jobs, so a long recording is never held whole.
  */
-export const replayJobs = (
+export async function* replayJobs(
   path: string,
-  onSettle: (result: JobOutcome) => void = () => {},
-): Observable<Job> => {
+  allowedHosts: readonly string[],
+): AsyncGenerator<Job> {
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let count = 0;
-  return from(
-    (async function* () {
-      for await (const body of messageBodies(path)) {
-        count += 1;
-        const job: Job = {
-          label: `replayed message ${count}`,
-          input: { kind: 'message', body },
-          receivedAt: Date.now(),
-          settle: onSettle,
-        };
-        yield job;
-      }
-    })(),
-  );
-};
+  for await (const body of lines) {
+    if (body.trim() === '') continue;
+    count += 1;
+    const label = `replayed message ${count}`;
+    const reading = readPulseMessage(body, allowedHosts);
+    if (reading.kind === 'push') {
+      yield { label, target: reading.target, receivedAt: Date.now() };
+    } else if (reading.kind === 'skip') {
+      log.info(`${label}: skip`, { job: label, reason: reading.reason });
+    } else {
+      log.warn(`${label}: would be parked`, { job: label, reason: reading.reason });
+    }
+  }
+}

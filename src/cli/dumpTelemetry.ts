@@ -13,6 +13,7 @@ import { pipeline } from '../pipeline/index.js';
 import { repositoryUrl } from '../rules/repository.js';
 import { stdoutSink } from '../sinks/stdout.js';
 import { createProgram, EXIT, fail, settingsOrExit } from './program.js';
+import { TARGET_REPO_HELP } from './settingsHelp.js';
 
 const NAME = 'dump-telemetry';
 
@@ -27,7 +28,7 @@ const main = async (): Promise<void> => {
   const program = createProgram(
     NAME,
     'Print the hgpush ping that would be sent for one changeset (sorted keys, 4-space indent). Sends nothing.',
-    '\n  TARGET_REPO          default for --target-repo',
+    TARGET_REPO_HELP,
   )
     .argument('<NODE_ID>', 'changeset id, 12 to 40 hex characters', parseNode)
     .option('--debug', 'log every request and decision to stderr')

@@ -1,23 +1,11 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type * as t from 'io-ts';
+import { IntFromString } from '../codecs/settings.js';
 import { readSettings } from '../config.js';
+import { SETTINGS_HELP } from './settingsHelp.js';
 
 /** Exit codes shared by every command. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
-
-const SETTINGS_HELP = `
-Settings (environment variables, or a .env file in the working directory):
-  BMO_API_URL          Bugzilla REST API (default https://bugzilla.mozilla.org/rest)
-  ALLOWED_HOSTS        hosts whose URLs may be fetched when they come from input, comma-separated
-                       host or host:port (default hg.mozilla.org)
-  HTTP_CONCURRENCY     most requests in flight per host (default 8)
-  DEBUG                true to log every request and decision (same as --debug)`;
-
-export const TELEMETRY_HELP = `
-  TMO_BASE_URL         telemetry ingestion (default https://incoming.telemetry.mozilla.org/submit)
-  TMO_PING_NAMESPACE   ping namespace (default eng-workflow)
-  TMO_PING_DOCTYPE     ping document type (default hgpush)
-  TMO_PING_DOCVERSION  ping document version (default 1)`;
 
 /**
  * A commander program whose usage errors exit 2 (commander's own default is 1, which we
@@ -31,6 +19,18 @@ export const createProgram = (name: string, description: string, settingsHelp = 
     .exitOverride((error: CommanderError) => {
       process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
     });
+
+/** A commander argument parser for an integer from `min` to `max`, read as settings are. */
+export const intArgument =
+  (what: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  (value: string): number => {
+    const decoded = IntFromString(min, max).decode(value);
+    if (decoded._tag === 'Left') {
+      const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+      throw new InvalidArgumentError(`${what} is an integer ${range}.`);
+    }
+    return decoded.right;
+  };
 
 /** Prints `name: message` on stderr and exits with `code`. */
 export const fail = (name: string, message: string, code: number): never => {

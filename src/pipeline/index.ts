@@ -1,12 +1,14 @@
-import type { Observable } from 'rxjs';
+import { catchError, isObservable, mergeMap, of, type Observable } from 'rxjs';
 import type { BugzillaClient } from '../clients/bugzilla.js';
 import type { HgClient } from '../clients/hgmo.js';
 import type { Sink } from '../sinks/sink.js';
 import { classify } from './classify.js';
-import { decode } from './decode.js';
 import { encodePing } from './encodePing.js';
+import { failedOutcome } from './failure.js';
 import { fetchChangesets } from './fetchChangesets.js';
-import type { Job, JobOutcome } from './job.js';
+import type { ChangesetRef, Job, JobOutcome, Outcome } from './job.js';
+import { listChangesets } from './listChangesets.js';
+import { mergePulled } from './mergePulled.js';
 import { send } from './send.js';
 import { settle } from './settle.js';
 
@@ -17,18 +19,52 @@ export interface PipelineDeps {
 }
 
 /**
- * The one pipeline every source feeds:
- * decode -> fetch changesets -> classify -> encode ping -> send -> settle.
- * Each job is settled once all its changesets were sent or failed; one outcome per job.
+ * How much is in flight at once. The per-host cap limits requests; these limit what is held
+ * between them (json-revs, pings), so a merge push of thousands of changesets takes no more
+ * memory than a small one: at most `jobs` x `changesetsPerJob` changesets in flight in all.
  */
-export const pipeline =
+export interface PipelineBounds {
+  readonly jobs: number;
+  readonly changesetsPerJob: number;
+}
+
+export const DEFAULT_BOUNDS: PipelineBounds = { jobs: 16, changesetsPerJob: 8 };
+
+/** A source: pushed at us (Pulse), or read as we have room (pushlog pages, a recorded file). */
+export type JobSource = Observable<Job> | AsyncIterable<Job>;
+
+/** One changeset from json-rev to the sink; any failure becomes its outcome. */
+const changesetOutcome =
   (deps: PipelineDeps) =>
-  (jobs: Observable<Job>): Observable<JobOutcome> =>
-    jobs.pipe(
-      decode(),
+  (ref: ChangesetRef): Observable<Outcome> =>
+    of(ref).pipe(
       fetchChangesets(deps),
       classify(deps),
       encodePing(deps),
       send(deps),
-      settle(),
+      catchError((error: unknown) => of(failedOutcome(ref.node, error))),
     );
+
+/** One job: its changesets, a bounded number at a time, then its outcome. */
+const jobOutcome =
+  (deps: PipelineDeps, bounds: PipelineBounds) =>
+  (job: Job): Observable<JobOutcome> =>
+    of(job).pipe(
+      listChangesets(deps),
+      mergeMap(changesetOutcome(deps), bounds.changesetsPerJob),
+      // Only listing can fail here (each changeset's failure is its outcome): the whole job failed.
+      catchError((error: unknown) => of(failedOutcome(undefined, error))),
+      settle(job),
+    );
+
+/**
+ * The one pipeline every source feeds:
+ * list changesets -> fetch changesets -> classify -> encode ping -> send -> settle.
+ * Emits one outcome per job, once every changeset of it was sent, skipped or failed.
+ */
+export const pipeline =
+  (deps: PipelineDeps, bounds: PipelineBounds = DEFAULT_BOUNDS) =>
+  (jobs: JobSource): Observable<JobOutcome> =>
+    isObservable(jobs)
+      ? jobs.pipe(mergeMap(jobOutcome(deps, bounds), bounds.jobs))
+      : mergePulled(jobs, bounds.jobs, jobOutcome(deps, bounds));

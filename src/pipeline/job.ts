@@ -2,18 +2,33 @@ import type { Changeset } from '../codecs/changeset.js';
 import type { Ping, ReviewSystem } from '../codecs/ping.js';
 import type { PipelineError } from '../errors.js';
 
-/** What a source hands the pipeline: a message to decode, a known push, or one changeset. */
-export type JobInput =
-  | { readonly kind: 'message'; readonly body: Buffer | string }
-  | {
-      readonly kind: 'push';
-      readonly repository: string;
-      readonly pushId: number;
-      readonly nodes: readonly string[];
-    }
-  | { readonly kind: 'changeset'; readonly repository: string; readonly node: string };
+/** A push: its changesets are listed by the job (backfill) or read from the pushlog (Pulse). */
+export interface PushTarget {
+  readonly kind: 'push';
+  readonly repository: string;
+  readonly pushId: number;
+  /** In DAG order, tip-most last; absent until someone has read the pushlog. */
+  readonly nodes?: readonly string[];
+}
 
-/** The result for one changeset of a job, or for the whole job when it never got that far. */
+/** One changeset, named by its full node or a 12+ character prefix. */
+export interface ChangesetTarget {
+  readonly kind: 'changeset';
+  readonly repository: string;
+  readonly node: string;
+}
+
+export type Target = PushTarget | ChangesetTarget;
+
+/** One unit of work, as every source hands it to the pipeline; no source's wire format shows. */
+export interface Job {
+  /** For logs: `message 12`, `push 64752`, `changeset 62a578a28fe9`. */
+  readonly label: string;
+  readonly target: Target;
+  readonly receivedAt: number;
+}
+
+/** What became of one changeset of a job, or of the whole job when its changesets are unknown. */
 export type Outcome =
   | {
       readonly status: 'sent';
@@ -21,55 +36,58 @@ export type Outcome =
       readonly reviewSystem: ReviewSystem;
       readonly ping: Ping;
     }
-  | { readonly status: 'skipped'; readonly reason: string }
+  | { readonly status: 'skipped'; readonly node: string; readonly reason: string }
   | { readonly status: 'failed'; readonly node?: string; readonly error: PipelineError };
 
+/** A job whose every changeset has an outcome: what the pipeline emits, once per job. */
 export interface JobOutcome {
   readonly job: Job;
   readonly outcomes: readonly Outcome[];
-  /** The push the job was about, once known. */
-  readonly push?: { readonly repository: string; readonly pushId: number };
 }
 
-/**
- * One unit of work from a source. The pipeline calls `settle` exactly once, after every
- * changeset of the job has reached the sink or failed; a Pulse job acks there, a backfill
- * job records progress.
- */
-export interface Job {
-  /** For logs: `message 12`, `push 64752`, `changeset 62a578a28fe9`. */
-  readonly label: string;
-  readonly input: JobInput;
-  readonly receivedAt: number;
-  settle(result: JobOutcome): Promise<void> | void;
-}
-
-/** The push a job is about, once its changesets are known. */
-export interface PushRef {
+/** One changeset of a job on its way through the operators, gaining a field at each. */
+export interface ChangesetRef {
+  readonly job: Job;
   readonly repository: string;
-  readonly pushId: number;
+  readonly node: string;
 }
 
-/** One changeset on its way through the pipeline. */
-export interface ChangesetWork {
-  readonly push: PushRef | undefined;
-  readonly repository: string;
+export interface FetchedChangeset extends ChangesetRef {
   readonly changeset: Changeset;
 }
 
-export interface ClassifiedWork extends ChangesetWork {
+export interface ClassifiedChangeset extends FetchedChangeset {
   readonly reviewSystem: ReviewSystem;
 }
 
-export interface PingWork extends ClassifiedWork {
+export interface EncodedChangeset extends ClassifiedChangeset {
   readonly ping: Ping;
 }
 
+/** The push a job is about, or undefined for a single changeset. */
+export const pushOf = (job: Job): { repository: string; pushId: number } | undefined =>
+  job.target.kind === 'push'
+    ? { repository: job.target.repository, pushId: job.target.pushId }
+    : undefined;
+
 /**
  * One line per failed changeset, as logs and parked messages show it; a failure of the whole
- * job (no changeset known) is named `whole`.
+ * job (its changesets unknown) is named by the job's label.
  */
-export const failureLines = (result: JobOutcome, whole: string): string[] =>
+export const failureLines = (result: JobOutcome): string[] =>
   result.outcomes.flatMap((o) =>
-    o.status === 'failed' ? [`${o.node ?? whole}: ${o.error.message}`] : [],
+    o.status === 'failed' ? [`${o.node ?? result.job.label}: ${o.error.message}`] : [],
   );
+
+/** How many pings of each review system the outcomes sent. */
+export const sentBySystem = (
+  outcomes: readonly Outcome[],
+): Partial<Record<ReviewSystem, number>> => {
+  const counts: Partial<Record<ReviewSystem, number>> = {};
+  for (const outcome of outcomes) {
+    if (outcome.status === 'sent') {
+      counts[outcome.reviewSystem] = (counts[outcome.reviewSystem] ?? 0) + 1;
+    }
+  }
+  return counts;
+};

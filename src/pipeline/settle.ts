@@ -1,41 +1,14 @@
-import { defer, EMPTY, from, mergeMap, type OperatorFunction } from 'rxjs';
-import { describeError } from '../errors.js';
-import { log } from '../log.js';
+import { map, toArray, type OperatorFunction } from 'rxjs';
 import type { Job, JobOutcome, Outcome } from './job.js';
-import type { Step } from './step.js';
 
 /**
- * Gathers the outcomes of each job's changesets and, once all are in, settles the job
- * (Pulse acks, backfill records progress) and then emits the job's outcome.
+ * Gathers the outcomes of one job's changesets into the job's outcome, emitted once all are
+ * in. What a source then does with it (ack, checkpoint, exit code) is the source's business.
  */
-export const settle = (): OperatorFunction<Step<never>, JobOutcome> => (steps) =>
-  defer(() => {
-    const gathered = new Map<Job, Outcome[]>();
-    return steps.pipe(
-      mergeMap((step) => {
-        if (!('outcome' in step)) return EMPTY;
-        const outcomes = gathered.get(step.job) ?? [];
-        outcomes.push(step.outcome);
-        if (outcomes.length < step.parts) {
-          gathered.set(step.job, outcomes);
-          return EMPTY;
-        }
-        gathered.delete(step.job);
-        const result: JobOutcome =
-          step.push === undefined
-            ? { job: step.job, outcomes }
-            : { job: step.job, outcomes, push: step.push };
-        return from(
-          Promise.resolve()
-            .then(() => step.job.settle(result))
-            .then(
-              () => result,
-              (error: unknown) => {
-                log.error(`${step.job.label}: could not settle: ${describeError(error)}`);
-                return result;
-              },
-            ),
-        );
-      }),
+export const settle =
+  (job: Job): OperatorFunction<Outcome, JobOutcome> =>
+  (outcomes) =>
+    outcomes.pipe(
+      toArray(),
+      map((all) => ({ job, outcomes: all })),
     );
-  });

@@ -1,6 +1,8 @@
 import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { pulseNames } from '../../src/rules/pulse.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pulseNames } from '../../streams/pulseNames.js';
 import { documentId } from '../../src/rules/ping.js';
 import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
 import { runCommand, startCommand } from '../support/cli.js';
@@ -59,7 +61,7 @@ const startWorker = async (
   env: Record<string, string>,
 ) => {
   const running = startCommand('processQueueMessages', args, env);
-  await until('the worker to consume', () => running.stderr().includes('consuming queue/'), 20_000);
+  await until('the worker to consume', () => running.stderr().includes('"msg":"consuming"'), 20_000);
   return running;
 };
 
@@ -92,7 +94,7 @@ test('names every missing or bad setting and exits 2 before connecting', async (
 test('rejects bad options with a usage error', async (t) => {
   const result = await runCommand('processQueueMessages', ['--prefetch', 'many']);
   t.is(result.code, 2);
-  t.regex(result.stderr, /--prefetch is a positive integer/);
+  t.regex(result.stderr, /--prefetch is an integer from 1 to 10000/);
 });
 
 test('--no-send prints every ping, sends nothing and leaves every message in the queue', async (t) => {
@@ -128,8 +130,8 @@ test('--timeout: sends every ping, acks every message, logs one line per message
     );
   }
   t.is(await t.context.admin.depth(names.queue), 0);
-  const outcomes = logLines(result.stderr).filter((line) => line.verdict !== undefined);
-  t.deepEqual(outcomes.map((line) => [line.pushId, line.verdict, line.changesets]).sort(), [
+  const outcomes = logLines(result.stderr).filter((line) => line.action !== undefined);
+  t.deepEqual(outcomes.map((line) => [line.push, line.action, line.changesets]).sort(), [
     [4, 'ack', 3],
     [5, 'ack', 3],
   ]);
@@ -145,11 +147,11 @@ test('SIGTERM lets messages in flight finish, loses none, and exits 0', async (t
   worker.child.kill('SIGTERM');
   const result = await worker.finished;
   t.is(result.code, 0);
-  const acked = logLines(result.stderr).filter((line) => line.verdict === 'ack');
+  const acked = logLines(result.stderr).filter((line) => line.action === 'ack');
   t.true(acked.length >= 1);
   t.is(acked.length + (await t.context.admin.depth(names.queue)), 6);
   for (const line of acked) {
-    for (const node of t.context.synthetic.nodes(line.pushId as number)) {
+    for (const node of t.context.synthetic.nodes(line.push as number)) {
       t.true(
         [...t.context.slowFx.tmo.received.keys()].some((path) => path.endsWith(documentId(node))),
       );
@@ -180,8 +182,8 @@ test('--replay-failed runs parked messages again, removes those that succeed and
   t.is(replay.code, 0);
   t.deepEqual(
     logLines(replay.stderr)
-      .filter((line) => line.verdict !== undefined)
-      .map((line) => line.verdict)
+      .filter((line) => line.action !== undefined)
+      .map((line) => line.action)
       .sort(),
     ['ack', 'park'],
   );
@@ -198,12 +200,11 @@ test('serves metrics and a health check when METRICS_PORT is set', async (t) => 
   const worker = await startWorker(t, [], { ...env, METRICS_PORT: String(port) });
   try {
     await publishPushes([14]);
-    await until('the push acked', () => worker.stderr().includes('"verdict":"ack"'));
+    await until('the push acked', () => worker.stderr().includes('"action":"ack"'));
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     t.is(health.status, 200);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     t.regex(metrics, /commit_telemetry_messages_total\{event="acked"\} 1/);
-    t.regex(metrics, /commit_telemetry_messages_total\{event="received"\} 1/);
     t.regex(metrics, /commit_telemetry_pings_total\{review_system="\w+",outcome="sent"\} \d/);
   } finally {
     worker.child.kill('SIGTERM');
@@ -232,4 +233,21 @@ test('--no-send does not read the telemetry settings', async (t) => {
     TMO_BASE_URL: 'not a url',
   });
   t.is(result.code, 0, result.stderr);
+});
+
+test('a METRICS_PORT in use: exit 1 naming the setting, before any message is taken', async (t) => {
+  const { env, names, publishPushes } = setup(t, 'portinuse');
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, resolve));
+  t.teardown(() => taken.close());
+  const port = (taken.address() as AddressInfo).port;
+  await publishPushes([15]);
+  const result = await runCommand('processQueueMessages', ['--timeout', '3'], {
+    ...env,
+    METRICS_PORT: String(port),
+  });
+  t.is(result.code, 1);
+  t.regex(result.stderr, new RegExp(`cannot serve metrics on port ${port} \\(METRICS_PORT\\)`));
+  t.regex(result.stderr, /set METRICS_PORT to a free port/);
+  t.false(await t.context.admin.queueExists(names.queue));
 });

@@ -2,7 +2,7 @@ import test from 'ava';
 import { from, lastValueFrom, toArray, type Observable } from 'rxjs';
 import { changesetJobs } from '../../streams/changeset.js';
 import { createClients, createTelemetryClient } from '../../src/clients/index.js';
-import { HostNotAllowed, PipelineError } from '../../src/errors.js';
+import { PipelineError } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import type { Job, JobOutcome } from '../../src/pipeline/job.js';
 import { pipeline } from '../../src/pipeline/index.js';
@@ -11,7 +11,6 @@ import type { Sink } from '../../src/sinks/sink.js';
 import { telemetrySink } from '../../src/sinks/telemetry.js';
 import { documentId } from '../../src/rules/ping.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
-import { changegroupMessage } from '../support/messages.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
 
 configureLog({ level: 'silent' });
@@ -37,9 +36,8 @@ const pushJob = (
   pushId: number,
 ): Job => ({
   label: `push ${pushId}`,
-  input: { kind: 'push', repository: fx.repo(REPO), pushId, nodes: synthetic.nodes(pushId) },
+  target: { kind: 'push', repository: fx.repo(REPO), pushId, nodes: synthetic.nodes(pushId) },
   receivedAt: Date.now(),
-  settle: () => {},
 });
 
 const statuses = (results: JobOutcome[]) =>
@@ -121,42 +119,17 @@ test('never has more than HTTP_CONCURRENCY requests in flight to one host', asyn
   await fx.close();
 });
 
-test('refuses a message whose pushlog URL is not on an allowed host, before any request', async (t) => {
-  const synthetic = syntheticFixtures({ pushes: 1 });
-  const fx = await startFixtures({ data: synthetic });
-  const body = changegroupMessage('https://hg.example.com/integration/autoland', 1);
-  const [result] = await run(
-    fx,
-    from([
-      {
-        label: 'message',
-        input: { kind: 'message', body },
-        receivedAt: 0,
-        settle: () => {},
-      } as Job,
-    ]),
-  );
-  const [outcome] = result!.outcomes;
-  t.true(outcome?.status === 'failed' && outcome.error instanceof HostNotAllowed);
-  t.is(fx.hg.requests.length, 0);
-  await fx.close();
-});
-
 test('one failing changeset does not stop the others, and every job is settled once', async (t) => {
   const synthetic = syntheticFixtures({ pushes: 3 });
   const fx = await startFixtures({ data: synthetic });
-  const settled: string[] = [];
-  const jobs = [1, 2, 3].map((id) => ({
-    ...pushJob(fx, synthetic, id),
-    settle: () => void settled.push(`push ${id}`),
-  }));
+  const jobs = [1, 2, 3].map((id) => pushJob(fx, synthetic, id));
   jobs[1] = {
     ...jobs[1]!,
-    input: { kind: 'push', repository: fx.repo(REPO), pushId: 2, nodes: ['0'.repeat(40)] },
+    target: { kind: 'push', repository: fx.repo(REPO), pushId: 2, nodes: ['0'.repeat(40)] },
   };
   const results = await run(fx, from(jobs));
-  t.deepEqual(settled.sort(), ['push 1', 'push 2', 'push 3']);
-  t.deepEqual(statuses(results.filter((r) => r.push?.pushId === 2)), [
+  t.deepEqual(results.map((r) => r.job.label).sort(), ['push 1', 'push 2', 'push 3']);
+  t.deepEqual(statuses(results.filter((r) => r.job.label === 'push 2')), [
     `failed: changeset ${'0'.repeat(40)} was not found in ${fx.repo(REPO)}`,
   ]);
   t.is(statuses(results).filter((s) => s === 'sent').length, 6);
@@ -176,37 +149,34 @@ test('a changeset job refuses an id that is not hex, before any request', async 
   await fx.close();
 });
 
-test('a message naming a repository on a host that is not allowed fails its changesets, not the stream', async (t) => {
+test('a push whose changesets are not known reads them with a request bounded to that push', async (t) => {
+  const synthetic = syntheticFixtures({ pushes: 5 });
+  const fx = await startFixtures({ data: synthetic });
+  const job: Job = {
+    label: 'message 1',
+    target: { kind: 'push', repository: fx.repo(REPO), pushId: 4 },
+    receivedAt: 0,
+  };
+  const [result] = await run(fx, from([job]));
+  t.deepEqual(statuses([result!]), ['sent', 'sent', 'sent']);
+  t.deepEqual(
+    fx.hg.requests.filter((r) => r.includes('json-pushes')),
+    [`GET /${REPO}/json-pushes?version=2&startID=3&endID=4`],
+  );
+  await fx.close();
+});
+
+test('a push the pushlog does not have fails as a whole, naming the push', async (t) => {
   const synthetic = syntheticFixtures({ pushes: 2 });
   const fx = await startFixtures({ data: synthetic });
-  const bad = JSON.parse(changegroupMessage(fx.repo(REPO), 1)) as {
-    payload: { data: { repo_url: string } };
+  const job: Job = {
+    label: 'message 1',
+    target: { kind: 'push', repository: fx.repo(REPO), pushId: 99 },
+    receivedAt: 0,
   };
-  bad.payload.data.repo_url = 'https://hg.example.com/integration/autoland';
-  const jobs: Job[] = [
-    {
-      label: 'bad',
-      input: { kind: 'message', body: JSON.stringify(bad) },
-      receivedAt: 0,
-      settle: () => {},
-    },
-    {
-      label: 'good',
-      input: { kind: 'message', body: changegroupMessage(fx.repo(REPO), 2) },
-      receivedAt: 0,
-      settle: () => {},
-    },
-  ];
-  const results = await run(fx, from(jobs));
-  const byLabel = new Map(results.map((r) => [r.job.label, r]));
-  const badOutcomes = byLabel.get('bad')!.outcomes;
-  t.is(badOutcomes.length, 3);
-  t.true(badOutcomes.every((o) => o.status === 'failed' && o.error instanceof HostNotAllowed));
-  t.deepEqual(statuses([byLabel.get('good')!]), ['sent', 'sent', 'sent']);
-  t.false(
-    fx.hg.requests.some(
-      (r) => r.includes('json-rev') && synthetic.nodes(1).some((n) => r.includes(n)),
-    ),
-  );
+  const [result] = await run(fx, from([job]));
+  t.deepEqual(statuses([result!]), [
+    `failed: push 99 is not in the pushlog of ${fx.repo(REPO)}`,
+  ]);
   await fx.close();
 });

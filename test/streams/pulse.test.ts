@@ -2,7 +2,12 @@ import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pulseNames, verdictFor } from '../../src/rules/pulse.js';
+import { pulseNames } from '../../streams/pulseNames.js';
+import { verdictFor } from '../../streams/pulseVerdict.js';
+import { PulseSource, type PulseOptions } from '../../streams/pulse.js';
+import { PulseSettings } from '../../src/codecs/settings.js';
+import { readSettings } from '../../src/config.js';
+import type { Job } from '../../src/pipeline/job.js';
 import { PipelineError } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import type { JobOutcome } from '../../src/pipeline/job.js';
@@ -51,7 +56,12 @@ test.after.always(async (t) => {
 const worker = async (
   t: { context: Context },
   name: string,
-  options: { prefetch?: number; hold?: boolean; sink?: MemorySink } = {},
+  options: {
+    prefetch?: number;
+    hold?: boolean;
+    sink?: MemorySink;
+    testHooks?: PulseOptions['testHooks'];
+  } = {},
 ) => {
   const queueName = `${name}-${randomBytes(3).toString('hex')}`;
   const names = pulseNames(t.context.user.username, queueName);
@@ -83,6 +93,15 @@ const replayWorker = async (t: { context: Context }, queueName: string, routingK
   });
   t.context.workers.push(replay);
   return replay;
+};
+
+const readSettingsOrThrow = <C extends typeof PulseSettings>(
+  codec: C,
+  env: Record<string, string>,
+) => {
+  const decoded = readSettings(codec, env);
+  if (!decoded.ok) throw decoded.error;
+  return decoded.value;
 };
 
 const range = (from: number, to: number) =>
@@ -139,19 +158,12 @@ test('acks and skips messages of other types, with no push or with several pushe
   }
   await until('4 acks', () => w.source.counters.acked === 4);
   t.is((w.sink as MemorySink).pings.length, 0);
-  t.deepEqual(
-    w.settled
-      .map(({ result }) =>
-        result.outcomes.map((o) => (o.status === 'skipped' ? o.reason : o.status)),
-      )
-      .sort(),
-    [
-      ['message names 2 pushes'],
-      ['message names no push'],
-      ['message type newrepo.1'],
-      ['message type obsolete.1'],
-    ],
-  );
+  t.deepEqual(w.settled.map(({ action, reason }) => `${action}: ${reason}`).sort(), [
+    'skip: message names 2 pushes',
+    'skip: message names no push',
+    'skip: message type newrepo.1',
+    'skip: message type obsolete.1',
+  ]);
   t.is(await t.context.admin.depth(names.failedQueue), 0);
 });
 
@@ -166,8 +178,8 @@ test('parks an undecodable message at once, with its routing key and the error i
   t.is(await t.context.admin.depth(names.queue), 0);
   const parked = await t.context.admin.drain(names.failedQueue);
   t.deepEqual(parked.map((m) => m.properties.headers?.['x-error']).sort(), [
-    'message: invalid changegroup.1 message: payload.data.repo_url: expected string, got nothing',
-    'message: message body is not JSON',
+    'invalid changegroup.1 message: payload.data.repo_url: expected string, got nothing',
+    'invalid hgpush message: (root): not JSON',
   ]);
   t.true(parked.every((m) => m.properties.headers?.['x-routing-key'] === routingKey));
   t.deepEqual(
@@ -312,7 +324,7 @@ test('replaying the failed queue removes the messages that now succeed', async (
   await w.stop();
   const replay = await replayWorker(t, queueName, routingKey);
   await until('2 settled', () => replay.settled.length === 2);
-  t.deepEqual(replay.settled.map((s) => s.verdict).sort(), ['ack', 'park']);
+  t.deepEqual(replay.settled.map((s) => s.action).sort(), ['ack', 'park']);
   await replay.stop();
   const left = await t.context.admin.drain(names.failedQueue);
   t.deepEqual(
@@ -322,14 +334,19 @@ test('replaying the failed queue removes the messages that now succeed', async (
 });
 
 const outcome = (...outcomes: JobOutcome['outcomes']): JobOutcome => ({
-  job: { label: 'm', input: { kind: 'message', body: '' }, receivedAt: 0, settle: () => {} },
+  job: {
+    label: 'm',
+    target: { kind: 'push', repository: 'https://hg.example/r', pushId: 1 },
+    receivedAt: 0,
+  },
   outcomes,
 });
 
 test('verdictFor: ack when all sent or skipped; requeue a transient failure once; park otherwise', (t) => {
   const transient = { status: 'failed', error: new PipelineError('503', 'transient') } as const;
   const permanent = { status: 'failed', error: new PipelineError('404', 'permanent') } as const;
-  t.is(verdictFor(outcome({ status: 'skipped', reason: 'x' }), false), 'ack');
+  t.is(verdictFor(outcome({ status: 'skipped', node: 'a'.repeat(40), reason: 'x' }), false), 'ack');
+  t.is(verdictFor(outcome(), false), 'ack');
   t.is(verdictFor(outcome(transient), false), 'requeue');
   t.is(verdictFor(outcome(transient), true), 'park');
   t.is(verdictFor(outcome(permanent), false), 'park');
@@ -375,7 +392,7 @@ test('replays the recorded Pulse streams through the worker with every ping exac
       ]),
     ),
   );
-  const verdicts = w.settled.map((s) => s.verdict);
+  const verdicts = w.settled.map((s) => (s.action === 'skip' ? 'ack' : s.action));
   // 9 pushes, newrepo.1, obsolete.1, a push-less message, a two-push message: acked;
   // not JSON, no repo_url, a string pushid: parked.
   t.is(verdicts.filter((v) => v === 'ack').length, 13);
@@ -429,10 +446,150 @@ test('a replayed message that fails for a transient reason again is parked again
   const replay = await replayWorker(t, queueName, routingKey);
   await until('1 settled', () => replay.settled.length === 1);
   t.deepEqual(
-    replay.settled.map((s) => s.verdict),
+    replay.settled.map((s) => s.action),
     ['park'],
   );
   t.is(replay.source.counters.requeued, 0);
   await replay.stop();
   t.is((await t.context.admin.drain(names.failedQueue)).length, 1);
+});
+
+test('unsubscribing from jobs stops consuming: later messages stay in the queue', async (t) => {
+  const user = t.context.user;
+  const queueName = `unsub-${randomBytes(3).toString('hex')}`;
+  const routingKey = `test/${queueName}`;
+  const names = pulseNames(user.username, queueName);
+  t.context.queues.push(names.queue, names.failedQueue);
+  const env = { ...user.env(queueName, routingKey), ...t.context.fx.env };
+  const source = new PulseSource({
+    settings: readSettingsOrThrow(PulseSettings, env),
+    allowedHosts: [t.context.fx.hg.host],
+    prefetch: 4,
+    reconnectSeconds: 0.2,
+  });
+  t.teardown(() => source.stop(0));
+  await source.ready(5_000);
+  t.false(source.consuming(), 'not consuming before anyone subscribes');
+  const taken: Job[] = [];
+  const subscription = source.jobs.subscribe((job) => taken.push(job));
+  await until('consuming', () => source.consuming());
+  const again = await new Promise<unknown>((resolve) =>
+    source.jobs.subscribe({ error: resolve, next: () => resolve('a second consumer') }),
+  );
+  t.regex(String(again), /one consumer/);
+  subscription.unsubscribe();
+  await until('not consuming', () => !source.consuming());
+  await t.context.admin.publish(routingKey, changegroupMessage(t.context.fx.repo(REPO), 1));
+  await sleep(300);
+  t.is(taken.length, 0);
+  t.is(source.inFlight, 0);
+  t.is(await t.context.admin.depth(names.queue), 1);
+  const started = Date.now();
+  await source.stop(10_000);
+  t.true(Date.now() - started < 2_000, 'stop() does not wait out its grace period');
+});
+
+/** A worker of a Pulse user of its own, so killing its connections disturbs no other test. */
+const isolatedWorker = async (
+  t: { context: Context },
+  name: string,
+  options: { queue?: 'main' | 'failed'; queueName?: string; user?: PulseUser } & Pick<
+    Parameters<typeof startWorker>[0],
+    'testHooks' | 'prefetch'
+  > = {},
+) => {
+  const user = options.user ?? (await createPulseUser());
+  const queueName = options.queueName ?? `${name}-${randomBytes(3).toString('hex')}`;
+  const names = pulseNames(user.username, queueName);
+  t.context.queues.push(names.queue, names.failedQueue);
+  const routingKey = `test/${queueName}`;
+  const started = await startWorker({ user, queueName, routingKey, fx: t.context.fx, ...options });
+  t.context.workers.push(started);
+  const publish = (body: string) => t.context.admin.publish(routingKey, body);
+  return { worker: started, user, names, queueName, publish };
+};
+
+test('a message parked and then cut off from its ack is counted, and parked again: none lost', async (t) => {
+  let kills = 0;
+  let user: PulseUser | undefined = undefined;
+  const {
+    worker: w,
+    names,
+    publish,
+    ...rest
+  } = await isolatedWorker(t, 'parkedtwice', {
+    testHooks: {
+      afterPark: async () => {
+        if (kills++ === 0) await user?.killConnections();
+      },
+    },
+  });
+  user = rest.user;
+  t.teardown(() => rest.user.remove());
+  await publish('not JSON, parked twice');
+  await until('parked after the reconnect', () => w.source.counters.parked === 1, 15_000);
+  t.is(w.source.counters.parkedTwice, 1);
+  t.is(await t.context.admin.depth(names.queue), 0);
+  const parked = await t.context.admin.drain(names.failedQueue);
+  t.deepEqual(
+    parked.map((m) => m.content.toString()),
+    ['not JSON, parked twice', 'not JSON, parked twice'],
+  );
+});
+
+test('stop() waits for the messages in flight, then closes; a second stop() is the same stop', async (t) => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const sink = new MemorySink();
+  const slow = Object.assign(sink, {
+    send: async (ping: Parameters<MemorySink['send']>[0]) => {
+      await gate;
+      sink.pings.push(ping);
+    },
+  });
+  const { worker: w, names, publishPushes } = await worker(t, 'drain', { sink: slow });
+  await publishPushes([2]);
+  await until('delivery', () => w.source.inFlight === 1);
+  const first = w.stop();
+  const second = w.stop();
+  t.is(first, second);
+  await sleep(200);
+  t.false(w.source.consuming());
+  release();
+  await first;
+  t.is(w.source.counters.acked, 1);
+  t.is(sink.pings.length, 3);
+  t.is(await t.context.admin.depth(names.queue), 0);
+  t.deepEqual(await w.worker.stopped, { reason: 'test over', failed: false });
+});
+
+test('a replay that loses its connection midway still replays every parked message once', async (t) => {
+  const first = await isolatedWorker(t, 'replaykill');
+  const { user, queueName, names } = first;
+  t.teardown(() => user.remove());
+  for (let i = 0; i < 30; i += 1) await first.publish(`not JSON ${i}`);
+  await until('30 parked', () => first.worker.source.counters.parked === 30);
+  await first.worker.stop();
+  let kills = 0;
+  const replay = await isolatedWorker(t, 'replaykill', {
+    user,
+    queueName,
+    queue: 'failed',
+    prefetch: 4,
+    testHooks: {
+      afterPark: async () => {
+        if (kills++ === 10) await user.killConnections();
+      },
+    },
+  });
+  const stopped = await replay.worker.worker.stopped;
+  t.is(stopped.reason, 'every parked message was replayed');
+  const parked = await t.context.admin.drain(names.failedQueue);
+  const bodies = parked.map((m) => m.content.toString());
+  // Each is parked again (still not JSON); the one cut off from its ack may be there twice.
+  t.deepEqual(
+    [...new Set(bodies)].sort(),
+    Array.from({ length: 30 }, (_, i) => `not JSON ${i}`).sort(),
+  );
+  t.true(bodies.length <= 31, `${bodies.length} parked`);
 });

@@ -10,6 +10,7 @@ import { replayJobs } from '../../streams/replay.js';
 import { createClients } from '../../src/clients/index.js';
 import { configureLog } from '../../src/log.js';
 import { pipeline } from '../../src/pipeline/index.js';
+import { pushOf } from '../../src/pipeline/job.js';
 import { stdoutSink } from '../../src/sinks/stdout.js';
 import { FIXTURES_DIR } from './fixtureData.js';
 import { startFixtures } from './fixtureServer.js';
@@ -35,7 +36,7 @@ try {
     `Replaying ${STREAM} against fixture servers at ${fx.hg.url} (hg), ${fx.bmo.url} (Bugzilla)\n`,
   );
   const results = await lastValueFrom(
-    pipeline({ ...clients, sink: stdoutSink() })(replayJobs(replayed)).pipe(
+    pipeline({ ...clients, sink: stdoutSink() })(replayJobs(replayed, [fx.hg.host])).pipe(
       tap((result) => {
         const summary = result.outcomes
           .map((o) =>
@@ -46,8 +47,9 @@ try {
                 : `failed: ${o.error.message}`,
           )
           .join(', ');
+        const push = pushOf(result.job);
         process.stderr.write(
-          `${result.job.label}${result.push ? ` push ${result.push.pushId}` : ''}: ${summary}\n`,
+          `${result.job.label}${push ? ` push ${push.pushId}` : ''}: ${summary}\n`,
         );
       }),
       toArray(),
@@ -55,7 +57,7 @@ try {
   );
   const pings = results.flatMap((r) => r.outcomes).filter((o) => o.status === 'sent').length;
   process.stderr.write(
-    `${results.length} messages, ${pings} pings printed on stdout; nothing was sent.\n`,
+    `${results.length} pushes, ${pings} pings printed on stdout; nothing was sent.\n`,
   );
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -1,20 +1,20 @@
-import type { Subscription } from 'rxjs';
-import { PulseSource } from '../../streams/pulse.js';
-import type { Verdict } from '../../src/rules/pulse.js';
+import { PulseSource, type PulseOptions, type Settlement } from '../../streams/pulse.js';
 import { createClients } from '../../src/clients/index.js';
 import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';
-import type { JobOutcome } from '../../src/pipeline/job.js';
-import { pipeline } from '../../src/pipeline/index.js';
+import type { PipelineBounds } from '../../src/pipeline/index.js';
 import { MemorySink } from '../../src/sinks/memory.js';
 import type { Sink } from '../../src/sinks/sink.js';
+import { WorkerMetrics } from '../../src/worker/metrics.js';
+import { Worker } from '../../src/worker/worker.js';
 import type { PulseUser } from './broker.js';
 import type { Fixtures } from './fixtureServer.js';
 
 export interface TestWorker {
+  readonly worker: Worker;
   readonly source: PulseSource;
   readonly sink: Sink;
-  readonly settled: { result: JobOutcome; verdict: Verdict }[];
+  readonly settled: Settlement[];
   stop(): Promise<void>;
 }
 
@@ -23,7 +23,7 @@ const settingsOrThrow = <T>(decoded: { ok: true; value: T } | { ok: false; error
   return decoded.value;
 };
 
-/** The worker's source and pipeline in this process, against the real broker and fixtures. */
+/** The real worker in this process, against the real broker and fixture servers. */
 export const startWorker = async (options: {
   user: PulseUser;
   queueName: string;
@@ -34,6 +34,8 @@ export const startWorker = async (options: {
   hold?: boolean;
   queue?: 'main' | 'failed';
   sink?: Sink;
+  bounds?: PipelineBounds;
+  testHooks?: PulseOptions['testHooks'];
   /** Settings to override, such as PULSE_EXCHANGE. */
   env?: Record<string, string>;
 }): Promise<TestWorker> => {
@@ -44,29 +46,26 @@ export const startWorker = async (options: {
   };
   const pulse = settingsOrThrow(readSettings(PulseSettings, env));
   const upstream = settingsOrThrow(readSettings(UpstreamSettings, env));
-  const settled: TestWorker['settled'] = [];
   const source = new PulseSource({
     settings: pulse,
+    allowedHosts: upstream.ALLOWED_HOSTS,
     prefetch: options.prefetch ?? 8,
     hold: options.hold ?? false,
     queue: options.queue ?? 'main',
     reconnectSeconds: 0.2,
-    onSettled: (result, verdict) => settled.push({ result, verdict }),
+    ...(options.testHooks === undefined ? {} : { testHooks: options.testHooks }),
   });
-  await source.ready(5_000).catch(async (error: unknown) => {
-    await source.stop(0);
-    throw error;
-  });
+  const settled: Settlement[] = [];
+  source.settlements.subscribe((settlement) => settled.push(settlement));
   const sink = options.sink ?? new MemorySink();
   const clients = createClients(upstream, { backoffMs: 5, attempts: 3 });
-  const subscription: Subscription = pipeline({ ...clients, sink })(source.jobs).subscribe();
-  return {
+  const worker = new Worker({
     source,
-    sink,
-    settled,
-    stop: async () => {
-      await source.stop(5_000);
-      subscription.unsubscribe();
-    },
-  };
+    deps: { ...clients, sink },
+    metrics: new WorkerMetrics(),
+    graceMs: 5_000,
+    ...(options.bounds === undefined ? {} : { bounds: options.bounds }),
+  });
+  await worker.start();
+  return { worker, source, sink, settled, stop: () => worker.stop('test over') };
 };

@@ -1,13 +1,22 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { JobOutcome } from './pipeline/job.js';
+import type { Settlement } from '../../streams/pulse.js';
+import { sentBySystem } from '../pipeline/job.js';
+
+const EVENT_OF: Record<Settlement['action'], string> = {
+  ack: 'acked',
+  skip: 'skipped',
+  requeue: 'requeued',
+  park: 'parked',
+  hold: 'held',
+};
 
 /** The worker's Prometheus metrics. */
 export class WorkerMetrics {
   readonly registry = new Registry();
   readonly messages = new Counter({
     name: 'commit_telemetry_messages_total',
-    help: 'Pulse messages by what became of them (received, acked, requeued, parked, held)',
+    help: 'Pulse messages by what became of them (received, acked, skipped, requeued, parked, held)',
     labelNames: ['event'] as const,
     registers: [this.registry],
   });
@@ -30,7 +39,7 @@ export class WorkerMetrics {
   });
   readonly queueDepth = new Gauge({
     name: 'commit_telemetry_queue_depth',
-    help: 'Messages waiting in the Pulse queue at the last check',
+    help: 'Messages ready in the Pulse queue at the last check',
     registers: [this.registry],
   });
 
@@ -38,15 +47,17 @@ export class WorkerMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  recordJob(result: JobOutcome): void {
+  record(settlement: Settlement, inFlight: number): void {
+    this.messages.inc({ event: EVENT_OF[settlement.action] });
+    this.inFlight.set(inFlight);
+    const result = settlement.result;
+    if (result === undefined) return;
     this.processing.observe((Date.now() - result.job.receivedAt) / 1000);
-    for (const outcome of result.outcomes) {
-      if (outcome.status === 'sent') {
-        this.pings.inc({ review_system: outcome.reviewSystem, outcome: 'sent' });
-      } else if (outcome.status === 'failed') {
-        this.pings.inc({ review_system: 'unclassified', outcome: 'failed' });
-      }
+    for (const [system, count] of Object.entries(sentBySystem(result.outcomes))) {
+      this.pings.inc({ review_system: system, outcome: 'sent' }, count);
     }
+    const failed = result.outcomes.filter((o) => o.status === 'failed').length;
+    if (failed > 0) this.pings.inc({ review_system: 'unclassified', outcome: 'failed' }, failed);
   }
 
   /** Serves `/metrics` and `/healthz` (200 while `healthy()` says so, else 503). */
@@ -63,14 +74,17 @@ export class WorkerMetrics {
       } else if (request.url === '/healthz') {
         const ok = healthy();
         response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-        response.end(ok ? 'ok\n' : 'not connected\n');
+        response.end(ok ? 'ok\n' : 'not consuming\n');
       } else {
         response.writeHead(404).end();
       }
     });
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, () => resolve(server));
+      server.listen(port, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
     });
   }
 }

@@ -1,0 +1,36 @@
+import { concatMap, from, type OperatorFunction } from 'rxjs';
+import type { HgClient } from '../clients/hgmo.js';
+import { PipelineError } from '../errors.js';
+import type { ChangesetRef, Job, PushTarget } from './job.js';
+
+export interface ListChangesetsDeps {
+  readonly hg: HgClient;
+}
+
+/**
+ * A push's changesets as its pushlog entry lists them (DAG order, tip-most last). The request
+ * is built here, bounded to the one push: a URL taken from a message is never fetched.
+ */
+const nodesOfPush = async (hg: HgClient, push: PushTarget): Promise<readonly string[]> => {
+  if (push.nodes !== undefined) return push.nodes;
+  const page = await hg.pushlogPage(push.repository, push.pushId - 1, push.pushId);
+  const entry = page.pushes[String(push.pushId)];
+  if (entry === undefined) {
+    throw new PipelineError(
+      `push ${push.pushId} is not in the pushlog of ${push.repository}`,
+      'permanent',
+    );
+  }
+  return entry.changesets;
+};
+
+const nodesOf = async (hg: HgClient, job: Job): Promise<readonly string[]> =>
+  job.target.kind === 'push' ? nodesOfPush(hg, job.target) : [job.target.node];
+
+/** Turns each job into its changesets, one value each (a push may have none), in order. */
+export const listChangesets = ({ hg }: ListChangesetsDeps): OperatorFunction<Job, ChangesetRef> =>
+  concatMap((job) =>
+    from(nodesOf(hg, job)).pipe(
+      concatMap((nodes) => nodes.map((node) => ({ job, repository: job.target.repository, node }))),
+    ),
+  );

@@ -1,0 +1,25 @@
+import type { Settlement } from '../../streams/pulse.js';
+import { failureLines, pushOf, sentBySystem } from '../pipeline/job.js';
+
+/**
+ * The one log line of a settled message: which push, how many changesets, which review
+ * systems, what was done with it and how long it took.
+ */
+export const settlementLine = (settlement: Settlement): Record<string, unknown> => {
+  const { result } = settlement;
+  if (result === undefined) {
+    return { job: settlement.label, action: settlement.action, reason: settlement.reason };
+  }
+  const push = pushOf(result.job);
+  const failures = failureLines(result);
+  return {
+    job: settlement.label,
+    action: settlement.action,
+    repository: push?.repository,
+    push: push?.pushId,
+    changesets: result.outcomes.length,
+    reviewSystems: sentBySystem(result.outcomes),
+    ...(failures.length > 0 ? { failures } : {}),
+    durationMs: Date.now() - result.job.receivedAt,
+  };
+};

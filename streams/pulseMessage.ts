@@ -1,0 +1,50 @@
+import { decodeJsonWith } from '../src/codecs/decodeJson.js';
+import { ChangegroupMessage, HgPushEnvelope } from '../src/codecs/pulseMessage.js';
+import { allowedUrl } from '../src/clients/allowList.js';
+import { describeError } from '../src/errors.js';
+import type { PushTarget } from '../src/pipeline/job.js';
+import { repositoryUrl } from '../src/rules/repository.js';
+
+/** What a Pulse message body asks of us. */
+export type MessageReading =
+  /** A push to process. */
+  | { readonly kind: 'push'; readonly target: PushTarget }
+  /** Nothing to do: acknowledged and logged. */
+  | { readonly kind: 'skip'; readonly reason: string }
+  /** Cannot be processed as it is: parked for an operator, never dropped. */
+  | { readonly kind: 'reject'; readonly reason: string };
+
+const readEnvelope = decodeJsonWith(HgPushEnvelope, 'hgpush message');
+const readChangegroup = decodeJsonWith(ChangegroupMessage, 'changegroup.1 message');
+
+/**
+ * Reads an hgpush message body. Only `changegroup.1` messages naming exactly one push are
+ * work; other types (`newrepo.1`, `obsolete.1`, types added later) are skipped. The message's
+ * `push_json_url` is not used: the pipeline builds its own bounded pushlog request from
+ * `repo_url` and `pushid`, and `repo_url` must be on an allowed host.
+ */
+export const readPulseMessage = (
+  body: Buffer | string,
+  allowedHosts: readonly string[],
+): MessageReading => {
+  const envelope = readEnvelope(body);
+  if (!envelope.ok) return { kind: 'reject', reason: envelope.error.message };
+  const type = envelope.value.payload.type;
+  if (type !== 'changegroup.1') return { kind: 'skip', reason: `message type ${type}` };
+
+  const message = readChangegroup(body);
+  if (!message.ok) return { kind: 'reject', reason: message.error.message };
+  const { repo_url: repoUrl, pushlog_pushes: pushes } = message.value.payload.data;
+  const [push, ...others] = pushes;
+  if (push === undefined) return { kind: 'skip', reason: 'message names no push' };
+  if (others.length > 0) {
+    return { kind: 'skip', reason: `message names ${pushes.length} pushes` };
+  }
+  try {
+    allowedUrl(repoUrl, allowedHosts);
+  } catch (error) {
+    return { kind: 'reject', reason: `repo_url: ${describeError(error)}` };
+  }
+  const repository = repositoryUrl(repoUrl);
+  return { kind: 'push', target: { kind: 'push', repository, pushId: push.pushid } };
+};

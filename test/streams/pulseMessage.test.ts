@@ -1,0 +1,106 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readPulseMessage } from '../../streams/pulseMessage.js';
+import { FIXTURES_DIR } from '../support/fixtureData.js';
+import { changegroupMessage, otherMessage } from '../support/messages.js';
+
+const HG = ['hg.mozilla.org'];
+const AUTOLAND = 'https://hg.mozilla.org/integration/autoland';
+
+const lines = (file: string): string[] =>
+  readFileSync(join(FIXTURES_DIR, 'pulse', file), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+
+test('a changegroup.1 message naming one push is that push, and its URLs are not kept', (t) => {
+  t.deepEqual(readPulseMessage(changegroupMessage(`${AUTOLAND}/`, 64752), HG), {
+    kind: 'push',
+    target: { kind: 'push', repository: AUTOLAND, pushId: 64752 },
+  });
+});
+
+test('other message types, no push and several pushes are skipped', (t) => {
+  const twoPushes = JSON.parse(changegroupMessage(AUTOLAND, 3));
+  twoPushes.payload.data.pushlog_pushes.push(twoPushes.payload.data.pushlog_pushes[0]);
+  const noPush = JSON.parse(changegroupMessage(AUTOLAND, 5));
+  noPush.payload.data.pushlog_pushes = [];
+  const reasons = [
+    otherMessage('newrepo.1', AUTOLAND),
+    otherMessage('obsolete.1', AUTOLAND),
+    otherMessage('a.type.added.later', AUTOLAND),
+    JSON.stringify(twoPushes),
+    JSON.stringify(noPush),
+  ].map((body) => readPulseMessage(body, HG));
+  t.deepEqual(reasons, [
+    { kind: 'skip', reason: 'message type newrepo.1' },
+    { kind: 'skip', reason: 'message type obsolete.1' },
+    { kind: 'skip', reason: 'message type a.type.added.later' },
+    { kind: 'skip', reason: 'message names 2 pushes' },
+    { kind: 'skip', reason: 'message names no push' },
+  ]);
+});
+
+test('a repo_url on a host that is not allowed is rejected, naming the field', (t) => {
+  const reading = readPulseMessage(
+    changegroupMessage('https://hg.example.com/integration/autoland', 1),
+    HG,
+  );
+  t.is(reading.kind, 'reject');
+  t.regex(reading.kind === 'reject' ? reading.reason : '', /^repo_url: .*ALLOWED_HOSTS/);
+});
+
+test('the recorded bad messages are rejected with the path of the bad field', (t) => {
+  const readings = lines('bad-messages.ndjson').map((body) => readPulseMessage(body, HG));
+  t.deepEqual(readings[0], { kind: 'reject', reason: 'invalid hgpush message: (root): not JSON' });
+  t.regex(readings[1]?.kind === 'reject' ? readings[1].reason : '', /payload\.data\.repo_url/);
+  t.regex(
+    readings[2]?.kind === 'reject' ? readings[2].reason : '',
+    /payload\.data\.pushlog_pushes\.0\.pushid/,
+  );
+  t.deepEqual(readings[3], { kind: 'skip', reason: 'message names 2 pushes' });
+});
+
+test('the recorded autoland stream: pushes, and three messages skipped', (t) => {
+  const kinds = lines('autoland.ndjson').map((body) => readPulseMessage(body, HG).kind);
+  t.deepEqual(
+    kinds
+      .map((kind, i) => (kind === 'push' ? 'push' : `${i + 1}: ${kind}`))
+      .filter((k) => k !== 'push'),
+    ['3: skip', '6: skip', '8: skip'],
+  );
+});
+
+const reasonNamesAField = (reason: string) =>
+  /^(invalid (hgpush|changegroup\.1) message: .+|repo_url: .+|message .+)$/.test(reason);
+
+test('any body at all is read without a throw: a push, a skip, or a reject naming what is wrong', (t) => {
+  const valid = JSON.parse(changegroupMessage(AUTOLAND, 7)) as unknown;
+  // Random JSON, random text, and the valid message with one value anywhere replaced.
+  const mutated = fc
+    .tuple(fc.array(fc.string(), { maxLength: 4 }), fc.jsonValue())
+    .map(([path, value]) => {
+      const copy = JSON.parse(JSON.stringify(valid)) as Record<string, unknown>;
+      let node: Record<string, unknown> = copy;
+      for (const key of ['payload', 'data', ...path].slice(0, 2 + (path.length % 3))) {
+        const next = node[key];
+        if (next === null || typeof next !== 'object') {
+          node[key] = value;
+          return JSON.stringify(copy);
+        }
+        node = next as Record<string, unknown>;
+      }
+      node[path[0] ?? 'repo_url'] = value;
+      return JSON.stringify(copy);
+    });
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.json(), mutated), (body) => {
+      const reading = readPulseMessage(body, HG);
+      if (reading.kind === 'push') return Number.isInteger(reading.target.pushId);
+      return reasonNamesAField(reading.reason);
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass();
+});
