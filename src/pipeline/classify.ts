@@ -5,7 +5,7 @@ import { reviewSystemFromBug, reviewSystemFromChangeset } from '../rules/reviewS
 import type { ClassifiedChangeset, FetchedChangeset } from './job.js';
 
 export interface ClassifyDeps {
-  readonly bugzilla: BugzillaClient;
+  readonly bugzilla: Pick<BugzillaClient, 'bug'>;
 }
 
 /** Decides the review system: from the changeset alone when it can, else from its bug. */

@@ -6,7 +6,7 @@ import { needsDiffstat } from '../rules/reviewSystem.js';
 import type { ClassifiedChangeset, EncodedChangeset } from './job.js';
 
 export interface EncodePingDeps {
-  readonly hg: HgClient;
+  readonly hg: Pick<HgClient, 'diffstat'>;
 }
 
 /**

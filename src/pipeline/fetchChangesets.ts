@@ -3,7 +3,7 @@ import type { HgClient } from '../clients/hgmo.js';
 import type { ChangesetRef, FetchedChangeset } from './job.js';
 
 export interface FetchChangesetsDeps {
-  readonly hg: HgClient;
+  readonly hg: Pick<HgClient, 'changeset'>;
 }
 
 /** Reads each changeset's json-rev: its description, author, parents and push date. */

@@ -13,8 +13,8 @@ import { send } from './send.js';
 import { settle } from './settle.js';
 
 export interface PipelineDeps {
-  readonly hg: HgClient;
-  readonly bugzilla: BugzillaClient;
+  readonly hg: Pick<HgClient, 'pushlogPage' | 'changeset' | 'diffstat'>;
+  readonly bugzilla: Pick<BugzillaClient, 'bug'>;
   readonly sink: Sink;
 }
 

@@ -4,14 +4,14 @@ import { PipelineError } from '../errors.js';
 import type { ChangesetRef, Job, PushTarget } from './job.js';
 
 export interface ListChangesetsDeps {
-  readonly hg: HgClient;
+  readonly hg: Pick<HgClient, 'pushlogPage'>;
 }
 
 /**
  * A push's changesets as its pushlog entry lists them (DAG order, tip-most last). The request
  * is built here, bounded to the one push: a URL taken from a message is never fetched.
  */
-const nodesOfPush = async (hg: HgClient, push: PushTarget): Promise<readonly string[]> => {
+const nodesOfPush = async (hg: ListChangesetsDeps['hg'], push: PushTarget): Promise<readonly string[]> => {
   if (push.nodes !== undefined) return push.nodes;
   const page = await hg.pushlogPage(push.repository, push.pushId - 1, push.pushId);
   const entry = page.pushes[String(push.pushId)];
@@ -24,7 +24,7 @@ const nodesOfPush = async (hg: HgClient, push: PushTarget): Promise<readonly str
   return entry.changesets;
 };
 
-const nodesOf = async (hg: HgClient, job: Job): Promise<readonly string[]> =>
+const nodesOf = async (hg: ListChangesetsDeps['hg'], job: Job): Promise<readonly string[]> =>
   job.target.kind === 'push' ? nodesOfPush(hg, job.target) : [job.target.node];
 
 /** Turns each job into its changesets, one value each (a push may have none), in order. */
