@@ -14,9 +14,11 @@ import { repositoryUrl } from '../rules/repository.js';
 import { stdoutSink } from '../sinks/stdout.js';
 import { telemetrySink } from '../sinks/telemetry.js';
 import { planBackfill } from './backfillPlan.js';
+import { signalExitCode, windDownOnSignals } from './backfillSignals.js';
 import { createProgram, EXIT, fail, intArgument, settingsOrExit } from './program.js';
 import { BackfillProgress } from './progress.js';
-import { resumeCommand, type ResumeOptions } from './resumeCommand.js';
+import { programInvocation, resumeCommand, tellResume } from './resumeCommand.js';
+import type { ResumeOptions } from './resumeCommand.js';
 import { TELEMETRY_HELP } from './settingsHelp.js';
 
 const NAME = 'backfill-pushlog';
@@ -45,9 +47,9 @@ const program = createProgram(
   )
   .addHelpText(
     'after',
-    '\nProgress and a summary go to stderr. On a failure or on Ctrl-C (which lets pushes in flight' +
-      '\nfinish) the command that resumes the backfill is printed.' +
-      '\nExit status: 0 all sent, 1 some changeset failed, 2 usage error, 130 interrupted.',
+    '\nProgress and the summary go to stderr: text on a terminal, else JSON lines. On a failure,' +
+      '\nCtrl-C or SIGTERM (pushes in flight finish first) the resume command is printed.' +
+      '\nExit status: 0 all sent, 1 some changeset failed, 2 usage error, 130 Ctrl-C, 143 SIGTERM.',
   )
   .parse();
 
@@ -73,10 +75,8 @@ const quiet = process.stderr.isTTY ? 'warn' : 'info';
 configureLog({ level: options.debug || upstream.DEBUG ? 'debug' : quiet });
 
 const { limits, hg, bugzilla } = createClients(upstream);
-const destination = telemetry
-  ? `pings will be sent to ${telemetry.TMO_BASE_URL}`
-  : 'pings will be printed, not sent';
-const plan = await planBackfill(NAME, hg, { repository, start, end }, destination, !options.yes);
+const sendTo = telemetry?.TMO_BASE_URL;
+const plan = await planBackfill(NAME, hg, { repository, start, end }, sendTo, !options.yes);
 
 const progress = new BackfillProgress({
   totalPushes: plan.pushes,
@@ -84,16 +84,7 @@ const progress = new BackfillProgress({
 });
 const checkpoint = new Checkpoint(start);
 const source = new PushlogSource(hg, { repository, start, end }, options.pageSize);
-let interrupted = false;
-process.on('SIGINT', () => {
-  if (interrupted) process.exit(EXIT.interrupted);
-  interrupted = true;
-  progress.stop();
-  process.stderr.write(
-    '\nInterrupted: finishing the pushes in flight (Ctrl-C again to quit now).\n',
-  );
-  source.stop();
-});
+const interruptedBy = windDownOnSignals([progress, source]);
 
 /** The source's pushes, each noted by the checkpoint as it is handed out. */
 async function* issued(jobs: AsyncIterable<Job>): AsyncGenerator<Job> {
@@ -119,10 +110,11 @@ progress.printSummary();
 if (source.failure !== undefined) {
   log.error('stopped reading the pushlog', { repository, error: source.failure });
 }
-const incomplete = interrupted || source.failure !== undefined || progress.failures.length > 0;
-if (incomplete && checkpoint.resumeAfter < plan.last) {
-  process.stderr.write(
-    `To resume after push ${checkpoint.resumeAfter}, the last one completely done:\n  ${resumeCommand(NAME, options, repository, checkpoint.resumeAfter, end)}\n`,
-  );
+const signal = interruptedBy();
+const { resumeAfter } = checkpoint;
+const incomplete = signal || source.failure !== undefined || progress.failures.length > 0;
+if (incomplete && resumeAfter < plan.last) {
+  const invocation = programInvocation(process.argv[1], NAME);
+  tellResume(resumeAfter, resumeCommand(invocation, options, repository, resumeAfter, end));
 }
-process.exitCode = interrupted ? EXIT.interrupted : incomplete ? EXIT.failed : EXIT.ok;
+process.exitCode = signal ? signalExitCode(signal) : incomplete ? EXIT.failed : EXIT.ok;

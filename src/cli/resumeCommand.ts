@@ -1,3 +1,5 @@
+import { tell } from './tell.js';
+
 /** The options of a backfill that its resume command repeats. */
 export interface ResumeOptions {
   readonly debug: boolean;
@@ -6,16 +8,33 @@ export interface ResumeOptions {
   readonly pageSize: number;
 }
 
-/** The exact command line that carries on after `resumeAfter`, with the same options. */
+/**
+ * How this run was started, as words of a command line: `process.argv[1]` itself, since a
+ * bare command name need not be on the PATH (a checkout) and `npx` would ask the registry.
+ * A script file was run by node (its shebang is not enough where it is not executable).
+ */
+export const programInvocation = (script: string | undefined, name: string): string[] => {
+  if (script === undefined || script === '') return [name];
+  return /\.[cm]?js$/.test(script) ? ['node', script] : [script];
+};
+
+/** `word` as a POSIX shell reads it back: as is when that is safe, else single-quoted. */
+export const shellQuote = (word: string): string =>
+  /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The exact command line that carries on after `resumeAfter`, with the same options, started
+ * the way this run was (`invocation`, see programInvocation).
+ */
 export const resumeCommand = (
-  name: string,
+  invocation: readonly string[],
   options: ResumeOptions,
   repository: string,
   resumeAfter: number,
   end: number,
 ): string =>
   [
-    name,
+    ...invocation,
     ...(options.debug ? ['--debug'] : []),
     ...(options.send ? [] : ['--no-send']),
     ...(options.yes ? ['--yes'] : []),
@@ -23,4 +42,15 @@ export const resumeCommand = (
     repository,
     String(resumeAfter),
     String(end),
-  ].join(' ');
+  ]
+    .map(shellQuote)
+    .join(' ');
+
+/** Says how to carry on: the command on a terminal, a `resume` event for a log collector. */
+export const tellResume = (resumeAfter: number, command: string): void =>
+  tell(
+    'warn',
+    'resume',
+    { resumeAfter, command },
+    `To resume after push ${resumeAfter}, the last one completely done:\n  ${command}`,
+  );

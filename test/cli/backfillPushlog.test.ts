@@ -1,9 +1,17 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { PassThrough } from 'node:stream';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
+import { signalExitCode } from '../../src/cli/backfillSignals.js';
 import { confirm } from '../../src/cli/confirm.js';
+import {
+  programInvocation,
+  resumeCommand,
+  shellQuote,
+  type ResumeOptions,
+} from '../../src/cli/resumeCommand.js';
 import { commandPath } from '../support/cli.js';
 import { configureLog } from '../../src/log.js';
 import { documentId } from '../../src/rules/ping.js';
@@ -14,6 +22,8 @@ configureLog({ level: 'silent' });
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMMAND = [process.execPath, commandPath('backfillPushlog')];
+/** How the resume command starts: the built file the tests run, by the path node was given. */
+const INVOCATION = `node ${shellQuote(resolve(ROOT, commandPath('backfillPushlog')))}`;
 const REPO_PATH = 'integration/autoland';
 const SUBMIT_PATH = '/submit/eng-workflow/hgpush/1/';
 /** Settings the command reads; the test's own environment must not leak any into the child. */
@@ -114,16 +124,70 @@ const systemCounts = (data: Data, nodes: readonly string[]): Map<string, number>
   return counts;
 };
 
-const assertSummary = (t: ExecutionContext, stderr: string, counts: Map<string, number>) => {
-  for (const [system, count] of counts) {
-    t.regex(stderr, new RegExp(`^  ${system}: ${count}$`, 'm'), `summary has ${system}: ${count}`);
-  }
+interface LogEvent {
+  readonly level: string;
+  readonly msg: string;
+  readonly [field: string]: unknown;
+}
+
+/** stderr off a terminal, every line of which must be one JSON object. */
+const eventsOf = (stderr: string): LogEvent[] =>
+  stderr
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line) as LogEvent;
+      } catch {
+        throw new Error(`a stderr line is not JSON: ${line}`);
+      }
+    });
+
+/** The one event of this name; undefined when there is none. */
+const eventOf = (t: ExecutionContext, stderr: string, msg: string): LogEvent | undefined => {
+  const found = eventsOf(stderr).filter((event) => event.msg === msg);
+  t.true(found.length <= 1, `at most one ${msg} event: ${stderr}`);
+  return found[0];
+};
+
+interface Summary extends LogEvent {
+  readonly pushes: number;
+  readonly changesets: number;
+  readonly pings: Record<string, number>;
+  readonly skipped: number;
+  readonly failed: number;
+  readonly failures: readonly { reason: string; count: number; examples: string[] }[];
+}
+
+const summaryOf = (t: ExecutionContext, stderr: string): Summary => {
+  const summary = eventOf(t, stderr, 'summary');
+  if (summary === undefined) throw new Error(`no summary event: ${stderr}`);
+  t.is(summary.level, 'info');
+  return summary as Summary;
+};
+
+/** The reason a failure was reported under, found by its example, e.g. `push 7 <node>`. */
+const reasonOf = (summary: Summary, example: string): string | undefined =>
+  summary.failures.find((group) => group.examples.includes(example))?.reason;
+
+const assertPings = (t: ExecutionContext, summary: Summary, counts: Map<string, number>) => {
+  t.deepEqual(
+    summary.pings,
+    Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b))),
+  );
 };
 
 const pushlogRequests = (fx: Fixtures) => fx.hg.requests.filter((r) => r.includes('/json-pushes'));
 
-const resumeLine = (stderr: string): string | undefined =>
-  /^ {2}(backfill-pushlog .*)$/m.exec(stderr)?.[1];
+/** The `resume` event's command, which should carry on where the run stopped. */
+const resumeOf = (t: ExecutionContext, stderr: string): string | undefined => {
+  const event = eventOf(t, stderr, 'resume');
+  if (event === undefined) return undefined;
+  t.is(event.level, 'warn');
+  t.is(typeof event.resumeAfter, 'number');
+  t.true(String(event.command).includes(` ${String(event.resumeAfter)} `), 'resumeAfter is in it');
+  return event.command as string;
+};
 
 const assertNoRequest = (t: ExecutionContext, fx: Fixtures) => {
   t.deepEqual(fx.hg.requests, [], 'no request to hg');
@@ -215,11 +279,18 @@ test('--yes --no-send: one JSON ping a line on stdout, one per changeset, nothin
     t.is(ping.reviewSystemUsed, data.kindOf(ping.changesetID as string));
   }
   t.deepEqual(fx.tmo.requests, [], 'nothing reached telemetry');
-  t.true(result.stderr.includes(`${repo}: pushes 3 to 12, 10 pushes`), result.stderr);
-  t.regex(result.stderr, /pings will be printed, not sent/);
-  assertSummary(t, result.stderr, systemCounts(data, expected));
-  t.regex(result.stderr, /^failures: 0$/m);
-  t.is(resumeLine(result.stderr), undefined);
+  t.like(eventOf(t, result.stderr, 'plan'), {
+    level: 'info',
+    repository: repo,
+    first: 3,
+    last: 12,
+    pushes: 10,
+    destination: 'stdout',
+  });
+  const summary = summaryOf(t, result.stderr);
+  assertPings(t, summary, systemCounts(data, expected));
+  t.like(summary, { pushes: 10, changesets: expected.length, failed: 0, failures: [] });
+  t.is(resumeOf(t, result.stderr), undefined);
   for (const request of pushlogRequests(fx)) {
     const query = new URL(request.split(' ')[1]!, 'http://x').searchParams;
     t.true(Number(query.get('endID')) - Number(query.get('startID')) <= 4, request);
@@ -240,12 +311,18 @@ test('--yes: every ping reaches telemetry; the summary counts pings per review s
     t.truthy(ping, `ping for ${node}`);
     t.like(ping, { changesetID: node, repository: repo, reviewSystemUsed: data.kindOf(node) });
   }
-  t.true(result.stderr.includes(`${repo}: pushes 1 to 20, 20 pushes`), result.stderr);
-  t.true(result.stderr.includes(`pings will be sent to ${fx.env.TMO_BASE_URL}`));
-  t.regex(result.stderr, new RegExp(`^20 pushes, ${expected.length} changesets in `, 'm'));
-  assertSummary(t, result.stderr, systemCounts(data, expected));
-  t.regex(result.stderr, /^failures: 0$/m);
-  t.is(resumeLine(result.stderr), undefined);
+  t.like(eventOf(t, result.stderr, 'plan'), {
+    repository: repo,
+    first: 1,
+    last: 20,
+    pushes: 20,
+    destination: fx.env.TMO_BASE_URL,
+  });
+  const summary = summaryOf(t, result.stderr);
+  t.like(summary, { pushes: 20, pushesTotal: 20, changesets: expected.length, skipped: 0 });
+  assertPings(t, summary, systemCounts(data, expected));
+  t.like(summary, { failed: 0, failures: [] });
+  t.is(resumeOf(t, result.stderr), undefined);
   // The probe for lastpushid, then one page: the page size defaults to 100.
   t.deepEqual(
     pushlogRequests(fx).map((r) => r.replace(/^GET .*\?/, '')),
@@ -257,8 +334,13 @@ test('a range past lastpushid: stops at the repository end, says so, exit 0', as
   const { fx, data, repo } = await setup(t, 30);
   const result = await run(fx, ['--yes', '--page-size', '8', repo, '20', '1000']);
   t.is(result.code, 0, result.stderr);
-  t.true(result.stderr.includes(`${repo}: pushes 21 to 30, 10 pushes`), result.stderr);
-  t.regex(result.stderr, /the repository ends at push 30/);
+  t.like(eventOf(t, result.stderr, 'plan'), {
+    repository: repo,
+    first: 21,
+    last: 30,
+    pushes: 10,
+    newestPush: 30,
+  });
   t.is(fx.tmo.received.size, nodesOf(data, 21, 30).length);
   const starts = pushlogRequests(fx).map((r) =>
     Number(new URL(r.split(' ')[1]!, 'http://x').searchParams.get('startID')),
@@ -273,8 +355,9 @@ test('an empty range (start == lastpushid): nothing to do, exit 0, no prompt', a
   const { fx, repo } = await setup(t, 30);
   const result = await run(fx, ['--yes', repo, '30', '40']);
   t.is(result.code, 0, result.stderr);
-  t.true(
-    result.stderr.includes(`${repo}: no push after 30 (its newest push is 30); nothing to do.`),
+  t.deepEqual(
+    eventsOf(result.stderr).map(({ time: _time, ...event }) => event),
+    [{ level: 'info', msg: 'nothing to do', repository: repo, start: 30, newestPush: 30 }],
   );
   t.notRegex(result.stderr, /Proceed|--yes/);
   t.deepEqual(fx.tmo.requests, []);
@@ -295,10 +378,37 @@ test('a changeset that is not found: reported, the run goes on, exit 1, resume c
   const others = nodesOf(data, 1, 20).filter((node) => node !== bad);
   t.is(fx.tmo.received.size, others.length, 'every other changeset was sent');
   t.false(fx.tmo.received.has(submitPath(bad)));
-  t.regex(result.stderr, /^failures: 1$/m);
-  t.regex(result.stderr, new RegExp(`^  push 7 ${bad}: .*not found`, 'm'));
-  t.is(resumeLine(result.stderr), `backfill-pushlog --yes --page-size 5 ${repo} 6 20`);
-  t.regex(result.stderr, /To resume after push 6,/);
+  const summary = summaryOf(t, result.stderr);
+  t.like(summary, { pushes: 20, failed: 1 });
+  assertPings(t, summary, systemCounts(data, others));
+  t.is(summary.failures.length, 1);
+  t.like(summary.failures[0], { count: 1, examples: [`push 7 ${bad}`] });
+  t.regex(reasonOf(summary, `push 7 ${bad}`) ?? '', /not found/);
+  t.is(resumeOf(t, result.stderr), `${INVOCATION} --yes --page-size 5 ${repo} 6 20`);
+  t.like(eventOf(t, result.stderr, 'resume'), { resumeAfter: 6 });
+});
+
+test('the resume command runs as printed and finishes the backfill', async (t) => {
+  const { fx, data, repo } = await setup(t);
+  const bad = data.nodes(7)[1]!;
+  fx.fail({ match: new RegExp(`/json-rev/${bad}$`), status: 404, times: 1 });
+  const first = await run(fx, ['--yes', '--page-size', '5', repo, '0', '20']);
+  t.is(first.code, 1, first.stderr);
+  const command = resumeOf(t, first.stderr);
+  t.truthy(command, first.stderr);
+  const again = await slots(() => {
+    const child = spawn('/bin/sh', ['-c', command!], {
+      cwd: '/',
+      env: envFor(fx),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin.end();
+    return finished(child);
+  });
+  t.is(again.code, 0, again.stderr);
+  t.like(eventOf(t, again.stderr, 'plan'), { first: 7, last: 20 });
+  t.like(summaryOf(t, again.stderr), { pushes: 14, failed: 0 });
+  t.true(nodesOf(data, 1, 20).every((node) => fx.tmo.received.has(submitPath(node))));
 });
 
 test('telemetry refusing pings (400): reported, exit 1, resume from before the first failure', async (t) => {
@@ -310,10 +420,11 @@ test('telemetry refusing pings (400): reported, exit 1, resume from before the f
   }
   const result = await run(fx, ['--yes', repo, '4', '25']);
   t.is(result.code, 1, result.stderr);
-  t.regex(result.stderr, /^failures: 2$/m);
-  t.regex(result.stderr, new RegExp(`^  push 12 ${first}: telemetry refused .*400`, 'm'));
-  t.regex(result.stderr, new RegExp(`^  push 15 ${second}: telemetry refused .*400`, 'm'));
-  t.is(resumeLine(result.stderr), `backfill-pushlog --yes ${repo} 11 25`);
+  const summary = summaryOf(t, result.stderr);
+  t.is(summary.failed, 2);
+  t.regex(reasonOf(summary, `push 12 ${first}`) ?? '', /telemetry refused .*400/);
+  t.regex(reasonOf(summary, `push 15 ${second}`) ?? '', /telemetry refused .*400/);
+  t.is(resumeOf(t, result.stderr), `${INVOCATION} --yes ${repo} 11 25`);
   const sent = nodesOf(data, 5, 25).filter((node) => node !== first && node !== second);
   t.true(sent.every((node) => fx.tmo.received.has(submitPath(node))));
 });
@@ -325,7 +436,7 @@ test('--no-send with a failure: the resume command keeps --no-send', async (t) =
   const result = await run(fx, ['--yes', '--no-send', repo, '0', '10']);
   t.is(result.code, 1, result.stderr);
   t.is(result.stdout.trim().split('\n').length, 29, 'every other ping printed');
-  t.is(resumeLine(result.stderr), `backfill-pushlog --no-send --yes ${repo} 2 10`);
+  t.is(resumeOf(t, result.stderr), `${INVOCATION} --no-send --yes ${repo} 2 10`);
   t.deepEqual(fx.tmo.requests, []);
 });
 
@@ -334,12 +445,28 @@ test('a pushlog page that cannot be read: exit 1, resume after the pages done', 
   fx.fail({ match: /json-pushes\?.*startID=10&/, status: 404 });
   const result = await run(fx, ['--yes', '--page-size', '5', repo, '0', '25']);
   t.is(result.code, 1, result.stderr);
-  t.regex(result.stderr, /stopped reading the pushlog|json-pushes/);
+  const stopped = eventOf(t, result.stderr, 'stopped reading the pushlog');
+  t.like(stopped, { level: 'error', repository: repo });
+  t.regex(JSON.stringify(stopped?.error), /json-pushes|404/);
   t.is(fx.tmo.received.size, nodesOf(data, 1, 10).length);
-  t.is(resumeLine(result.stderr), `backfill-pushlog --yes --page-size 5 ${repo} 10 25`);
+  t.is(resumeOf(t, result.stderr), `${INVOCATION} --yes --page-size 5 ${repo} 10 25`);
 });
 
-// --- Ctrl-C -------------------------------------------------------------------------------------
+test('a pushlog that cannot be read at all: an error event, exit 1, nothing sent', async (t) => {
+  const { fx, repo } = await setup(t);
+  fx.fail({ match: /json-pushes\?.*startID=0&endID=0/, status: 404 });
+  const result = await run(fx, ['--yes', repo, '0', '25']);
+  t.is(result.code, 1, result.stderr);
+  const events = eventsOf(result.stderr);
+  t.deepEqual(
+    events.map((event) => event.msg),
+    ['cannot read the pushlog'],
+  );
+  t.like(events[0], { level: 'error', repository: repo });
+  t.deepEqual(fx.tmo.requests, []);
+});
+
+// --- Ctrl-C and SIGTERM -------------------------------------------------------------------------
 
 /** Push ids with at least one ping received, and those with all of theirs. */
 const receivedPushes = (fx: Fixtures, data: Data, pushes: number) => {
@@ -361,41 +488,105 @@ const waitFor = async (condition: () => boolean, what: string, timeoutMs = 15_00
   }
 };
 
-test.serial('SIGINT mid-run: in-flight pushes finish, exit 130, resume command', async (t) => {
-  const { fx, data, repo } = await setup(t, 300, { latencyMs: 20 });
-  const child = start(fx, ['--yes', '--page-size', '10', repo, '0', '300']);
-  child.stdin.end();
-  const result = finished(child);
-  await waitFor(() => fx.tmo.received.size >= 30, 'the first pings');
-  child.kill('SIGINT');
-  const { code, stderr } = await result;
-  t.is(code, 130, stderr);
-  t.regex(stderr, /Interrupted: finishing the pushes in flight/);
-  const line = resumeLine(stderr);
-  const match = new RegExp(`^backfill-pushlog --yes --page-size 10 ${repo} (\\d+) 300$`).exec(
-    line ?? '',
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+// SIGTERM is what containers and one-off dynos are stopped with: it winds down as Ctrl-C does.
+for (const [signal, exitCode] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  test.serial(
+    `${signal} mid-run: in-flight pushes finish, exit ${exitCode}, resume command`,
+    async (t) => {
+      const { fx, data, repo } = await setup(t, 300, { latencyMs: 20 });
+      const child = start(fx, ['--yes', '--page-size', '10', repo, '0', '300']);
+      child.stdin.end();
+      const result = finished(child);
+      await waitFor(() => fx.tmo.received.size >= 30, 'the first pings');
+      child.kill(signal);
+      const { code, stderr } = await result;
+      t.is(code, exitCode, stderr);
+      t.like(eventOf(t, stderr, 'interrupted'), { level: 'warn', signal });
+      const match = new RegExp(
+        `^${escapeRegExp(`${INVOCATION} --yes --page-size 10 ${repo} `)}(\\d+) 300$`,
+      ).exec(resumeOf(t, stderr) ?? '');
+      t.truthy(match, stderr);
+      const mark = Number(match![1]);
+      t.true(mark > 0 && mark < 300, `mark ${mark}`);
+      t.like(eventOf(t, stderr, 'resume'), { resumeAfter: mark });
+      const { any, all } = receivedPushes(fx, data, 300);
+      t.deepEqual(all, range(1, mark), 'every push up to the mark was sent, and no other');
+      t.deepEqual(any, all, 'no push was left half done: those in flight were finished');
+      const summary = summaryOf(t, stderr);
+      t.like(summary, { pushes: mark, pushesTotal: 300, failed: 0, failures: [] });
+      const pinged = Object.values(summary.pings).reduce((a, b) => a + b, 0);
+      t.is(pinged, fx.tmo.received.size, 'the summary counts every ping sent');
+    },
   );
-  t.truthy(match, stderr);
-  const mark = Number(match![1]);
-  t.true(mark > 0 && mark < 300, `mark ${mark}`);
-  const { any, all } = receivedPushes(fx, data, 300);
-  t.deepEqual(all, range(1, mark), 'every push up to the mark was sent, and no other');
-  t.deepEqual(any, all, 'no push was left half done: those in flight were finished');
-  t.regex(stderr, /^failures: 0$/m);
+
+  test.serial(`a second ${signal} quits at once with ${exitCode}`, async (t) => {
+    const { fx, repo } = await setup(t, 300, { latencyMs: 20 });
+    const child = start(fx, ['--yes', repo, '0', '300']);
+    child.stdin.end();
+    const result = finished(child);
+    await waitFor(() => fx.tmo.received.size >= 5, 'the first pings');
+    child.kill(signal);
+    await waitFor(() => fx.tmo.received.size >= 10, 'some more pings');
+    child.kill(signal);
+    const { code } = await result;
+    t.is(code, exitCode);
+    t.true(fx.tmo.received.size < 900, 'it did not run to the end');
+  });
+}
+
+test('signalExitCode: 128 and the signal number, as a shell reports it', (t) => {
+  t.is(signalExitCode('SIGINT'), 130);
+  t.is(signalExitCode('SIGTERM'), 143);
 });
 
-test.serial('a second SIGINT quits at once with 130', async (t) => {
-  const { fx, repo } = await setup(t, 300, { latencyMs: 20 });
-  const child = start(fx, ['--yes', repo, '0', '300']);
-  child.stdin.end();
-  const result = finished(child);
-  await waitFor(() => fx.tmo.received.size >= 5, 'the first pings');
-  child.kill('SIGINT');
-  await waitFor(() => fx.tmo.received.size >= 10, 'some more pings');
-  child.kill('SIGINT');
-  const { code } = await result;
-  t.is(code, 130);
-  t.true(fx.tmo.received.size < 900, 'it did not run to the end');
+// --- The resume command on its own --------------------------------------------------------------
+
+const defaults: ResumeOptions = { debug: false, send: true, yes: false, pageSize: 100 };
+
+test('programInvocation: node and the script for a .js file, a bin link as it is', (t) => {
+  t.deepEqual(programInvocation('/srv/app/dist/src/cli/backfillPushlog.js', 'backfill-pushlog'), [
+    'node',
+    '/srv/app/dist/src/cli/backfillPushlog.js',
+  ]);
+  t.deepEqual(
+    programInvocation('/srv/app/node_modules/.bin/backfill-pushlog', 'backfill-pushlog'),
+    ['/srv/app/node_modules/.bin/backfill-pushlog'],
+  );
+  t.deepEqual(programInvocation(undefined, 'backfill-pushlog'), ['backfill-pushlog']);
+});
+
+test('resumeCommand: the invocation, the options that differ from the defaults, the range', (t) => {
+  const invocation = ['node', '/srv/app/dist/src/cli/backfillPushlog.js'];
+  const repo = 'https://hg.mozilla.org/integration/autoland';
+  t.is(
+    resumeCommand(invocation, defaults, repo, 41, 90),
+    `node /srv/app/dist/src/cli/backfillPushlog.js ${repo} 41 90`,
+  );
+  t.is(
+    resumeCommand(
+      ['/usr/bin/backfill-pushlog'],
+      { debug: true, send: false, yes: true, pageSize: 7 },
+      repo,
+      41,
+      90,
+    ),
+    `/usr/bin/backfill-pushlog --debug --no-send --yes --page-size 7 ${repo} 41 90`,
+  );
+});
+
+test('resumeCommand: quotes what the shell would otherwise split or expand', (t) => {
+  t.is(
+    resumeCommand(['node', "/home/o'neil/my app/backfill.js"], defaults, 'https://h/r?a=1&b', 1, 2),
+    `node '/home/o'\\''neil/my app/backfill.js' 'https://h/r?a=1&b' 1 2`,
+  );
+  t.is(shellQuote(''), "''");
+  t.is(shellQuote('$HOME'), "'$HOME'");
+  t.is(shellQuote('~/x'), "'~/x'");
 });
 
 // --- The interactive prompt, through a pseudo-terminal ------------------------------------------
@@ -425,7 +616,28 @@ ptyTest('on a terminal: asks Proceed? [y/N]; y runs it with a progress bar', asy
   t.true(result.stdout.includes(`${repo}: pushes 4 to 6, 3 pushes`), result.stdout);
   t.true(result.stdout.includes('Proceed? [y/N]'), result.stdout);
   t.regex(result.stdout, /pushes .* 3\/3 \| changesets 9/, 'the progress bar');
+  t.regex(result.stdout, /^3 pushes, 9 changesets in .*\r?\npings by review system:/m, 'summary');
+  t.regex(result.stdout, /^failures: 0\r?$/m);
+  t.notRegex(result.stdout, /"level":/, 'text, not JSON, on a terminal');
   t.is(fx.tmo.received.size, nodesOf(data, 4, 6).length);
+});
+
+ptyTest('on a terminal: a failure and the resume command read as text', async (t) => {
+  const { fx, data, repo } = await setup(t);
+  const bad = data.nodes(7)[1]!;
+  fx.fail({ match: new RegExp(`/json-rev/${bad}$`), status: 404 });
+  const result = await runOnTerminal(fx, ['--yes', '--page-size', '5', repo, '0', '20'], '');
+  t.is(result.code, 1, result.stdout);
+  const text = result.stdout.replace(/\r\n/g, '\n');
+  t.true(text.includes(`${repo}: pushes 1 to 20, 20 pushes; pings will be sent to `), text);
+  t.regex(text, /^failures: 1\n {2}1 × changeset <node> was not found in .*\n {6}push 7 \S+$/m);
+  t.true(
+    text.includes(
+      `To resume after push 6, the last one completely done:\n  ${INVOCATION} --yes --page-size 5 ${repo} 6 20\n`,
+    ),
+    text,
+  );
+  t.notRegex(text, /"level":/);
 });
 
 ptyTest('on a terminal: n stops before anything is sent', async (t) => {

@@ -2,13 +2,8 @@ import test from 'ava';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stripVTControlCharacters } from 'node:util';
-import {
-  BackfillProgress,
-  PaceWindow,
-  failureReason,
-  formatDuration,
-  type RecordedOutcome,
-} from '../../src/cli/progress.js';
+import type { RecordedOutcome } from '../../src/cli/backfillTally.js';
+import { BackfillProgress, summaryText } from '../../src/cli/progress.js';
 import { configureLog } from '../../src/log.js';
 
 /** A clock the test moves by hand. */
@@ -127,13 +122,6 @@ test('the ETA is unknown before there is a pace, and 0 when done', (t) => {
   progress.record(push(2));
   t.is(progress.snapshot().etaSeconds, 0);
   progress.stop();
-});
-
-test('PaceWindow slows down when nothing arrives', (t) => {
-  const pace = new PaceWindow(0, 60_000);
-  for (let s = 1; s <= 120; s += 1) pace.add(s * 1000, s * 2);
-  t.is(pace.perSecond(120_000), 2);
-  t.true(pace.perSecond(150_000)! < 1.5);
 });
 
 test('on a terminal the bar shows percentage, counts and the smoothed ETA', (t) => {
@@ -311,26 +299,21 @@ test.serial('printSummary: one JSON summary event off a terminal', async (t) => 
   );
 });
 
-test('failureReason takes out what differs between changesets, keeps status codes', (t) => {
+test('a summary with nothing sent says so, and the text is what the fields say', (t) => {
+  const c = clock();
+  const progress = new BackfillProgress({ totalPushes: 3, tty: false, now: c.now });
+  c.advance(2000);
+  progress.record(push(1, skipped));
+  progress.stop();
   t.is(
-    failureReason(
-      'telemetry refused the ping for 62a578a28fe9 (PUT https://u:p@incoming.example/submit/1b4e28ba-2fa1-11d2-883f-0016d3cca427?v=4 answered 400: bad)',
-    ),
-    'telemetry refused the ping for <node> (PUT https://***@incoming.example/submit/<uuid> answered 400: bad)',
+    progress.summary(),
+    [
+      '1 pushes, 0 changesets in 2.0 s (0.0 changesets/s)',
+      'pings by review system:',
+      '  (none)',
+      'already sent / skipped: 1',
+      'failures: 0',
+    ].join('\n'),
   );
-  t.is(
-    failureReason('GET https://h/raw-rev/62a578a28fe9 answered 404'),
-    'GET https://h/raw-rev/<node> answered 404',
-  );
-});
-
-test('formatDuration', (t) => {
-  t.deepEqual([null, 0, 42.4, 65, 3599, 7620].map(formatDuration), [
-    '--',
-    '0s',
-    '42s',
-    '1m 05s',
-    '59m 59s',
-    '2h 07m',
-  ]);
+  t.is(summaryText(progress.summaryFields()), progress.summary());
 });
