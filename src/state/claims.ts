@@ -1,0 +1,109 @@
+/**
+ * Claims and the ledger: how several processes agree that each changeset is sent once.
+ *
+ * A process claims a changeset before it builds and sends its ping; the claim is a lease that
+ * its owner renews while it is alive. Sending a changeset moves it from the claims into the
+ * ledger in one transaction, so at every instant it is claimed, sent, or free, never two.
+ * A claim is live while `expiresAt > now`; at `expiresAt <= now` anyone may take it over.
+ */
+import type { Kysely } from 'kysely';
+import type { Connection } from './connection.js';
+import type { SentChangeset, StoreSchema } from './schema.js';
+
+type Db = Kysely<StoreSchema>;
+
+export interface ClaimContext {
+  readonly conn: Connection;
+  readonly owner: string;
+  readonly now: () => number;
+  readonly leaseMs: number;
+}
+
+/** `claimed`: it is ours to send; `sent`: it is in the ledger; `held`: a live claim of another. */
+export type ClaimOutcome = 'claimed' | 'sent' | 'held';
+
+const isSentIn = async (db: Db, node: string): Promise<boolean> =>
+  (await db.selectFrom('ledger').select('node').where('node', '=', node).executeTakeFirst()) !==
+  undefined;
+
+const deleteOwnClaim = (ctx: ClaimContext, db: Db, node: string) =>
+  db.deleteFrom('claims').where('node', '=', node).where('owner', '=', ctx.owner).execute();
+
+export const isSent = (ctx: ClaimContext, node: string): Promise<boolean> =>
+  ctx.conn.run((db) => isSentIn(db, node));
+
+export const claim = (ctx: ClaimContext, node: string, repository: string): Promise<ClaimOutcome> =>
+  ctx.conn.run(async (db) => {
+    const now = ctx.now();
+    const expiresAt = now + ctx.leaseMs;
+    // One statement decides, atomically on both engines: insert if free, take over if the
+    // lease ran out (or the claim is already ours), and say nothing otherwise.
+    const taken = await db
+      .insertInto('claims')
+      .values({ node, repository, owner: ctx.owner, expiresAt })
+      .onConflict((oc) =>
+        oc
+          .column('node')
+          .doUpdateSet({ owner: ctx.owner, repository, expiresAt })
+          .where((eb) =>
+            eb.or([eb('claims.expiresAt', '<=', now), eb('claims.owner', '=', ctx.owner)]),
+          ),
+      )
+      .returning('owner')
+      .executeTakeFirst();
+    // Checked after claiming, not before: a sender's recordSent deletes its claim and fills the
+    // ledger together, so once our claim is in, the ledger we read now is the last word.
+    if (!(await isSentIn(db, node))) return taken === undefined ? 'held' : 'claimed';
+    if (taken !== undefined) await deleteOwnClaim(ctx, db, node);
+    return 'sent';
+  });
+
+export const holdsClaim = (ctx: ClaimContext, node: string): Promise<boolean> =>
+  ctx.conn.run(async (db) => {
+    const row = await db
+      .selectFrom('claims')
+      .select('node')
+      .where('node', '=', node)
+      .where('owner', '=', ctx.owner)
+      .where('expiresAt', '>', ctx.now())
+      .executeTakeFirst();
+    return row !== undefined;
+  });
+
+export const recordSent = (ctx: ClaimContext, sent: SentChangeset): Promise<void> =>
+  ctx.conn.write(async (trx) => {
+    // A node already in the ledger keeps its first row: that is when its ping was accepted.
+    await trx
+      .insertInto('ledger')
+      .values({ ...sent, pushId: sent.pushId ?? null, sentAt: ctx.now() })
+      .onConflict((oc) => oc.column('node').doNothing())
+      .execute();
+    await deleteOwnClaim(ctx, trx, sent.node);
+  });
+
+export const release = (ctx: ClaimContext, node: string): Promise<void> =>
+  ctx.conn.run(async (db) => {
+    await deleteOwnClaim(ctx, db, node);
+  });
+
+/** Deletes every claim of this owner; answers how many there were. */
+export const releaseAll = (ctx: ClaimContext): Promise<number> =>
+  ctx.conn.run(async (db) => {
+    const result = await db.deleteFrom('claims').where('owner', '=', ctx.owner).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
+
+/**
+ * Extends every claim still ours by a full lease from now; answers how many. A claim whose
+ * lease ran out but that nobody took over is still ours and is extended too: nobody else can
+ * have sent it, since sending takes the claim first.
+ */
+export const renewAll = (ctx: ClaimContext): Promise<number> =>
+  ctx.conn.run(async (db) => {
+    const result = await db
+      .updateTable('claims')
+      .set({ expiresAt: ctx.now() + ctx.leaseMs })
+      .where('owner', '=', ctx.owner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  });

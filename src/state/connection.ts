@@ -1,0 +1,47 @@
+/**
+ * What the store asks of an engine: a migrated database, statements, and write transactions,
+ * each with whatever exclusion that engine needs. postgres.ts and sqlite.ts provide it.
+ */
+import type { Kysely } from 'kysely';
+import type { DatabaseTarget, Engine } from './databaseUrl.js';
+import type { StoreSchema } from './schema.js';
+
+export interface Connection {
+  readonly engine: Engine;
+  /** Runs one statement, or a few that need no transaction. */
+  run<T>(fn: (db: Kysely<StoreSchema>) => Promise<T>): Promise<T>;
+  /** Runs fn in one write transaction, committed if fn resolves and rolled back if it rejects. */
+  write<T>(fn: (trx: Kysely<StoreSchema>) => Promise<T>): Promise<T>;
+  /**
+   * Whether a row read in `write` must be locked (`SELECT ... FOR UPDATE`) to be safe from other
+   * writers: on PostgreSQL, yes; SQLite's write transaction already excludes every other writer.
+   */
+  readonly rowLocks: boolean;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** SQLite: how long a statement waits for another connection's write lock. */
+  busyTimeoutMs: number;
+  /** PostgreSQL: how long a connection attempt may take. */
+  connectTimeoutMs: number;
+  /** PostgreSQL: the server cancels a statement running (or waiting on a lock) longer. */
+  statementTimeoutMs: number;
+  /** PostgreSQL: an idle pooled connection failed; the next statement opens a new one. */
+  onIdleError: (error: Error) => void;
+}
+
+/** Opens the database and brings its schema up to date before anything else uses it. */
+export const connect = async (
+  target: DatabaseTarget,
+  options: ConnectOptions,
+): Promise<Connection> => {
+  // Each driver loads only where it is used: a SQLite deployment never loads pg, and a
+  // PostgreSQL one never loads better-sqlite3's native addon.
+  if (target.engine === 'postgres') {
+    const { connectPostgres } = await import('./postgres.js');
+    return connectPostgres(target.url, options);
+  }
+  const { connectSqlite } = await import('./sqlite.js');
+  return connectSqlite(target.path, options);
+};

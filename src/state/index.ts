@@ -1,0 +1,16 @@
+/** The durable store's public face; store.ts tells what it is for. */
+export type { ClaimOutcome } from './claims.js';
+export {
+  ACCEPTED_DATABASE_URLS,
+  DEFAULT_DATABASE_URL,
+  DatabaseUrlError,
+  displayDatabaseUrl,
+  parseDatabaseUrl,
+  type DatabaseTarget,
+  type Engine,
+  type ParsedDatabaseUrl,
+} from './databaseUrl.js';
+export { StoreError } from './errors.js';
+export type { ParkRequest, SentChangeset } from './schema.js';
+export type { ClaimCounts, RepositoryStatus, StoreStatus } from './status.js';
+export { DEFAULT_LEASE_SECONDS, openStore, type Store, type StoreOptions } from './store.js';

@@ -1,0 +1,73 @@
+/**
+ * The store's tables as the code sees them (camelCase; CamelCasePlugin maps them to the
+ * snake_case columns that migrations.ts creates). Every row type of the store derives from here.
+ *
+ * Times are epoch milliseconds in `bigint` columns, not SQL timestamps: both engines then
+ * compare them as plain integers, the injectable clock is a number, and there is no time zone
+ * to get wrong. PostgreSQL's int8 comes back from pg as a string; connect.ts parses it into a
+ * number for this store's pool only (epoch ms, push ids and counts all stay far below 2^53).
+ */
+import type { Insertable, Selectable } from 'kysely';
+
+/** Every changeset whose ping telemetry accepted: the one thing that must never be lost. */
+export interface LedgerTable {
+  node: string;
+  repository: string;
+  /** null for a changeset sent on its own (`dump-telemetry`), outside any push. */
+  pushId: number | null;
+  reviewSystem: string;
+  sentAt: number;
+}
+
+/** A changeset some process is working on, until `expiresAt` unless its owner renews it. */
+export interface ClaimsTable {
+  node: string;
+  repository: string;
+  owner: string;
+  expiresAt: number;
+}
+
+/** A push settled above its repository's watermark (rows at or below it are deleted). */
+export interface PushesTable {
+  repository: string;
+  pushId: number;
+  settledAt: number;
+}
+
+export interface WatermarksTable {
+  repository: string;
+  /** This push and every push before it, since the worker's first one, are settled. */
+  pushId: number;
+  /** When the newest of the pushes the watermark passed over was settled; null until it moves. */
+  settledAt: number | null;
+}
+
+/** A push (node null) or a changeset that an operator owns now. */
+export interface ParkedTable {
+  repository: string;
+  pushId: number;
+  node: string | null;
+  reason: string;
+  parkedAt: number;
+}
+
+export interface StoreSchema {
+  ledger: LedgerTable;
+  claims: ClaimsTable;
+  pushes: PushesTable;
+  watermarks: WatermarksTable;
+  parked: ParkedTable;
+}
+
+export type LedgerRow = Selectable<LedgerTable>;
+export type ParkedRow = Selectable<ParkedTable>;
+
+/** What recordSent needs: a ledger row but for the time, which the store's clock gives. */
+export type SentChangeset = Omit<Insertable<LedgerTable>, 'sentAt' | 'pushId'> & {
+  pushId?: LedgerTable['pushId'];
+};
+
+/** What park needs: a parked row but for the time; no node parks the whole push. */
+export type ParkRequest = Omit<Insertable<ParkedTable>, 'parkedAt' | 'node'> & {
+  node?: ParkedTable['node'];
+};

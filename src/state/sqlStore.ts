@@ -1,0 +1,123 @@
+/**
+ * The Store over a connected, migrated database: each method is one of claims.ts,
+ * watermarks.ts or status.ts, its failure reworded to name the database, plus the timer that
+ * keeps this store's claims alive while it is open.
+ */
+import * as claims from './claims.js';
+import type { Connection } from './connection.js';
+import { StoreError } from './errors.js';
+import type { ParkRequest, SentChangeset } from './schema.js';
+import { status, type StoreStatus } from './status.js';
+import type { Store } from './store.js';
+import * as watermarks from './watermarks.js';
+
+export interface SqlStoreParts extends claims.ClaimContext {
+  /** A StoreError saying what failed where, with the database's reason, password masked. */
+  readonly fail: (what: string, error: unknown) => StoreError;
+  readonly onRenewalError: (error: StoreError) => void;
+}
+
+export class SqlStore implements Store {
+  readonly owner: string;
+  readonly #parts: SqlStoreParts;
+  readonly #conn: Connection;
+  readonly #timer: NodeJS.Timeout;
+  #renewing: Promise<unknown> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(parts: SqlStoreParts) {
+    this.#parts = parts;
+    this.#conn = parts.conn;
+    this.owner = parts.owner;
+    // A third of the lease: two renewals may fail (a database blip) before a claim lapses.
+    this.#timer = setInterval(() => this.#renewInBackground(), parts.leaseMs / 3);
+    // Claims expire on their own; an open store must not keep a finished process alive.
+    this.#timer.unref();
+  }
+
+  #renewInBackground(): void {
+    // A tick that finds the last renewal still running (a slow database) lets it be.
+    this.#renewing ??= this.renewClaims()
+      .catch((error: StoreError) => this.#parts.onRenewalError(error))
+      // A callback that throws must not take the process down from inside a timer.
+      .catch(() => undefined)
+      .finally(() => (this.#renewing = undefined));
+  }
+
+  async #do<T>(what: string, task: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) throw new StoreError(`${what}: the store is closed`);
+    try {
+      return await task();
+    } catch (error) {
+      throw this.#parts.fail(what, error);
+    }
+  }
+
+  isSent(node: string) {
+    return this.#do('isSent', () => claims.isSent(this.#parts, node));
+  }
+  claim(node: string, repository: string) {
+    return this.#do('claim', () => claims.claim(this.#parts, node, repository));
+  }
+  holdsClaim(node: string) {
+    return this.#do('holdsClaim', () => claims.holdsClaim(this.#parts, node));
+  }
+  recordSent(sent: SentChangeset) {
+    return this.#do('recordSent', () => claims.recordSent(this.#parts, sent));
+  }
+  release(node: string) {
+    return this.#do('release', () => claims.release(this.#parts, node));
+  }
+  releaseAll() {
+    return this.#do('releaseAll', () => claims.releaseAll(this.#parts));
+  }
+  renewClaims() {
+    return this.#do('renewClaims', () => claims.renewAll(this.#parts));
+  }
+  startWatermark(repository: string, pushId: number) {
+    return this.#do('startWatermark', () =>
+      watermarks.startWatermark(this.#conn, repository, pushId),
+    );
+  }
+  pushSettled(repository: string, pushId: number) {
+    return this.#do('pushSettled', () =>
+      watermarks.pushSettled(this.#conn, repository, pushId, this.#parts.now()),
+    );
+  }
+  watermark(repository: string) {
+    return this.#do('watermark', () => watermarks.watermark(this.#conn, repository));
+  }
+  repositoriesWithWatermark() {
+    return this.#do('repositoriesWithWatermark', () =>
+      watermarks.repositoriesWithWatermark(this.#conn),
+    );
+  }
+  park(parked: ParkRequest) {
+    return this.#do('park', () => watermarks.park(this.#conn, parked, this.#parts.now()));
+  }
+  parkedCounts() {
+    return this.#do('parkedCounts', () => watermarks.parkedCounts(this.#conn));
+  }
+  status(now?: number): Promise<StoreStatus> {
+    return this.#do('status', () => status(this.#conn, now ?? this.#parts.now()));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#renewing;
+    let failure: StoreError | undefined;
+    try {
+      await claims.releaseAll(this.#parts);
+    } catch (error) {
+      // The claims lapse on their own within a lease; the database is closed all the same.
+      failure = this.#parts.fail('close: releasing claims', error);
+    }
+    await this.#conn.close();
+    if (failure !== undefined) throw failure;
+  }
+}

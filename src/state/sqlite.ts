@@ -1,0 +1,109 @@
+/**
+ * SQLite: one file for one process (a worker, or a CLI run). A short-lived second process on
+ * the same file (a status query, a backfill) is safe, only slower: every write waits for the
+ * file's write lock. A fleet of workers needs PostgreSQL.
+ */
+import { realpathSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { CamelCasePlugin, Kysely, SqliteDialect, sql } from 'kysely';
+import type { Connection, ConnectOptions } from './connection.js';
+import { migrateToLatest } from './migrations.js';
+import type { StoreSchema } from './schema.js';
+
+/** Runs one task at a time, in the order they came. */
+class Mutex {
+  #tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(task);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+// better-sqlite3 is synchronous: a connection that meets another's write lock sleeps in its
+// busy handler with the whole thread. If that other connection belongs to this same process
+// (two stores on one file, as the tests have) and is between two statements of a transaction,
+// it cannot finish while the thread sleeps, and the sleeper fails after its busy timeout.
+// So within a process, every store on one file takes its turn through the same mutex.
+const mutexes = new Map<string, Mutex>();
+const mutexFor = (file: string): Mutex => {
+  let mutex = mutexes.get(file);
+  if (mutex === undefined) mutexes.set(file, (mutex = new Mutex()));
+  return mutex;
+};
+
+/**
+ * An unlinked or replaced file goes on taking writes on its open handle without a word, and
+ * they vanish when it closes: a ledger lost that way means pings sent twice. One stat per
+ * call notices, and the call fails instead.
+ */
+const watchFile = (file: string): (() => void) => {
+  const opened = statSync(file);
+  return () => {
+    const now = statSync(file, { throwIfNoEntry: false });
+    if (now === undefined || now.ino !== opened.ino || now.dev !== opened.dev) {
+      throw new Error(`${file} was removed or replaced while the store had it open`);
+    }
+  };
+};
+
+export const connectSqlite = async (path: string, options: ConnectOptions): Promise<Connection> => {
+  const handle = new Database(path, { timeout: options.busyTimeoutMs });
+  try {
+    handle.pragma('journal_mode = WAL');
+    // In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last commits.
+    handle.pragma('synchronous = NORMAL');
+    const inMemory = path === ':memory:';
+    const file = inMemory ? path : realpathSync(path);
+    const check = inMemory ? () => undefined : watchFile(file);
+    const mutex = inMemory ? new Mutex() : mutexFor(file);
+    const base = new Kysely<unknown>({ dialect: new SqliteDialect({ database: handle }) });
+    // Kysely's migration lock is a no-op on SQLite (its adapter assumes one connection), so two
+    // processes could both find a migration pending and both run it. BEGIN IMMEDIATE takes the
+    // file's write lock first: the second process waits (busy timeout), then finds nothing to
+    // do. It goes on the raw handle because the migrator takes Kysely's only connection for
+    // itself; every statement it sends goes through this handle, inside this transaction, and
+    // SQLite's DDL is transactional, so a failed migration leaves nothing half done.
+    await mutex.run(async () => {
+      handle.exec('BEGIN IMMEDIATE');
+      try {
+        await migrateToLatest(base);
+        handle.exec('COMMIT');
+      } catch (error) {
+        if (handle.inTransaction) handle.exec('ROLLBACK');
+        throw error;
+      }
+    });
+    const db = base.withPlugin(new CamelCasePlugin()) as Kysely<StoreSchema>;
+    return {
+      engine: 'sqlite',
+      rowLocks: false,
+      run: (fn) =>
+        mutex.run(async () => {
+          check();
+          return fn(db);
+        }),
+      write: (fn) =>
+        mutex.run(async () => {
+          check();
+          // IMMEDIATE: take the write lock before reading, so a read-then-write transaction
+          // never finds its snapshot stale at its first write (SQLITE_BUSY_SNAPSHOT).
+          return db.connection().execute(async (c) => {
+            await sql`begin immediate`.execute(c);
+            try {
+              const result = await fn(c);
+              await sql`commit`.execute(c);
+              return result;
+            } catch (error) {
+              if (handle.inTransaction) await sql`rollback`.execute(c);
+              throw error;
+            }
+          });
+        }),
+      close: () => db.destroy(),
+    };
+  } catch (error) {
+    handle.close();
+    throw error;
+  }
+};

@@ -1,0 +1,4 @@
+import { defineStoreSuite } from './suite/index.js';
+import { postgresHarness } from './postgresHarness.js';
+
+defineStoreSuite(postgresHarness);
