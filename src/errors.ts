@@ -52,7 +52,7 @@ export class AnswerTooLarge extends PipelineError {
   ) {
     const cap = maxBytes % MIB === 0 ? `${maxBytes / MIB} MB` : `${maxBytes} bytes`;
     super(
-      `${request}: ${part} is larger than the ${cap} cap (MAX_ANSWER_MB); a permanent failure, not retried`,
+      `${request}: more than the ${cap} cap (MAX_ANSWER_MB) in ${part}; a permanent failure, not retried`,
       'permanent',
     );
   }

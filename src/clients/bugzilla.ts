@@ -1,13 +1,14 @@
-import type { AxiosResponse } from 'axios';
 import { LRUCache } from 'lru-cache';
 import { AttachmentsAnswer, BugzillaError, HistoryAnswer } from '../codecs/bugzilla.js';
-import { decodeWith, type Decoded } from '../codecs/report.js';
+import { decodeJsonWith } from '../codecs/decodeJson.js';
+import type { Decoded } from '../codecs/report.js';
 import { PipelineError } from '../errors.js';
 import type { BugRecord } from '../rules/reviewSystem.js';
-import { decodeAnswer, parseJson, type Http } from './http.js';
+import { decodedOrFail, type Http } from './http.js';
 
-const decodeAttachments = decodeWith(AttachmentsAnswer, 'Bugzilla attachments answer');
-const decodeHistory = decodeWith(HistoryAnswer, 'Bugzilla history answer');
+const decodeAttachments = decodeJsonWith(AttachmentsAnswer, 'Bugzilla attachments answer');
+const decodeHistory = decodeJsonWith(HistoryAnswer, 'Bugzilla history answer');
+const decodeError = decodeJsonWith(BugzillaError, 'Bugzilla error');
 
 export interface BugzillaOptions {
   /** How long an answer is reused; changesets of one bug usually land together. */
@@ -59,21 +60,24 @@ export class BugzillaClient {
 
   private get<A, T>(
     path: string,
-    decode: (input: unknown) => Decoded<A>,
+    decode: (text: string) => Decoded<A>,
     pick: (answer: A) => T,
   ): Promise<T | typeof NO_BUG> {
     const url = `${this.apiUrl}${path}`;
-    return this.http.request({ url, responseType: 'text' }, async (response: AxiosResponse) => {
-      if (response.status === 401 || response.status === 404) return NO_BUG;
-      if (response.status !== 200) {
+    return this.http.request({ url }, async (answer) => {
+      if (answer.status === 401 || answer.status === 404) return NO_BUG;
+      if (answer.status !== 200) {
         throw new PipelineError(
-          `GET ${url} answered ${response.status}: ${String(response.data).slice(0, 200)}`,
+          `${answer.request} answered ${answer.status}: ${await answer.excerpt()}`,
           'permanent',
         );
       }
-      const body = parseJson(response, `GET ${url}`);
-      if (BugzillaError.is(body)) return NO_BUG;
-      return pick(decodeAnswer(body, decode));
+      const text = await answer.text();
+      const decoded = decode(text);
+      if (decoded.ok) return pick(decoded.value);
+      // Bugzilla's error body can come with 200; it is not an answer of the wrong shape.
+      if (decodeError(text).ok) return NO_BUG;
+      return decodedOrFail(answer, decoded);
     });
   }
 }

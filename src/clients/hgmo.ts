@@ -1,16 +1,15 @@
-import type { Readable } from 'node:stream';
-import { Changeset } from '../codecs/changeset.js';
+import type { Changeset } from '../codecs/changeset.js';
+import { decodeJsonWith } from '../codecs/decodeJson.js';
 import type { Diffstat } from '../codecs/ping.js';
 import { PushlogPage } from '../codecs/pushlog.js';
-import { decodeWith } from '../codecs/report.js';
 import { NodePrefix } from '../codecs/scalars.js';
 import { NoSuchChangeset, PipelineError } from '../errors.js';
-import { diffstatOf } from '../rules/diffstat.js';
+import { DiffstatCounter } from '../rules/diffstat.js';
 import { allowedUrl } from './allowList.js';
-import { decodeAnswer, parseJson, requireOk, type Http } from './http.js';
+import { decodeAnswer, requireOk, type Http } from './http.js';
+import { readChangeset } from './jsonRev.js';
 
-const decodePage = decodeWith(PushlogPage, 'json-pushes answer');
-const decodeChangeset = decodeWith(Changeset, 'json-rev answer');
+const decodePage = decodeJsonWith(PushlogPage, 'json-pushes answer');
 
 /**
  * hg.mozilla.org: pushlog pages, changesets and their patches, for allowed hosts only. Every
@@ -22,7 +21,11 @@ export class HgClient {
     private readonly allowedHosts: readonly string[],
   ) {}
 
-  /** Pushes with `startId < id <= endId`; both bounds are always sent. */
+  /**
+   * Pushes with `startId < id <= endId`. Both bounds are always sent: without them,
+   * json-pushes answers another range than the one meant (its latest pushes, or every push
+   * after startID).
+   */
   async pushlogPage(repository: string, startId: number, endId: number): Promise<PushlogPage> {
     const url = this.repoUrl(repository, 'json-pushes');
     url.search = new URLSearchParams({
@@ -30,38 +33,37 @@ export class HgClient {
       startID: String(startId),
       endID: String(endId),
     }).toString();
-    return this.pushlogPageAt(url.href);
-  }
-
-  /** A pushlog page at a URL given by input, such as a Pulse message's `push_json_url`. */
-  async pushlogPageAt(pushJsonUrl: string): Promise<PushlogPage> {
-    const url = allowedUrl(pushJsonUrl, this.allowedHosts).href;
-    return this.http.request({ url, responseType: 'text' }, async (response) => {
-      requireOk(response, `GET ${url}`);
-      return decodeAnswer(parseJson(response, `GET ${url}`), decodePage);
+    return this.http.request({ url: url.href }, async (answer) => {
+      requireOk(answer);
+      return decodeAnswer(answer, decodePage);
     });
   }
 
   /** One changeset; `node` may be a 12+ character prefix, the answer has the full node. */
   async changeset(repository: string, node: string): Promise<Changeset> {
     const url = this.revUrl(repository, 'json-rev', node);
-    return this.http.request({ url, responseType: 'text' }, async (response) => {
-      requireOk(response, `GET ${url}`, () => new NoSuchChangeset(node, repository));
-      return decodeAnswer(parseJson(response, `GET ${url}`), decodeChangeset);
+    return this.http.request({ url, streamed: true }, async (answer) => {
+      requireOk(answer, () => new NoSuchChangeset(node, repository));
+      return readChangeset(answer);
     });
   }
 
   /** The diffstat of the changeset's patch, counted as it streams in, never held whole. */
   async diffstat(repository: string, node: string): Promise<Diffstat> {
     const url = this.revUrl(repository, 'raw-rev', node);
-    return this.http.request({ url, responseType: 'stream' }, async (response) => {
-      requireOk(response, `GET ${url}`, () => new NoSuchChangeset(node, repository));
+    return this.http.request({ url, streamed: true }, async (answer) => {
+      requireOk(answer, () => new NoSuchChangeset(node, repository));
+      const counter = new DiffstatCounter();
       try {
-        return await diffstatOf(response.data as Readable);
+        await answer.each((chunk) => counter.push(chunk));
+        return counter.result();
       } catch (error) {
-        throw new PipelineError(`GET ${url} broke off while streaming the patch`, 'transient', {
-          cause: error,
-        });
+        if (error instanceof PipelineError) throw error;
+        throw new PipelineError(
+          `${answer.request} broke off while streaming the patch`,
+          'transient',
+          { cause: error },
+        );
       }
     });
   }

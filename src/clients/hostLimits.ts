@@ -2,13 +2,10 @@ import pLimit, { type LimitFunction } from 'p-limit';
 
 /**
  * The cap on requests in flight per host:port. One is shared by every upstream client, so
- * the cap holds whoever calls the host. Counts what it lets through, for tests and benchmarks.
+ * the cap holds whoever calls the host.
  */
 export class HostLimits {
   private readonly limits = new Map<string, LimitFunction>();
-  readonly inFlight = new Map<string, number>();
-  readonly peakInFlight = new Map<string, number>();
-  readonly requestCount = new Map<string, number>();
 
   constructor(readonly concurrency: number) {}
 
@@ -20,22 +17,6 @@ export class HostLimits {
       limit = pLimit(this.concurrency);
       this.limits.set(host, limit);
     }
-    return limit(async () => {
-      this.track(host, +1);
-      try {
-        return await work();
-      } finally {
-        this.track(host, -1);
-      }
-    });
-  }
-
-  private track(host: string, delta: number): void {
-    const now = (this.inFlight.get(host) ?? 0) + delta;
-    this.inFlight.set(host, now);
-    if (delta > 0) {
-      this.requestCount.set(host, (this.requestCount.get(host) ?? 0) + 1);
-      this.peakInFlight.set(host, Math.max(now, this.peakInFlight.get(host) ?? 0));
-    }
+    return limit(work);
   }
 }

@@ -1,44 +1,148 @@
-import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import axios, { type AxiosInstance } from 'axios';
+import type { Readable } from 'node:stream';
 import type { Decoded } from '../codecs/report.js';
-import { isTransient, PipelineError } from '../errors.js';
+import { AnswerTooLarge, DeadlineExceeded, isTransient, PipelineError } from '../errors.js';
 import { log } from '../log.js';
 import type { HostLimits } from './hostLimits.js';
 import { USER_AGENT } from './userAgent.js';
 
 export interface HttpOptions {
-  readonly timeoutMs?: number;
   /** Attempts in all, the first included. */
   readonly attempts?: number;
   /** First backoff; each retry doubles it, with full jitter. */
   readonly backoffMs?: number;
+  /** How long an attempt whose answer is read whole may take, its body included. */
+  readonly deadlineMs?: number;
+  /** How long an attempt whose answer is streamed may take, its body included. */
+  readonly streamDeadlineMs?: number;
+  /** The most bytes of an answer that may be held (an answer read whole, json-rev's fields). */
+  readonly maxAnswerBytes?: number;
+}
+
+export interface HttpRequest {
+  readonly url: string;
+  readonly method?: 'GET' | 'PUT';
+  /** Sent as JSON. */
+  readonly data?: unknown;
+  /** The handler streams the body (the stream deadline applies); else it reads it whole. */
+  readonly streamed?: boolean;
+}
+
+/** An answer whose body is still to be read, once, by one of the ways below. */
+export interface Answer {
+  readonly status: number;
+  /** `METHOD url`, to name the request in messages. */
+  readonly request: string;
+  /** The most bytes of the body the handler may hold. */
+  readonly maxBytes: number;
+  /**
+   * Hands each chunk of the body to `take` as it arrives; rejects with what `take` throws
+   * (the rest is not read) or with why the body broke off.
+   */
+  each(take: (chunk: Buffer) => void): Promise<void>;
+  /** The whole body as text; a body over `maxBytes` is an AnswerTooLarge, found unheld. */
+  text(): Promise<string>;
+  /** The body's first bytes as text, for an error message; never fails. */
+  excerpt(): Promise<string>;
 }
 
 /** Reads an answer that is not transient; runs while the host slot is still held. */
-export type ResponseHandler<T> = (response: AxiosResponse) => Promise<T>;
+export type AnswerHandler<T> = (answer: Answer) => Promise<T>;
+
+const MIB = 1024 * 1024;
+const EXCERPT_BYTES = 200;
 
 const TRANSIENT_STATUS = (status: number): boolean => status === 429 || status >= 500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Frees the socket of an answer we will not read (stream answers must be drained). */
-const discard = (response: AxiosResponse): void => {
-  const data: unknown = response.data;
-  if (data !== null && typeof data === 'object' && 'destroy' in data) {
-    (data as { destroy: () => void }).destroy();
+// Chunks are taken from 'data' events rather than by async iteration, whose read() joins
+// whatever is buffered into a new Buffer: copying much of a 400 MB json-rev once more.
+const eachChunk = (body: Readable, take: (chunk: Buffer) => void): Promise<void> =>
+  new Promise((resolve, reject) => {
+    // Destroyed before it was read (its deadline passed): its 'close' has come and gone.
+    if (body.destroyed) {
+      reject(body.errored ?? new Error('cut off'));
+      return;
+    }
+    let done = false;
+    const settle = (error?: unknown) => {
+      if (done) return;
+      done = true;
+      body.off('data', onData);
+      if (error === undefined) {
+        resolve();
+      } else {
+        body.destroy();
+        reject(error);
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        take(chunk);
+      } catch (error) {
+        // Thrown out of a 'data' listener, it would escape into the socket's callback.
+        settle(error);
+      }
+    };
+    body.on('data', onData);
+    body.once('end', () => settle());
+    body.once('error', (error) => settle(error));
+    body.once('close', () => settle(body.readableEnded ? undefined : new Error('cut off')));
+  });
+
+/** A stream's failure is the network's, and may pass; ours (a cap, a deadline) stays ours. */
+const brokeOff = (request: string, error: unknown): PipelineError =>
+  error instanceof PipelineError
+    ? error
+    : new PipelineError(`${request} broke off while reading the answer`, 'transient', {
+        cause: error,
+      });
+
+const readText = async (body: Readable, request: string, maxBytes: number): Promise<string> => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    await eachChunk(body, (chunk) => {
+      size += chunk.length;
+      if (size > maxBytes) throw new AnswerTooLarge(request, maxBytes);
+      chunks.push(chunk);
+    });
+  } catch (error) {
+    throw brokeOff(request, error);
   }
+  return Buffer.concat(chunks).toString('utf8');
+};
+
+const readExcerpt = async (body: Readable): Promise<string> => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const enough = new Error('enough');
+  await eachChunk(body, (chunk) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= EXCERPT_BYTES) throw enough;
+  }).catch(() => undefined);
+  return Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8');
 };
 
 /**
  * An HTTP client for one upstream, with its own axios instance. Each request waits for a slot
- * of its host in the shared HostLimits and has a timeout; transient failures (network errors,
- * timeouts, 429, 5xx, or a handler's transient PipelineError) are retried with exponential
- * backoff and full jitter, permanent ones are not. Redirects are not followed, so an allowed
- * URL cannot lead somewhere that is not allowed.
+ * of its host in the shared HostLimits. Each attempt has a deadline for the whole exchange,
+ * body included (an idle timeout would let an upstream that sends a byte now and then hold
+ * it forever), past which its socket is destroyed. Transient failures (network errors,
+ * deadlines, 429, 5xx, or a handler's transient PipelineError) are retried with exponential
+ * backoff and full jitter, permanent ones are not. Bodies always arrive as streams, so an
+ * answer is counted as it comes and never held past `maxAnswerBytes`. Redirects are not
+ * followed, so an allowed URL cannot lead somewhere that is not allowed.
  */
 export class Http {
   private readonly axios: AxiosInstance;
   private readonly attempts: number;
   private readonly backoffMs: number;
+  private readonly deadlineMs: number;
+  private readonly streamDeadlineMs: number;
+  private readonly maxAnswerBytes: number;
 
   constructor(
     private readonly limits: HostLimits,
@@ -46,9 +150,12 @@ export class Http {
   ) {
     this.attempts = options.attempts ?? 4;
     this.backoffMs = options.backoffMs ?? 500;
+    this.deadlineMs = options.deadlineMs ?? 30_000;
+    this.streamDeadlineMs = options.streamDeadlineMs ?? 300_000;
+    this.maxAnswerBytes = options.maxAnswerBytes ?? 32 * MIB;
     this.axios = axios.create({
-      timeout: options.timeoutMs ?? 30_000,
       headers: { 'User-Agent': USER_AGENT },
+      responseType: 'stream',
       maxRedirects: 0,
       validateStatus: () => true,
       proxy: false,
@@ -56,72 +163,109 @@ export class Http {
   }
 
   /** Sends the request, retrying transient failures, and gives a final answer to `handle`. */
-  async request<T>(
-    config: AxiosRequestConfig & { url: string },
-    handle: ResponseHandler<T>,
-  ): Promise<T> {
+  async request<T>(request: HttpRequest, handle: AnswerHandler<T>): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.limits.run(config.url, () => this.attempt(config, handle));
+        return await this.limits.run(request.url, () => this.attempt(request, handle));
       } catch (error) {
         if (!isTransient(error) || attempt >= this.attempts) throw error;
-        const delay = Math.random() * this.backoffMs * 2 ** (attempt - 1);
-        log.debug(`retrying ${config.url} in ${Math.round(delay)} ms: ${error.message}`);
-        await sleep(delay);
+        const delayMs = Math.round(Math.random() * this.backoffMs * 2 ** (attempt - 1));
+        log.debug('retrying', { url: request.url, delayMs, error });
+        await sleep(delayMs);
       }
     }
   }
 
-  private async attempt<T>(
-    config: AxiosRequestConfig & { url: string },
-    handle: ResponseHandler<T>,
-  ): Promise<T> {
-    const method = (config.method ?? 'GET').toUpperCase();
-    const started = Date.now();
-    let response: AxiosResponse;
+  /** One attempt, raced against its deadline; when that passes, its socket is destroyed. */
+  private async attempt<T>(request: HttpRequest, handle: AnswerHandler<T>): Promise<T> {
+    const name = `${request.method ?? 'GET'} ${request.url}`;
+    const deadlineMs = request.streamed ? this.streamDeadlineMs : this.deadlineMs;
+    const abort = new AbortController();
+    let body: Readable | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new DeadlineExceeded(name, deadlineMs);
+        // Aborting covers the time before the answer's headers; after, axios leaves the
+        // body to us, and destroying it closes the socket.
+        abort.abort(error);
+        body?.destroy(error);
+        reject(error);
+      }, deadlineMs);
+    });
+    const exchange = this.exchange(request, name, abort.signal, handle, (b) => (body = b));
+    // Whichever loses the race settles unobserved.
+    exchange.catch(() => undefined);
+    expired.catch(() => undefined);
     try {
-      response = await this.axios.request(config);
+      return await Promise.race([exchange, expired]);
+    } finally {
+      clearTimeout(timer);
+      // An answer the handler left unread would otherwise hold its socket.
+      if (body !== undefined && !body.readableEnded) body.destroy();
+    }
+  }
+
+  private async exchange<T>(
+    request: HttpRequest,
+    name: string,
+    signal: AbortSignal,
+    handle: AnswerHandler<T>,
+    received: (body: Readable) => void,
+  ): Promise<T> {
+    const started = Date.now();
+    let status: number;
+    let body: Readable;
+    try {
+      const response = await this.axios.request<Readable>({
+        url: request.url,
+        method: request.method ?? 'GET',
+        data: request.data,
+        signal,
+      });
+      ({ status, data: body } = response);
     } catch (error) {
       const reason = axios.isAxiosError(error) ? (error.code ?? error.message) : String(error);
-      throw new PipelineError(`${method} ${config.url} failed: ${reason}`, 'transient', {
-        cause: error,
-      });
+      throw new PipelineError(`${name} failed: ${reason}`, 'transient', { cause: error });
     }
-    log.debug(`${method} ${config.url} -> ${response.status} in ${Date.now() - started} ms`);
-    if (TRANSIENT_STATUS(response.status)) {
-      discard(response);
-      throw new PipelineError(`${method} ${config.url} answered ${response.status}`, 'transient');
+    received(body);
+    log.debug('answered', { request: name, status, ms: Date.now() - started });
+    if (TRANSIENT_STATUS(status)) {
+      body.destroy();
+      throw new PipelineError(`${name} answered ${status}`, 'transient');
     }
-    try {
-      return await handle(response);
-    } finally {
-      discard(response);
-    }
+    const maxBytes = this.maxAnswerBytes;
+    return handle({
+      status,
+      request: name,
+      maxBytes,
+      each: (take) => eachChunk(body, take),
+      text: () => readText(body, name, maxBytes),
+      excerpt: () => readExcerpt(body),
+    });
   }
 }
 
-/** Parses a JSON body read as text; a body that is not JSON is the upstream's fault, for good. */
-export const parseJson = (response: AxiosResponse, what: string): unknown => {
-  try {
-    return JSON.parse(String(response.data));
-  } catch {
-    throw new PipelineError(`${what} is not JSON (HTTP ${response.status})`, 'permanent');
-  }
-};
-
-/** Decodes a parsed answer; an answer of the wrong shape is a permanent failure. */
-export const decodeAnswer = <A>(body: unknown, decode: (input: unknown) => Decoded<A>): A => {
-  const decoded = decode(body);
+/** An answer that failed its codec is the upstream's fault, for good. */
+export const decodedOrFail = <A>(answer: Answer, decoded: Decoded<A>): A => {
   if (!decoded.ok) {
-    throw new PipelineError(decoded.error.message, 'permanent', { cause: decoded.error });
+    throw new PipelineError(`${answer.request}: ${decoded.error.message}`, 'permanent', {
+      cause: decoded.error,
+    });
   }
   return decoded.value;
 };
 
+/** Reads the whole answer and decodes it with a `decodeJsonWith` decoder. */
+export const decodeAnswer = async <A>(
+  answer: Answer,
+  decode: (text: string) => Decoded<A>,
+): Promise<A> => decodedOrFail(answer, decode(await answer.text()));
+
 /** Any answer but 200 is final here (transient ones were retried): `notFound` names a 404. */
-export const requireOk = (response: AxiosResponse, what: string, notFound?: () => Error): void => {
-  if (response.status === 404 && notFound !== undefined) throw notFound();
-  if (response.status !== 200) {
-    throw new PipelineError(`${what} answered ${response.status}`, 'permanent');
+export const requireOk = (answer: Answer, notFound?: () => Error): void => {
+  if (answer.status === 404 && notFound !== undefined) throw notFound();
+  if (answer.status !== 200) {
+    throw new PipelineError(`${answer.request} answered ${answer.status}`, 'permanent');
   }
 };

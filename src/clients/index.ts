@@ -1,4 +1,9 @@
-import type { TelemetrySettings, UpstreamSettings } from '../codecs/settings.js';
+import {
+  DEFAULT_MAX_ANSWER_MB,
+  DEFAULT_STREAM_DEADLINE_SECONDS,
+  type TelemetrySettings,
+  type UpstreamSettings,
+} from '../codecs/settings.js';
 import { BugzillaClient } from './bugzilla.js';
 import { HgClient } from './hgmo.js';
 import { HostLimits } from './hostLimits.js';
@@ -12,23 +17,45 @@ export interface Clients {
   readonly bugzilla: BugzillaClient;
 }
 
-/** Builds the clients that read upstream; `http` tunes timeouts and retries (tests). */
-export const createClients = (settings: UpstreamSettings, http: HttpOptions = {}): Clients => {
-  const limits = new HostLimits(settings.HTTP_CONCURRENCY);
+const MIB = 1024 * 1024;
+
+/** The Http options the settings give; options passed along win (tests, benchmarks). */
+const httpOptions = (
+  settings: Partial<Pick<UpstreamSettings, 'STREAM_DEADLINE_SECONDS' | 'MAX_ANSWER_MB'>>,
+  http: HttpOptions,
+): HttpOptions => ({
+  streamDeadlineMs: (settings.STREAM_DEADLINE_SECONDS ?? DEFAULT_STREAM_DEADLINE_SECONDS) * 1000,
+  maxAnswerBytes: (settings.MAX_ANSWER_MB ?? DEFAULT_MAX_ANSWER_MB) * MIB,
+  ...http,
+});
+
+/**
+ * Builds the clients that read upstream; `http` tunes deadlines and retries, and `limits`
+ * may be a subclass that counts requests (tests, benchmarks).
+ */
+export const createClients = (
+  settings: UpstreamSettings,
+  http: HttpOptions = {},
+  limits: HostLimits = new HostLimits(settings.HTTP_CONCURRENCY),
+): Clients => {
+  const options = httpOptions(settings, http);
   return {
     limits,
-    hg: new HgClient(new Http(limits, http), settings.ALLOWED_HOSTS),
-    bugzilla: new BugzillaClient(new Http(limits, http), settings.BMO_API_URL),
+    hg: new HgClient(new Http(limits, options), settings.ALLOWED_HOSTS),
+    bugzilla: new BugzillaClient(new Http(limits, options), settings.BMO_API_URL),
   };
 };
 
-/** The telemetry client, for the commands that send, under the same per-host limits. */
+/**
+ * The telemetry client, for the commands that send, under the same per-host limits. Given
+ * the upstream settings too, it caps telemetry's answers at their MAX_ANSWER_MB.
+ */
 export const createTelemetryClient = (
   limits: HostLimits,
-  settings: TelemetrySettings,
+  settings: TelemetrySettings & Partial<Pick<UpstreamSettings, 'MAX_ANSWER_MB'>>,
   http: HttpOptions = {},
 ): TelemetryClient =>
-  new TelemetryClient(new Http(limits, http), {
+  new TelemetryClient(new Http(limits, httpOptions(settings, http)), {
     baseUrl: settings.TMO_BASE_URL,
     namespace: settings.TMO_PING_NAMESPACE,
     doctype: settings.TMO_PING_DOCTYPE,

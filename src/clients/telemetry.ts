@@ -25,15 +25,16 @@ export class TelemetryClient {
   /** Resolves once ingestion accepted the ping; 4xx is permanent, 5xx is retried by Http. */
   async submit(ping: Ping): Promise<void> {
     const url = this.urlFor(ping);
-    return this.http.request(
-      { url, method: 'PUT', data: ping, responseType: 'text' },
-      async (response) => {
-        if (response.status >= 200 && response.status < 300) return;
-        throw new PipelineError(
-          `telemetry refused the ping for ${ping.changesetID} (PUT ${url} answered ${response.status}: ${String(response.data).slice(0, 200)})`,
-          'permanent',
-        );
-      },
-    );
+    return this.http.request({ url, method: 'PUT', data: ping }, async (answer) => {
+      if (answer.status >= 200 && answer.status < 300) {
+        // Read to its end (under the cap) so that the connection serves the next ping.
+        await answer.text();
+        return;
+      }
+      throw new PipelineError(
+        `telemetry refused the ping for ${ping.changesetID} (${answer.request} answered ${answer.status}: ${await answer.excerpt()})`,
+        'permanent',
+      );
+    });
   }
 }

@@ -66,15 +66,29 @@ export const HostList = fromString('comma-separated host or host:port entries', 
   return valid && hosts.length > 0 ? hosts : undefined;
 });
 
+export const DEFAULT_STREAM_DEADLINE_SECONDS = 300;
+export const DEFAULT_MAX_ANSWER_MB = 32;
+
 /** Only the variables named here are kept (t.exact), so no other secret of the environment
  * travels with the settings. What every command needs to read hg.mozilla.org and Bugzilla. */
 export const UpstreamSettings = t.exact(
-  t.type({
-    BMO_API_URL: withDefault(HttpUrlFromString, 'https://bugzilla.mozilla.org/rest'),
-    ALLOWED_HOSTS: withDefault(HostList, ['hg.mozilla.org']),
-    HTTP_CONCURRENCY: withDefault(IntFromString(1, 100), 8),
-    DEBUG: withDefault(BooleanFromString, false),
-  }),
+  t.intersection([
+    t.type({
+      BMO_API_URL: withDefault(HttpUrlFromString, 'https://bugzilla.mozilla.org/rest'),
+      ALLOWED_HOSTS: withDefault(HostList, ['hg.mozilla.org']),
+      HTTP_CONCURRENCY: withDefault(IntFromString(1, 100), 8),
+      DEBUG: withDefault(BooleanFromString, false),
+    }),
+    // Optional in the type only, so that settings built by hand (tests, benchmarks) need not
+    // name them: t.partial still runs withDefault, so decoding always fills them in.
+    t.partial({
+      STREAM_DEADLINE_SECONDS: withDefault(
+        IntFromString(1, 86_400),
+        DEFAULT_STREAM_DEADLINE_SECONDS,
+      ),
+      MAX_ANSWER_MB: withDefault(IntFromString(1, 1024), DEFAULT_MAX_ANSWER_MB),
+    }),
+  ]),
 );
 export type UpstreamSettings = t.TypeOf<typeof UpstreamSettings>;
 
@@ -121,3 +135,12 @@ export const MetricsSettings = t.exact(
   }),
 );
 export type MetricsSettings = t.TypeOf<typeof MetricsSettings>;
+
+/** The durable store; the commands that send read these. */
+export const StoreSettings = t.exact(
+  t.type({
+    DATABASE_URL: withDefault(NonEmptyString, 'sqlite:commit-telemetry.sqlite'),
+    CLAIM_LEASE_SECONDS: withDefault(IntFromString(5, 3600), 60),
+  }),
+);
+export type StoreSettings = t.TypeOf<typeof StoreSettings>;

@@ -3,8 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HostLimits } from '../../src/clients/hostLimits.js';
 import { Http } from '../../src/clients/http.js';
-import { PipelineError } from '../../src/errors.js';
+import { DeadlineExceeded, PipelineError } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
+import { CountingLimits } from '../support/countingLimits.js';
 
 configureLog({ level: 'silent' });
 
@@ -73,11 +74,21 @@ test('treats a refused connection as transient and retries it', async (t) => {
   t.regex(error!.message, /ECONNREFUSED/);
 });
 
-test('times out a request that takes too long, as a transient failure', async (t) => {
+test('an answer that does not come before the deadline is a transient failure naming it', async (t) => {
   const server = await serve([], 500);
-  const http = new Http(new HostLimits(2), { backoffMs: 1, attempts: 1, timeoutMs: 50 });
-  const error = await t.throwsAsync(http.request({ url: `${server.url}/slow` }, readStatus));
-  t.true(error instanceof PipelineError && error.kind === 'transient');
+  const http = new Http(new HostLimits(2), { backoffMs: 1, attempts: 1, deadlineMs: 50 });
+  const error = await t.throwsAsync(http.request({ url: `${server.url}/slow` }, readStatus), {
+    instanceOf: DeadlineExceeded,
+  });
+  t.is(error?.kind, 'transient');
+  t.is(error?.message, `GET ${server.url}/slow did not finish within its 0.05 s deadline`);
+  await server.close();
+});
+
+test('a streamed request has the stream deadline, not the one for answers read whole', async (t) => {
+  const server = await serve([], 150);
+  const http = new Http(new HostLimits(2), { attempts: 1, deadlineMs: 50, streamDeadlineMs: 5000 });
+  t.is(await http.request({ url: `${server.url}/patch`, streamed: true }, readStatus), 200);
   await server.close();
 });
 
@@ -91,7 +102,7 @@ test('does not follow redirects, so an allowed URL cannot lead elsewhere', async
 
 test('keeps at most `concurrency` requests in flight per host and names itself', async (t) => {
   const server = await serve([], 30);
-  const limits = new HostLimits(3);
+  const limits = new CountingLimits(3);
   const http = new Http(limits);
   await Promise.all(
     Array.from({ length: 12 }, (_, i) => http.request({ url: `${server.url}/${i}` }, readStatus)),

@@ -4,6 +4,7 @@ import { AttachmentsAnswer, BugzillaError, HistoryAnswer } from '../../src/codec
 import { Changeset } from '../../src/codecs/changeset.js';
 import { Ping } from '../../src/codecs/ping.js';
 import { ChangegroupMessage, HgPushEnvelope } from '../../src/codecs/pulseMessage.js';
+import { decodeJsonWith } from '../../src/codecs/decodeJson.js';
 import { PushlogPage } from '../../src/codecs/pushlog.js';
 import { decodeWith, DecodeError, type Decoded } from '../../src/codecs/report.js';
 import {
@@ -417,6 +418,8 @@ const UPSTREAM_DEFAULTS = {
   ALLOWED_HOSTS: ['hg.mozilla.org'],
   HTTP_CONCURRENCY: 8,
   DEBUG: false,
+  STREAM_DEADLINE_SECONDS: 300,
+  MAX_ANSWER_MB: 32,
 };
 
 const TELEMETRY_DEFAULTS = {
@@ -532,6 +535,30 @@ for (const text of badConcurrency) {
   test(`UpstreamSettings: HTTP_CONCURRENCY=${text} is refused`, (t) => {
     t.deepEqual(problemsOf(readSettings(UpstreamSettings, { HTTP_CONCURRENCY: text })), [
       `HTTP_CONCURRENCY: expected an integer from 1 to 100, got "${text}"`,
+    ]);
+  });
+}
+
+test('UpstreamSettings: the stream deadline and the answer cap are read', (t) => {
+  t.like(
+    valueOf(
+      readSettings(UpstreamSettings, { STREAM_DEADLINE_SECONDS: '86400', MAX_ANSWER_MB: '1' }),
+    ),
+    { STREAM_DEADLINE_SECONDS: 86_400, MAX_ANSWER_MB: 1 },
+  );
+});
+
+for (const [name, text, range] of [
+  ['STREAM_DEADLINE_SECONDS', '0', '1 to 86400'],
+  ['STREAM_DEADLINE_SECONDS', '86401', '1 to 86400'],
+  ['STREAM_DEADLINE_SECONDS', '1.5', '1 to 86400'],
+  ['MAX_ANSWER_MB', '0', '1 to 1024'],
+  ['MAX_ANSWER_MB', '1025', '1 to 1024'],
+  ['MAX_ANSWER_MB', 'lots', '1 to 1024'],
+] as const) {
+  test(`UpstreamSettings: ${name}=${text} is refused`, (t) => {
+    t.deepEqual(problemsOf(readSettings(UpstreamSettings, { [name]: text })), [
+      `${name}: expected an integer from ${range}, got "${text}"`,
     ]);
   });
 }
@@ -660,4 +687,31 @@ test('settings: a URL with credentials is refused without repeating them', (t) =
   t.deepEqual(problemsOf(decoded), [
     'BMO_API_URL: expected an http(s) URL without user:password@, got "https://***@bugzilla.mozilla.org/rest"',
   ]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// decodeJsonWith: the one way an answer read as text is parsed and decoded.
+
+test('decodeJsonWith: JSON of the right shape decodes', (t) => {
+  const decode = decodeJsonWith(PushlogPage, 'json-pushes answer');
+  t.deepEqual(valueOf(decode(Buffer.from('{"lastpushid": 2, "pushes": {}}'))), {
+    lastpushid: 2,
+    pushes: {},
+  });
+});
+
+test('decodeJsonWith: text that is not JSON fails like a value of the wrong shape', (t) => {
+  const decoded = decodeJsonWith(PushlogPage, 'json-pushes answer')('{"lastpushid": ');
+  t.false(decoded.ok);
+  if (decoded.ok) return;
+  t.true(decoded.error instanceof DecodeError);
+  t.is(decoded.error.message, 'invalid json-pushes answer: (root): not JSON');
+});
+
+test('decodeJsonWith: a field of the wrong type is named', (t) => {
+  const decoded = decodeJsonWith(
+    PushlogPage,
+    'json-pushes answer',
+  )('{"lastpushid": "2", "pushes": {}}');
+  t.deepEqual(problemsOf(decoded), ['lastpushid: expected Int, got "2"']);
 });

@@ -18,7 +18,10 @@ export interface Pushlog {
 export interface FixtureData {
   /** The repository's whole pushlog, from which json-pushes pages are cut. */
   pushlog(repoPath: string): Pushlog | undefined;
-  /** The json-rev answer for a node or a 12+ character prefix of one. */
+  /**
+   * The json-rev answer for a node or a 12+ character prefix of one: a value to send as
+   * JSON, or a Readable of its text (a recorded file as it is, or one too large to hold).
+   */
   changeset(repoPath: string, node: string): unknown;
   /** The raw-rev patch. */
   patch(repoPath: string, node: string): Readable | string | undefined;
@@ -33,7 +36,7 @@ const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'
 /**
  * Recorded answers under `fixtures/`:
  *   hg/<repo path>/json-pushes.json      the whole pushlog of the repository
- *   hg/<repo path>/json-rev/<node>.json  json-rev answers
+ *   hg/<repo path>/json-rev/<node>.json  json-rev answers, served as they are written
  *   hg/<repo path>/raw-rev/<node>.patch  raw-rev patches
  *   bmo/bug/<id>/attachment.json, history.json   Bugzilla answers ({status, body} in
  *                                                <endpoint>.status.json overrides the status)
@@ -47,7 +50,7 @@ export const recordedFixtures = (dir: string = FIXTURES_DIR): FixtureData => ({
     const folder = join(dir, 'hg', repoPath, 'json-rev');
     if (!existsSync(folder)) return undefined;
     const file = readdirSync(folder).find((name) => name.startsWith(node.toLowerCase()));
-    return file === undefined ? undefined : readJson(join(folder, file));
+    return file === undefined ? undefined : createReadStream(join(folder, file));
   },
   patch: (repoPath, node) => {
     const path = join(dir, 'hg', repoPath, 'raw-rev', `${node}.patch`);

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { recordedFixtures, type FixtureData } from './fixtureData.js';
 
 /** One fake upstream on its own loopback port, so per-host limits can be observed. */
@@ -10,15 +10,23 @@ export interface Upstream {
   readonly host: string;
   /** Every request, as `METHOD path`. */
   readonly requests: string[];
+  /** Requests whose answer has not closed yet: 0 again once a client let go of its sockets. */
   inFlight: number;
   peakInFlight: number;
 }
 
+/**
+ * A misbehaving upstream, for requests whose `METHOD path` matches: it answers `status`
+ * with an error body, or `body` (status 200 unless `status` says otherwise), or the normal
+ * answer; and with `trickleMs`, sends that answer one byte every `trickleMs`.
+ */
 export interface Fault {
-  /** Requests whose `METHOD path` matches are answered `status` instead. */
   readonly match: RegExp;
-  readonly status: number;
-  /** How many matching requests fail; then they are served normally. */
+  readonly status?: number;
+  /** A body to send instead, made afresh for each request (it may be endless). */
+  readonly body?: () => Readable | string;
+  readonly trickleMs?: number;
+  /** How many matching requests misbehave; then they are served normally. */
   times: number;
 }
 
@@ -41,7 +49,7 @@ export interface Fixtures {
 }
 
 type Handler = (request: IncomingMessage, path: string, body: Buffer) => Promise<Answer>;
-type Answer = { status: number; body?: unknown; stream?: Readable | string };
+type Answer = { status: number; body?: unknown; stream?: Readable | string; type?: string };
 
 const json = (status: number, body: unknown): Answer => ({ status, body });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,6 +58,40 @@ const readBody = async (request: IncomingMessage): Promise<Buffer> => {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+};
+
+/** The answer's body, one byte every `everyMs`; it stops when the client goes away. */
+async function* trickle(body: Readable, everyMs: number): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    for (const byte of chunk as Buffer) {
+      yield Buffer.from([byte]);
+      await sleep(everyMs);
+    }
+  }
+}
+
+const faulty = (fault: Fault, normal: () => Promise<Answer>): Promise<Answer> => {
+  if (fault.body !== undefined) {
+    return Promise.resolve({ status: fault.status ?? 200, stream: fault.body(), type: 'json' });
+  }
+  if (fault.status !== undefined) {
+    return Promise.resolve(json(fault.status, { error: true, message: 'injected failure' }));
+  }
+  return normal();
+};
+
+const send = (response: ServerResponse, answer: Answer, trickleMs: number | undefined): void => {
+  const type = answer.stream === undefined || answer.type === 'json' ? 'json' : 'plain';
+  response.writeHead(answer.status, {
+    'content-type': type === 'json' ? 'application/json' : 'text/plain',
+  });
+  let body: Readable;
+  if (answer.stream === undefined) body = Readable.from([JSON.stringify(answer.body ?? {})]);
+  else if (typeof answer.stream === 'string') body = Readable.from([answer.stream]);
+  else body = answer.stream;
+  if (trickleMs !== undefined) body = Readable.from(trickle(body, trickleMs));
+  // pipeline, not pipe: a client that goes away must stop an endless or trickling body.
+  pipeline(body, response, () => undefined);
 };
 
 const listen = async (
@@ -69,27 +111,14 @@ const listen = async (
     void (async () => {
       const body = await readBody(request);
       if (latencyMs > 0) await sleep(latencyMs);
+      const normal = () =>
+        handler(request, new URL(request.url ?? '/', 'http://x').pathname, body).catch(
+          (error: unknown) => json(500, { error: true, message: String(error) }),
+        );
       const fault = faults.find((f) => f.times > 0 && f.match.test(line));
-      let answer: Answer;
-      if (fault !== undefined) {
-        fault.times -= 1;
-        answer = json(fault.status, { error: true, message: 'injected failure' });
-      } else {
-        answer = await handler(
-          request,
-          new URL(request.url ?? '/', 'http://x').pathname,
-          body,
-        ).catch((error: unknown) => json(500, { error: true, message: String(error) }));
-      }
-      if (answer.stream !== undefined) {
-        response.writeHead(answer.status, { 'content-type': 'text/plain' });
-        const stream =
-          typeof answer.stream === 'string' ? Readable.from([answer.stream]) : answer.stream;
-        stream.pipe(response);
-      } else {
-        response.writeHead(answer.status, { 'content-type': 'application/json' });
-        response.end(JSON.stringify(answer.body ?? {}));
-      }
+      if (fault !== undefined) fault.times -= 1;
+      const answer = await (fault === undefined ? normal() : faulty(fault, normal));
+      send(response, answer, fault?.trickleMs);
     })();
   });
   server.keepAliveTimeout = 60_000;
@@ -112,10 +141,15 @@ const hgHandler =
       const pushlog = data.pushlog(pushes[1]!);
       if (pushlog === undefined) return json(404, { error: 'unknown repository' });
       const query = new URL(request.url ?? '/', 'http://x').searchParams;
-      const start = Number(query.get('startID') ?? 0);
-      const end = Number(query.get('endID') ?? pushlog.lastpushid);
+      const [start, end] = [query.get('startID'), query.get('endID')];
+      // hg.mozilla.org would answer its latest pushes; no client of ours may rely on that.
+      if (start === null || end === null) {
+        return json(400, { error: 'this fixture server wants both startID and endID' });
+      }
       const page = Object.fromEntries(
-        Object.entries(pushlog.pushes).filter(([id]) => Number(id) > start && Number(id) <= end),
+        Object.entries(pushlog.pushes).filter(
+          ([id]) => Number(id) > Number(start) && Number(id) <= Number(end),
+        ),
       );
       return json(200, { lastpushid: pushlog.lastpushid, pushes: page });
     }
@@ -124,8 +158,9 @@ const hgHandler =
       const [, repoPath, endpoint, node] = rev as unknown as [string, string, string, string];
       if (endpoint === 'json-rev') {
         const changeset = data.changeset(repoPath, node);
-        return changeset === undefined
-          ? json(404, { error: `unknown revision '${node}'` })
+        if (changeset === undefined) return json(404, { error: `unknown revision '${node}'` });
+        return changeset instanceof Readable
+          ? { status: 200, stream: changeset, type: 'json' }
           : json(200, changeset);
       }
       const patch = data.patch(repoPath, node);

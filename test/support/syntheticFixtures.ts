@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Answer, FixtureData, Pushlog } from './fixtureData.js';
+import { filesAndDiff } from './hgJsonRev.js';
 
 export interface SyntheticOptions {
   readonly repoPath?: string;
@@ -41,6 +42,9 @@ diff --git a/dom/base/moz.build b/dom/base/moz.build
 
 /** The diffstat every synthetic patch has. */
 export const SYNTHETIC_DIFFSTAT = { changedFiles: 2, additions: 3, deletions: 2 };
+
+/** json-rev's `files` and `diff` of every synthetic changeset, as hg.mozilla.org has them. */
+const { files: FILES, diff: DIFF } = filesAndDiff(PATCH_BODY);
 
 /**
  * A generated repository of `pushes` pushes (ids 1..pushes), each of `changesetsPerPush`
@@ -122,6 +126,8 @@ export const syntheticFixtures = (
         desc: description(found.serial, bug),
         user: 'Jane Doe <jdoe@mozilla.com>',
         parents: [syntheticNode(found.pushId, found.index - 1)],
+        files: FILES,
+        diff: DIFF,
         date: [1_700_000_000 + found.serial, 0],
         pushid: found.pushId,
         pushdate: [1_700_000_000 + (found.pushId - 1) * 60, 0],

@@ -1,0 +1,58 @@
+import test from 'ava';
+import { Readable } from 'node:stream';
+import { AnswerTooLarge, PipelineError } from '../../src/errors.js';
+import { configureLog } from '../../src/log.js';
+import { jsonWithHugeString } from '../support/hugeJson.js';
+import { MIB, upstreams } from './upstreams.js';
+
+configureLog({ level: 'silent' });
+
+test('a bug Bugzilla shows: its live attachments and its history', async (t) => {
+  const { fx, bugzilla } = await upstreams();
+  const record = await bugzilla.bug(1849011);
+  t.true(record !== null && record.attachments.length > 0 && record.history.length > 0);
+  await fx.close();
+});
+
+test('401, 404 and an error body with 200 all mean no bug we may read', async (t) => {
+  const { fx, bugzilla } = await upstreams();
+  t.is(await bugzilla.bug(1852200), null);
+  t.is(await bugzilla.bug(1853999), null);
+  t.is(await bugzilla.bug(1852761), null);
+  await fx.close();
+});
+
+test('another refusal is permanent and quotes the start of the answer', async (t) => {
+  const { fx, bugzilla } = await upstreams();
+  fx.fail({ match: /history/, status: 400 });
+  const error = await t.throwsAsync(bugzilla.bug(1849011), { instanceOf: PipelineError });
+  t.is(error?.kind, 'permanent');
+  t.is(
+    error?.message,
+    `GET ${fx.env.BMO_API_URL}/bug/1849011/history answered 400: {"error":true,"message":"injected failure"}`,
+  );
+  await fx.close();
+});
+
+test('an answer of the wrong shape is permanent and names the field', async (t) => {
+  const { fx, bugzilla } = await upstreams();
+  fx.fail({ match: /history/, body: () => Readable.from(['{"bugs": [{"id": 1, "history": 3}]}']) });
+  const error = await t.throwsAsync(bugzilla.bug(1849011), { instanceOf: PipelineError });
+  t.is(
+    error?.message,
+    `GET ${fx.env.BMO_API_URL}/bug/1849011/history: invalid Bugzilla history answer: ` +
+      'bugs.0.history: expected Array<HistoryEntry>, got 3',
+  );
+  await fx.close();
+});
+
+test('an answer over MAX_ANSWER_MB is permanent, and read no further', async (t) => {
+  const { fx, bugzilla } = await upstreams({ maxAnswerBytes: MIB });
+  fx.fail({ match: /attachment/, body: () => jsonWithHugeString(Infinity) });
+  const error = await t.throwsAsync(bugzilla.bug(1849011), { instanceOf: AnswerTooLarge });
+  t.regex(
+    error!.message,
+    /attachment\?exclude_fields=data: more than the 1 MB cap \(MAX_ANSWER_MB\)/,
+  );
+  await fx.close();
+});
