@@ -1,3 +1,5 @@
+import type { Job } from '../src/pipeline/job.js';
+
 /**
  * Where a backfill can resume: the highest push such that it and every push before it in the
  * range were processed without failure. Pushes finish out of order; this keeps only the ones
@@ -13,6 +15,14 @@ export class Checkpoint {
   /** The push id to pass as STARTING_PUSHID to carry on. */
   get resumeAfter(): number {
     return this.mark;
+  }
+
+  /** The pushes of `jobs`, each noted as handed to the pipeline as it passes. */
+  async *issuing(jobs: AsyncIterable<Job>): AsyncGenerator<Job> {
+    for await (const job of jobs) {
+      if (job.target.kind === 'push') this.issued(job.target.pushId);
+      yield job;
+    }
   }
 
   /** Records a push handed to the pipeline; ids arrive in increasing order. */

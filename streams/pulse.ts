@@ -24,6 +24,8 @@ export interface PulseOptions {
   readonly hold?: boolean;
   readonly heartbeatSeconds?: number;
   readonly reconnectSeconds?: number;
+  /** How long a deferred message waits before it goes back to the queue (default 2 s). */
+  readonly deferMs?: number;
   /** For tests only: runs between a message's park and its ack. */
   readonly testHooks?: { readonly afterPark?: () => Promise<void> };
 }
@@ -43,6 +45,7 @@ export interface PulseCounters {
   received: number;
   acked: number;
   requeued: number;
+  deferred: number;
   parked: number;
   /** Parked, then their channel closed before the ack: a copy is parked and they come back. */
   parkedTwice: number;
@@ -57,6 +60,8 @@ interface Delivery {
 
 /** Marks the messages a replay parks again, so the same replay knows them when they come back. */
 const REPLAY_RUN_HEADER = 'x-replay-run';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The always-on worker's source: a durable Pulse queue bound to the hgpush exchange, consumed
@@ -74,6 +79,7 @@ export class PulseSource {
     received: 0,
     acked: 0,
     requeued: 0,
+    deferred: 0,
     parked: 0,
     parkedTwice: 0,
   };
@@ -391,7 +397,12 @@ export class PulseSource {
       }
       return this.finish({ label: delivery.label, action: 'requeue', ...detail });
     }
-    if (action === 'requeue') {
+    if (action === 'defer') {
+      // A pause, so that a message waiting on another process's claim does not spin.
+      await sleep(this.options.deferMs ?? 2000);
+      this.channel.nack(delivery.message, false, true);
+      this.counters.deferred += 1;
+    } else if (action === 'requeue') {
       this.channel.nack(delivery.message, false, true);
       this.counters.requeued += 1;
     } else {

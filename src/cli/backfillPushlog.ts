@@ -4,15 +4,14 @@ import { lastValueFrom, tap, defaultIfEmpty } from 'rxjs';
 import { Checkpoint } from '../../streams/checkpoint.js';
 import { PushlogSource } from '../../streams/pushlog.js';
 import { allowedUrl } from '../clients/allowList.js';
-import { createClients, createTelemetryClient } from '../clients/index.js';
-import { TelemetrySettings, UpstreamSettings } from '../codecs/settings.js';
+import { createClients } from '../clients/index.js';
+import { StoreSettings, TelemetrySettings, UpstreamSettings } from '../codecs/settings.js';
 import { describeError } from '../errors.js';
 import { configureLog, log } from '../log.js';
 import { pipeline } from '../pipeline/index.js';
-import { pushOf, type Job } from '../pipeline/job.js';
+import { pushOf } from '../pipeline/job.js';
+import { isSettled } from '../pipeline/recordPush.js';
 import { repositoryUrl } from '../rules/repository.js';
-import { stdoutSink } from '../sinks/stdout.js';
-import { telemetrySink } from '../sinks/telemetry.js';
 import { planBackfill } from './backfillPlan.js';
 import { signalExitCode, windDownOnSignals } from './backfillSignals.js';
 import { createProgram, EXIT, fail, intArgument, settingsOrExit } from './program.js';
@@ -20,6 +19,7 @@ import { BackfillProgress } from './progress.js';
 import { programInvocation, resumeCommand, tellResume } from './resumeCommand.js';
 import type { ResumeOptions } from './resumeCommand.js';
 import { TELEMETRY_HELP } from './settingsHelp.js';
+import { openSinkAndLedger } from './sinkAndLedger.js';
 
 const NAME = 'backfill-pushlog';
 
@@ -39,6 +39,7 @@ const program = createProgram(
   .option('--debug', 'log every request and decision to stderr')
   .option('--no-send', 'print the pings on stdout, one JSON document a line; send nothing')
   .option('-y, --yes', 'do not ask for confirmation before starting')
+  .option('--resend', 'send even the pings the store says were sent (and record them again)')
   .option(
     '--page-size <N>',
     'pushes per pushlog request (1 to 1000)',
@@ -57,7 +58,7 @@ const [repoArg, start, end] = program.processedArgs as [string, number, number];
 const options = program.opts<ResumeOptions>();
 // One read of everything it uses, so a single run names every variable that is wrong.
 const telemetry = options.send
-  ? settingsOrExit(NAME, t.intersection([UpstreamSettings, TelemetrySettings]))
+  ? settingsOrExit(NAME, t.intersection([UpstreamSettings, TelemetrySettings, StoreSettings]))
   : undefined;
 const upstream = telemetry ?? settingsOrExit(NAME, UpstreamSettings);
 const repository = repositoryUrl(repoArg);
@@ -75,6 +76,12 @@ const quiet = process.stderr.isTTY ? 'warn' : 'info';
 configureLog({ level: options.debug || upstream.DEBUG ? 'debug' : quiet });
 
 const { limits, hg, bugzilla } = createClients(upstream);
+// The store is opened before any request: a bad DATABASE_URL costs nothing.
+const { store, ...edge } = await openSinkAndLedger(NAME, limits, telemetry, {
+  whenHeld: 'await',
+  resend: options.resend,
+  startsWatermarks: false,
+});
 const sendTo = telemetry?.TMO_BASE_URL;
 const plan = await planBackfill(NAME, hg, { repository, start, end }, sendTo, !options.yes);
 
@@ -86,27 +93,18 @@ const checkpoint = new Checkpoint(start);
 const source = new PushlogSource(hg, { repository, start, end }, options.pageSize);
 const interruptedBy = windDownOnSignals([progress, source]);
 
-/** The source's pushes, each noted by the checkpoint as it is handed out. */
-async function* issued(jobs: AsyncIterable<Job>): AsyncGenerator<Job> {
-  for await (const job of jobs) {
-    checkpoint.issued(pushOf(job)!.pushId);
-    yield job;
-  }
-}
-
-const sink = telemetry ? telemetrySink(createTelemetryClient(limits, telemetry)) : stdoutSink();
 await lastValueFrom(
-  pipeline({ hg, bugzilla, sink })(issued(source.jobs())).pipe(
+  pipeline({ hg, bugzilla, ...edge })(checkpoint.issuing(source.jobs())).pipe(
     tap((result) => {
       progress.record(result);
-      const ok = result.outcomes.every((o) => o.status !== 'failed');
-      checkpoint.done(pushOf(result.job)!.pushId, ok);
+      checkpoint.done(pushOf(result.job)!.pushId, isSettled(result));
     }),
     defaultIfEmpty(undefined),
   ),
 );
 progress.stop();
 progress.printSummary();
+await store?.close().catch((error: unknown) => log.error('closing the store', { error }));
 if (source.failure !== undefined) {
   log.error('stopped reading the pushlog', { repository, error: source.failure });
 }

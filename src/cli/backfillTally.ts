@@ -10,6 +10,7 @@ export interface RecordedOutcome {
   readonly outcomes: readonly (
     | { readonly status: 'sent'; readonly reviewSystem: string }
     | { readonly status: 'skipped' }
+    | { readonly status: 'held'; readonly node: string }
     | { readonly status: 'failed'; readonly node?: string; readonly error: { message: string } }
   )[];
 }
@@ -71,7 +72,8 @@ export class BackfillTally {
         this.skipped += 1;
       } else {
         this.changesets += 1;
-        this.failures.add(result.job.label, outcome.node, outcome.error.message);
+        const why = outcome.status === 'held' ? 'held by another process' : outcome.error.message;
+        this.failures.add(result.job.label, outcome.node, why);
       }
     }
     this.pace.add(this.now(), this.pushes);
@@ -99,9 +101,7 @@ export class BackfillTally {
       seconds: round1(this.elapsedSeconds()),
       rate: round1(this.rate()),
       // In name order, so that two runs' summaries compare line by line.
-      pings: Object.fromEntries(
-        [...this.bySystem.entries()].sort(([a], [b]) => a.localeCompare(b)),
-      ),
+      pings: Object.fromEntries([...this.bySystem].sort(([a], [b]) => a.localeCompare(b))),
       skipped: this.skipped,
       failed: this.failures.lines.length,
       failures: this.failures.groups(),

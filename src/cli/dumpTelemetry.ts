@@ -10,6 +10,7 @@ import { TargetRepoSettings, UpstreamSettings } from '../codecs/settings.js';
 import { describeError } from '../errors.js';
 import { configureLog } from '../log.js';
 import { pipeline } from '../pipeline/index.js';
+import { dryRun } from '../pipeline/ledger.js';
 import { repositoryUrl } from '../rules/repository.js';
 import { stdoutSink } from '../sinks/stdout.js';
 import { createProgram, EXIT, fail, settingsOrExit } from './program.js';
@@ -57,7 +58,7 @@ const main = async (): Promise<void> => {
   const { hg, bugzilla } = createClients(upstream);
   const sink = stdoutSink({ pretty: true });
   const result = await lastValueFrom(
-    pipeline({ hg, bugzilla, sink })(changesetJobs(repository, node)),
+    pipeline({ hg, bugzilla, sink, ...dryRun })(changesetJobs(repository, node)),
   );
   const outcome = result.outcomes[0];
   if (outcome?.status !== 'sent') {

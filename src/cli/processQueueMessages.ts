@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 import * as t from 'io-ts';
 import { PulseSource } from '../../streams/pulse.js';
-import { createClients, createTelemetryClient } from '../clients/index.js';
+import { createClients } from '../clients/index.js';
 import {
   MetricsSettings,
   PulseSettings,
   TelemetrySettings,
+  StoreSettings,
   UpstreamSettings,
 } from '../codecs/settings.js';
 import { describeError } from '../errors.js';
 import { configureLog, log } from '../log.js';
-import { stdoutSink } from '../sinks/stdout.js';
-import { telemetrySink } from '../sinks/telemetry.js';
 import { WorkerMetrics } from '../worker/metrics.js';
 import { Worker } from '../worker/worker.js';
+import { openSinkAndLedger } from './sinkAndLedger.js';
+import { serveMetricsOrExit } from './serveMetricsOrExit.js';
 import { createProgram, EXIT, fail, intArgument, settingsOrExit } from './program.js';
 import { PULSE_HELP, TELEMETRY_HELP } from './settingsHelp.js';
 
@@ -21,7 +22,7 @@ const NAME = 'process-queue-messages';
 
 /** All of them are checked at once, so one run names every variable that is wrong. */
 const WorkerSettings = t.intersection([PulseSettings, UpstreamSettings, MetricsSettings]);
-const SendingWorkerSettings = t.intersection([WorkerSettings, TelemetrySettings]);
+const SendingWorkerSettings = t.intersection([WorkerSettings, TelemetrySettings, StoreSettings]);
 
 interface Options {
   debug: boolean;
@@ -76,20 +77,7 @@ const metrics = new WorkerMetrics();
 /** Set once the worker exists; /healthz says 503 until then. */
 let running: Worker | undefined = undefined;
 // Metrics first: a port in use must fail before anything is taken from the queue.
-const port = settings.METRICS_PORT ?? settings.PORT;
-const server =
-  port === undefined
-    ? undefined
-    : await metrics
-        .serve(port, () => running?.healthy() ?? false)
-        .catch((error: unknown) => {
-          const variable = settings.METRICS_PORT === undefined ? 'PORT' : 'METRICS_PORT';
-          return fail(
-            NAME,
-            `cannot serve metrics on port ${port} (${variable}): ${describeError(error)}; set ${variable} to a free port`,
-            EXIT.failed,
-          );
-        });
+const server = await serveMetricsOrExit(NAME, metrics, settings, () => running?.healthy() ?? false);
 
 const clients = createClients(settings);
 const source = new PulseSource({
@@ -99,13 +87,14 @@ const source = new PulseSource({
   queue: options.replayFailed ? 'failed' : 'main',
   hold: !options.send,
 });
-const sink =
-  sending === undefined
-    ? stdoutSink()
-    : telemetrySink(createTelemetryClient(clients.limits, sending));
+const { store, ...edge } = await openSinkAndLedger(NAME, clients.limits, sending, {
+  whenHeld: 'defer',
+  resend: false,
+  startsWatermarks: true,
+});
 const worker: Worker = new Worker({
   source,
-  deps: { ...clients, sink },
+  deps: { ...clients, ...edge },
   metrics,
   ...(options.timeout === undefined ? {} : { idleTimeoutMs: options.timeout * 1000 }),
 });
@@ -126,4 +115,5 @@ try {
 }
 const stopped = await worker.stopped;
 server?.close();
+await store?.close().catch((error: unknown) => log.error('closing the store', { error }));
 process.exit(stopped.failed ? EXIT.failed : EXIT.ok);

@@ -6,6 +6,7 @@ export interface ResumeOptions {
   readonly send: boolean;
   readonly yes: boolean;
   readonly pageSize: number;
+  readonly resend: boolean;
 }
 
 /**
@@ -38,6 +39,7 @@ export const resumeCommand = (
     ...(options.debug ? ['--debug'] : []),
     ...(options.send ? [] : ['--no-send']),
     ...(options.yes ? ['--yes'] : []),
+    ...(options.resend ? ['--resend'] : []),
     ...(options.pageSize !== 100 ? ['--page-size', String(options.pageSize)] : []),
     repository,
     String(resumeAfter),

@@ -2,13 +2,16 @@ import { catchError, isObservable, mergeMap, of, type Observable } from 'rxjs';
 import type { BugzillaClient } from '../clients/bugzilla.js';
 import type { HgClient } from '../clients/hgmo.js';
 import type { Sink } from '../sinks/sink.js';
+import { claim } from './claim.js';
 import { classify } from './classify.js';
 import { encodePing } from './encodePing.js';
 import { failedOutcome } from './failure.js';
 import { fetchChangesets } from './fetchChangesets.js';
 import type { ChangesetRef, Job, JobOutcome, Outcome } from './job.js';
+import type { Ledger, LedgerPolicy } from './ledger.js';
 import { listChangesets } from './listChangesets.js';
 import { mergePulled } from './mergePulled.js';
+import { recordPush } from './recordPush.js';
 import { send } from './send.js';
 import { settle } from './settle.js';
 
@@ -16,6 +19,9 @@ export interface PipelineDeps {
   readonly hg: Pick<HgClient, 'pushlogPage' | 'changeset' | 'diffstat'>;
   readonly bugzilla: Pick<BugzillaClient, 'bug'>;
   readonly sink: Sink;
+  /** The durable store, or `dryRunLedger` for a run that sends nothing. */
+  readonly ledger: Ledger;
+  readonly policy: LedgerPolicy;
 }
 
 /**
@@ -33,15 +39,26 @@ export const DEFAULT_BOUNDS: PipelineBounds = { jobs: 16, changesetsPerJob: 8 };
 /** A source: pushed at us (Pulse), or read as we have room (pushlog pages, a recorded file). */
 export type JobSource = Observable<Job> | AsyncIterable<Job>;
 
-/** One changeset from json-rev to the sink; any failure becomes its outcome. */
+/** A claimed changeset from json-rev to the sink; a failure releases the claim. */
+const work = (deps: PipelineDeps, ref: ChangesetRef): Observable<Outcome> =>
+  of(ref).pipe(
+    fetchChangesets(deps),
+    classify(deps),
+    encodePing(deps),
+    send(deps),
+    catchError(async (error: unknown) => {
+      await deps.ledger.release(ref.node).catch(() => undefined);
+      return failedOutcome(ref.node, error);
+    }),
+  );
+
+/** One changeset: claimed (or found sent, or held elsewhere), then worked; any failure is its outcome. */
 const changesetOutcome =
   (deps: PipelineDeps) =>
   (ref: ChangesetRef): Observable<Outcome> =>
     of(ref).pipe(
-      fetchChangesets(deps),
-      classify(deps),
-      encodePing(deps),
-      send(deps),
+      claim(deps),
+      mergeMap((claimed) => ('outcome' in claimed ? of(claimed.outcome) : work(deps, ref))),
       catchError((error: unknown) => of(failedOutcome(ref.node, error))),
     );
 
@@ -55,11 +72,13 @@ const jobOutcome =
       // Only listing can fail here (each changeset's failure is its outcome): the whole job failed.
       catchError((error: unknown) => of(failedOutcome(undefined, error))),
       settle(job),
+      recordPush(deps),
     );
 
 /**
  * The one pipeline every source feeds:
- * list changesets -> fetch changesets -> classify -> encode ping -> send -> settle.
+ * list changesets -> claim -> fetch changesets -> classify -> encode ping -> send -> settle
+ * -> record push.
  * Emits one outcome per job, once every changeset of it was sent, skipped or failed.
  */
 export const pipeline =

@@ -37,6 +37,8 @@ export type Outcome =
       readonly ping: Ping;
     }
   | { readonly status: 'skipped'; readonly node: string; readonly reason: string }
+  /** Another live process is working on it: not done here, to be tried again later. */
+  | { readonly status: 'held'; readonly node: string }
   | { readonly status: 'failed'; readonly node?: string; readonly error: PipelineError };
 
 /** A job whose every changeset has an outcome: what the pipeline emits, once per job. */

@@ -11,7 +11,10 @@ export interface ListChangesetsDeps {
  * A push's changesets as its pushlog entry lists them (DAG order, tip-most last). The request
  * is built here, bounded to the one push: a URL taken from a message is never fetched.
  */
-const nodesOfPush = async (hg: ListChangesetsDeps['hg'], push: PushTarget): Promise<readonly string[]> => {
+const nodesOfPush = async (
+  hg: ListChangesetsDeps['hg'],
+  push: PushTarget,
+): Promise<readonly string[]> => {
   if (push.nodes !== undefined) return push.nodes;
   const page = await hg.pushlogPage(push.repository, push.pushId - 1, push.pushId);
   const entry = page.pushes[String(push.pushId)];

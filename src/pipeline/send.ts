@@ -1,19 +1,61 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
+import { PipelineError } from '../errors.js';
+import { log } from '../log.js';
 import type { Sink } from '../sinks/sink.js';
+import { StoreClosed } from '../state/index.js';
 import type { EncodedChangeset, Outcome } from './job.js';
+import type { Ledger } from './ledger.js';
 
 export interface SendDeps {
   readonly sink: Sink;
+  readonly ledger: Ledger;
+  /** First wait before writing an accepted ping to the ledger again; it doubles, up to a minute. */
+  readonly ledgerRetryMs?: number;
 }
 
-/** Hands each ping to the sink chosen at the edge (telemetry, stdout or memory). */
-export const send = ({ sink }: SendDeps): OperatorFunction<EncodedChangeset, Outcome> =>
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The ping was accepted, so it must reach the ledger: releasing the claim instead would let
+ * it be sent again. Tries until the write succeeds or the store is closed (the process is
+ * stopping); the claim is kept meanwhile, renewed by the store.
+ */
+const recordAccepted = async (ledger: Ledger, work: EncodedChangeset, firstWaitMs: number) => {
+  const { job, repository, changeset, reviewSystem } = work;
+  const pushId = job.target.kind === 'push' ? job.target.pushId : null;
+  for (let wait = firstWaitMs; ; wait = Math.min(wait * 2, 60_000)) {
+    try {
+      return await ledger.recordSent({ node: changeset.node, repository, pushId, reviewSystem });
+    } catch (error) {
+      if (error instanceof StoreClosed) throw error;
+      log.warn('ping accepted but not yet in the ledger; retrying', {
+        job: job.label,
+        node: changeset.node,
+        error,
+      });
+      await sleep(wait);
+    }
+  }
+};
+
+/**
+ * Hands each ping to the sink chosen at the edge (telemetry, stdout or memory), if the
+ * changeset is still claimed by this process, then writes it to the ledger.
+ */
+export const send = ({
+  sink,
+  ledger,
+  ledgerRetryMs = 500,
+}: SendDeps): OperatorFunction<EncodedChangeset, Outcome> =>
   concatMap(async (work): Promise<Outcome> => {
+    const node = work.changeset.node;
+    if (!(await ledger.holdsClaim(node))) {
+      throw new PipelineError(
+        `the claim on changeset ${node} ran out before its ping was sent; it will be tried again`,
+        'transient',
+      );
+    }
     await sink.send(work.ping);
-    return {
-      status: 'sent',
-      node: work.changeset.node,
-      reviewSystem: work.reviewSystem,
-      ping: work.ping,
-    };
+    await recordAccepted(ledger, work, ledgerRetryMs);
+    return { status: 'sent', node, reviewSystem: work.reviewSystem, ping: work.ping };
   });

@@ -32,7 +32,17 @@ const deleteOwnClaim = (ctx: ClaimContext, db: Db, node: string) =>
 export const isSent = (ctx: ClaimContext, node: string): Promise<boolean> =>
   ctx.conn.run((db) => isSentIn(db, node));
 
-export const claim = (ctx: ClaimContext, node: string, repository: string): Promise<ClaimOutcome> =>
+export interface ClaimOptions {
+  /** Claim it even if the ledger has it (a backfill's --resend sends it again). */
+  readonly evenIfSent?: boolean;
+}
+
+export const claim = (
+  ctx: ClaimContext,
+  node: string,
+  repository: string,
+  { evenIfSent = false }: ClaimOptions = {},
+): Promise<ClaimOutcome> =>
   ctx.conn.run(async (db) => {
     const now = ctx.now();
     const expiresAt = now + ctx.leaseMs;
@@ -53,7 +63,7 @@ export const claim = (ctx: ClaimContext, node: string, repository: string): Prom
       .executeTakeFirst();
     // Checked after claiming, not before: a sender's recordSent deletes its claim and fills the
     // ledger together, so once our claim is in, the ledger we read now is the last word.
-    if (!(await isSentIn(db, node))) return taken === undefined ? 'held' : 'claimed';
+    if (evenIfSent || !(await isSentIn(db, node))) return taken === undefined ? 'held' : 'claimed';
     if (taken !== undefined) await deleteOwnClaim(ctx, db, node);
     return 'sent';
   });

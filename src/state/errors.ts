@@ -5,7 +5,12 @@
  */
 
 export class StoreError extends Error {
-  override readonly name = 'StoreError';
+  override readonly name: string = 'StoreError';
+}
+
+/** The store was closed (the process is stopping): trying again cannot help. */
+export class StoreClosed extends StoreError {
+  override readonly name = 'StoreClosed';
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import * as claims from './claims.js';
 import type { Connection } from './connection.js';
-import { StoreError } from './errors.js';
+import { StoreClosed, StoreError } from './errors.js';
 import type { ParkRequest, SentChangeset } from './schema.js';
 import { status, type StoreStatus } from './status.js';
 import type { Store } from './store.js';
@@ -45,7 +45,7 @@ export class SqlStore implements Store {
   }
 
   async #do<T>(what: string, task: () => Promise<T>): Promise<T> {
-    if (this.#closing !== undefined) throw new StoreError(`${what}: the store is closed`);
+    if (this.#closing !== undefined) throw new StoreClosed(`${what}: the store is closed`);
     try {
       return await task();
     } catch (error) {
@@ -56,8 +56,8 @@ export class SqlStore implements Store {
   isSent(node: string) {
     return this.#do('isSent', () => claims.isSent(this.#parts, node));
   }
-  claim(node: string, repository: string) {
-    return this.#do('claim', () => claims.claim(this.#parts, node, repository));
+  claim(node: string, repository: string, options?: claims.ClaimOptions) {
+    return this.#do('claim', () => claims.claim(this.#parts, node, repository, options));
   }
   holdsClaim(node: string) {
     return this.#do('holdsClaim', () => claims.holdsClaim(this.#parts, node));

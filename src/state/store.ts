@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { secretMasker } from '../redact.js';
-import type { ClaimOutcome } from './claims.js';
+import type { ClaimOptions, ClaimOutcome } from './claims.js';
 import { connect } from './connection.js';
 import {
   displayDatabaseUrl,
@@ -48,7 +48,7 @@ export interface Store {
   /** Whether the changeset is in the ledger (its ping was accepted). */
   isSent(node: string): Promise<boolean>;
   /** Claims the changeset for this store: `claimed`, or `sent` (ledger), or `held` (another). */
-  claim(node: string, repository: string): Promise<ClaimOutcome>;
+  claim(node: string, repository: string, options?: ClaimOptions): Promise<ClaimOutcome>;
   /** Whether this store still holds a live claim on it: asked just before sending. */
   holdsClaim(node: string): Promise<boolean>;
   /** Puts it in the ledger (a node already there keeps its row) and drops our claim, at once. */

@@ -7,6 +7,7 @@ const EVENT_OF: Record<Settlement['action'], string> = {
   ack: 'acked',
   skip: 'skipped',
   requeue: 'requeued',
+  defer: 'deferred',
   park: 'parked',
   hold: 'held',
 };
@@ -16,13 +17,13 @@ export class WorkerMetrics {
   readonly registry = new Registry();
   readonly messages = new Counter({
     name: 'commit_telemetry_messages_total',
-    help: 'Pulse messages by what became of them (received, acked, skipped, requeued, parked, held)',
+    help: 'Pulse messages by what became of them (acked, skipped, requeued, deferred, parked, held)',
     labelNames: ['event'] as const,
     registers: [this.registry],
   });
   readonly pings = new Counter({
     name: 'commit_telemetry_pings_total',
-    help: 'Changesets by review system and outcome (sent, failed)',
+    help: 'Changesets by review system and outcome (sent, failed, already_sent, held)',
     labelNames: ['review_system', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -56,8 +57,15 @@ export class WorkerMetrics {
     for (const [system, count] of Object.entries(sentBySystem(result.outcomes))) {
       this.pings.inc({ review_system: system, outcome: 'sent' }, count);
     }
-    const failed = result.outcomes.filter((o) => o.status === 'failed').length;
-    if (failed > 0) this.pings.inc({ review_system: 'unclassified', outcome: 'failed' }, failed);
+    // Changesets that got no ping here have no review system to show.
+    for (const [status, outcome] of [
+      ['failed', 'failed'],
+      ['skipped', 'already_sent'],
+      ['held', 'held'],
+    ] as const) {
+      const count = result.outcomes.filter((o) => o.status === status).length;
+      if (count > 0) this.pings.inc({ review_system: 'unclassified', outcome }, count);
+    }
   }
 
   /** Serves `/metrics` and `/healthz` (200 while `healthy()` says so, else 503). */

@@ -1,7 +1,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { PassThrough } from 'node:stream';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { signalExitCode } from '../../src/cli/backfillSignals.js';
@@ -57,10 +59,17 @@ const setup = async (
   return { fx, data, repo: fx.repo(REPO_PATH) };
 };
 
+/** Every run gets a store of its own unless a test names one (to run twice on one store). */
+const STORES = mkdtempSync(join(tmpdir(), 'cts-backfill-stores-'));
+test.after.always(() => rmSync(STORES, { recursive: true, force: true }));
+let stores = 0;
+const freshStore = (): string => `sqlite:${join(STORES, `store-${(stores += 1)}.sqlite`)}`;
+
 const envFor = (fx: Fixtures, extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of SETTINGS) delete env[name];
-  return { ...env, ...fx.env, HTTP_CONCURRENCY: '8', DEBUG: 'false', ...extra };
+  const own = { DATABASE_URL: freshStore() };
+  return { ...env, ...own, ...fx.env, HTTP_CONCURRENCY: '8', DEBUG: 'false', ...extra };
 };
 
 interface Result {
@@ -295,6 +304,62 @@ test('--yes --no-send: one JSON ping a line on stdout, one per changeset, nothin
     const query = new URL(request.split(' ')[1]!, 'http://x').searchParams;
     t.true(Number(query.get('endID')) - Number(query.get('startID')) <= 4, request);
   }
+});
+
+// --- The ledger ------------------------------------------------------------------------------------
+
+test('a backfill run twice on one store sends each ping once; the second says already sent', async (t) => {
+  const { fx, data, repo } = await setup(t);
+  const store = { DATABASE_URL: freshStore() };
+  const first = await run(fx, ['--yes', repo, '0', '10'], store);
+  t.is(first.code, 0, first.stderr);
+  const puts = () => fx.tmo.requests.filter((r) => r.startsWith('PUT')).length;
+  const expected = nodesOf(data, 1, 10).length;
+  t.is(puts(), expected);
+  const second = await run(fx, ['--yes', repo, '0', '10'], store);
+  t.is(second.code, 0, second.stderr);
+  t.is(puts(), expected, 'nothing sent again');
+  t.like(summaryOf(t, second.stderr), { changesets: 0, skipped: expected, failed: 0, pings: {} });
+  const jsonRevs = fx.hg.requests.filter((r) => r.includes('/json-rev/')).length;
+  t.is(jsonRevs, expected, 'the second run asked hg.mozilla.org about no changeset');
+});
+
+test('--resend sends what the store holds again, and counts it sent', async (t) => {
+  const { fx, data, repo } = await setup(t);
+  const store = { DATABASE_URL: freshStore() };
+  t.is((await run(fx, ['--yes', repo, '0', '5'], store)).code, 0);
+  const again = await run(fx, ['--yes', '--resend', repo, '0', '5'], store);
+  t.is(again.code, 0, again.stderr);
+  const expected = nodesOf(data, 1, 5).length;
+  t.is(fx.tmo.requests.filter((r) => r.startsWith('PUT')).length, 2 * expected);
+  t.like(summaryOf(t, again.stderr), { changesets: expected, skipped: 0 });
+});
+
+test('--no-send neither reads nor writes the store: every ping shows, nothing is recorded', async (t) => {
+  const { fx, data, repo } = await setup(t);
+  const store = { DATABASE_URL: freshStore() };
+  t.is((await run(fx, ['--yes', repo, '0', '5'], store)).code, 0);
+  const dry = await run(fx, ['--yes', '--no-send', repo, '0', '5'], store);
+  t.is(dry.code, 0, dry.stderr);
+  t.is(dry.stdout.trim().split('\n').length, nodesOf(data, 1, 5).length);
+  const fresh = { DATABASE_URL: freshStore() };
+  t.is((await run(fx, ['--yes', '--no-send', repo, '0', '5'], fresh)).code, 0);
+  const sent = await run(fx, ['--yes', repo, '0', '5'], fresh);
+  t.like(summaryOf(t, sent.stderr), { skipped: 0 }, 'a dry run recorded nothing');
+});
+
+test('a DATABASE_URL that cannot be read exits 2 naming it; an unreachable one exits 1', async (t) => {
+  const { fx, repo } = await setup(t);
+  const bad = await run(fx, ['--yes', repo, '0', '5'], { DATABASE_URL: 'mysql://x/y' });
+  t.is(bad.code, 2, bad.stderr);
+  t.regex(bad.stderr, /DATABASE_URL/);
+  const down = await run(fx, ['--yes', repo, '0', '5'], {
+    DATABASE_URL: 'postgres://someone:hunter2secret@127.0.0.1:1/nothing',
+  });
+  t.is(down.code, 1, down.stderr);
+  t.regex(down.stderr, /127\.0\.0\.1:1/);
+  t.false(down.stderr.includes('hunter2secret'));
+  t.deepEqual([...fx.hg.requests, ...fx.tmo.requests], [], 'no request made');
 });
 
 // --- Sending ------------------------------------------------------------------------------------
@@ -546,7 +611,13 @@ test('signalExitCode: 128 and the signal number, as a shell reports it', (t) => 
 
 // --- The resume command on its own --------------------------------------------------------------
 
-const defaults: ResumeOptions = { debug: false, send: true, yes: false, pageSize: 100 };
+const defaults: ResumeOptions = {
+  debug: false,
+  send: true,
+  yes: false,
+  pageSize: 100,
+  resend: false,
+};
 
 test('programInvocation: node and the script for a .js file, a bin link as it is', (t) => {
   t.deepEqual(programInvocation('/srv/app/dist/src/cli/backfillPushlog.js', 'backfill-pushlog'), [
@@ -570,12 +641,12 @@ test('resumeCommand: the invocation, the options that differ from the defaults, 
   t.is(
     resumeCommand(
       ['/usr/bin/backfill-pushlog'],
-      { debug: true, send: false, yes: true, pageSize: 7 },
+      { debug: true, send: false, yes: true, pageSize: 7, resend: true },
       repo,
       41,
       90,
     ),
-    `/usr/bin/backfill-pushlog --debug --no-send --yes --page-size 7 ${repo} 41 90`,
+    `/usr/bin/backfill-pushlog --debug --no-send --yes --resend --page-size 7 ${repo} 41 90`,
   );
 });
 

@@ -61,7 +61,11 @@ const startWorker = async (
   env: Record<string, string>,
 ) => {
   const running = startCommand('processQueueMessages', args, env);
-  await until('the worker to consume', () => running.stderr().includes('"msg":"consuming"'), 20_000);
+  await until(
+    'the worker to consume',
+    () => running.stderr().includes('"msg":"consuming"'),
+    20_000,
+  );
   return running;
 };
 

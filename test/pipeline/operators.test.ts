@@ -22,6 +22,7 @@ import type {
 } from '../../src/pipeline/job.js';
 import { listChangesets } from '../../src/pipeline/listChangesets.js';
 import { mergePulled } from '../../src/pipeline/mergePulled.js';
+import { dryRun, dryRunLedger } from '../../src/pipeline/ledger.js';
 import { send } from '../../src/pipeline/send.js';
 import { settle } from '../../src/pipeline/settle.js';
 
@@ -185,7 +186,9 @@ test('send: hands the ping to the sink, then says it was sent', async (t) => {
   const sent: Ping[] = [];
   const sink = { send: async (ping: Ping) => void sent.push(ping) };
   const ping = { changesetID: node(5), reviewSystemUsed: 'no_bug', repository: REPO } as Ping;
-  const outcome = await lastValueFrom(of({ ...classified('no_bug'), ping }).pipe(send({ sink })));
+  const outcome = await lastValueFrom(
+    of({ ...classified('no_bug'), ping }).pipe(send({ sink, ledger: dryRunLedger })),
+  );
   t.deepEqual(sent, [ping]);
   t.deepEqual(outcome, { status: 'sent', node: node(5), reviewSystem: 'no_bug', ping });
 });
@@ -244,6 +247,7 @@ const countingDeps = (delayMs: number) => {
       diffstat: async () => DIFFSTAT,
     },
     bugzilla: { bug: () => Promise.reject(new Error('not asked')) },
+    ...dryRun,
     sink: {
       send: async () => {
         await sleep(delayMs);

@@ -12,9 +12,10 @@ import { concat, from, lastValueFrom, toArray, type Observable } from 'rxjs';
 import { createClients, type Clients } from '../../src/clients/index.js';
 import type { Ping, ReviewSystem } from '../../src/codecs/ping.js';
 import type { UpstreamSettings } from '../../src/codecs/settings.js';
-import { NoSuchChangeset, PipelineError } from '../../src/errors.js';
+import { NoSuchChangeset } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import { pipeline, type JobSource } from '../../src/pipeline/index.js';
+import { dryRun } from '../../src/pipeline/ledger.js';
 import type { Job, JobOutcome, Outcome } from '../../src/pipeline/job.js';
 import { MemorySink } from '../../src/sinks/memory.js';
 import { changesetJobs } from '../../streams/changeset.js';
@@ -113,7 +114,9 @@ const clientsFor = (settings: UpstreamSettings): Clients =>
 
 const runJobs = async (clients: Clients, jobs: JobSource): Promise<Run> => {
   const sink = new MemorySink();
-  const results = await lastValueFrom(pipeline({ ...clients, sink })(jobs).pipe(toArray()));
+  const results = await lastValueFrom(
+    pipeline({ ...clients, sink, ...dryRun })(jobs).pipe(toArray()),
+  );
   return { sink, results };
 };
 

@@ -6,6 +6,7 @@ import { PipelineError } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import type { Job, JobOutcome } from '../../src/pipeline/job.js';
 import { pipeline } from '../../src/pipeline/index.js';
+import { dryRun } from '../../src/pipeline/ledger.js';
 import { MemorySink } from '../../src/sinks/memory.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { telemetrySink } from '../../src/sinks/telemetry.js';
@@ -28,7 +29,9 @@ const clientsFor = (fx: Fixtures, concurrency = 8) =>
   );
 
 const run = (fx: Fixtures, jobs: Observable<Job>, sink: Sink = new MemorySink(), concurrency = 8) =>
-  lastValueFrom(pipeline({ ...clientsFor(fx, concurrency), sink })(jobs).pipe(toArray()));
+  lastValueFrom(
+    pipeline({ ...clientsFor(fx, concurrency), sink, ...dryRun })(jobs).pipe(toArray()),
+  );
 
 const pushJob = (
   fx: Fixtures,
@@ -175,8 +178,6 @@ test('a push the pushlog does not have fails as a whole, naming the push', async
     receivedAt: 0,
   };
   const [result] = await run(fx, from([job]));
-  t.deepEqual(statuses([result!]), [
-    `failed: push 99 is not in the pushlog of ${fx.repo(REPO)}`,
-  ]);
+  t.deepEqual(statuses([result!]), [`failed: push 99 is not in the pushlog of ${fx.repo(REPO)}`]);
   await fx.close();
 });

@@ -4,6 +4,7 @@ import { createClients, type Clients } from '../../src/clients/index.js';
 import type { UpstreamSettings } from '../../src/codecs/settings.js';
 import { configureLog } from '../../src/log.js';
 import { pipeline } from '../../src/pipeline/index.js';
+import { dryRun } from '../../src/pipeline/ledger.js';
 import type { Job } from '../../src/pipeline/job.js';
 import { mergePulled } from '../../src/pipeline/mergePulled.js';
 import { MemorySink } from '../../src/sinks/memory.js';
@@ -328,7 +329,9 @@ test('stop() in the middle of a pipeline run: every job handed out is still proc
     }
   }
   const outcomes = await lastValueFrom(
-    pipeline({ hg: clients.hg, bugzilla: clients.bugzilla, sink })(noted(source.jobs())).pipe(
+    pipeline({ hg: clients.hg, bugzilla: clients.bugzilla, sink, ...dryRun })(
+      noted(source.jobs()),
+    ).pipe(
       tap(() => source.stop()),
       toArray(),
     ),

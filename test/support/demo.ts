@@ -10,6 +10,7 @@ import { replayJobs } from '../../streams/replay.js';
 import { createClients } from '../../src/clients/index.js';
 import { configureLog } from '../../src/log.js';
 import { pipeline } from '../../src/pipeline/index.js';
+import { dryRun } from '../../src/pipeline/ledger.js';
 import { pushOf } from '../../src/pipeline/job.js';
 import { stdoutSink } from '../../src/sinks/stdout.js';
 import { FIXTURES_DIR } from './fixtureData.js';
@@ -36,7 +37,9 @@ try {
     `Replaying ${STREAM} against fixture servers at ${fx.hg.url} (hg), ${fx.bmo.url} (Bugzilla)\n`,
   );
   const results = await lastValueFrom(
-    pipeline({ ...clients, sink: stdoutSink() })(replayJobs(replayed, [fx.hg.host])).pipe(
+    pipeline({ ...clients, sink: stdoutSink(), ...dryRun })(
+      replayJobs(replayed, [fx.hg.host]),
+    ).pipe(
       tap((result) => {
         const summary = result.outcomes
           .map((o) =>
@@ -44,7 +47,9 @@ try {
               ? o.reviewSystem
               : o.status === 'skipped'
                 ? `skipped (${o.reason})`
-                : `failed: ${o.error.message}`,
+                : o.status === 'held'
+                  ? 'held by another process'
+                  : `failed: ${o.error.message}`,
           )
           .join(', ');
         const push = pushOf(result.job);

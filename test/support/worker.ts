@@ -3,6 +3,8 @@ import { createClients } from '../../src/clients/index.js';
 import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';
 import type { PipelineBounds } from '../../src/pipeline/index.js';
+import { dryRun } from '../../src/pipeline/ledger.js';
+import type { Store } from '../../src/state/index.js';
 import { MemorySink } from '../../src/sinks/memory.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
@@ -35,6 +37,8 @@ export const startWorker = async (options: {
   queue?: 'main' | 'failed';
   sink?: Sink;
   bounds?: PipelineBounds;
+  /** The durable store; without one, nothing is remembered (a dry-run ledger). */
+  store?: Store;
   testHooks?: PulseOptions['testHooks'];
   /** Settings to override, such as PULSE_EXCHANGE. */
   env?: Record<string, string>;
@@ -61,7 +65,16 @@ export const startWorker = async (options: {
   const clients = createClients(upstream, { backoffMs: 5, attempts: 3 });
   const worker = new Worker({
     source,
-    deps: { ...clients, sink },
+    deps: {
+      ...clients,
+      sink,
+      ...(options.store === undefined
+        ? dryRun
+        : {
+            ledger: options.store,
+            policy: { whenHeld: 'defer', resend: false, startsWatermarks: true },
+          }),
+    },
     metrics: new WorkerMetrics(),
     graceMs: 5_000,
     ...(options.bounds === undefined ? {} : { bounds: options.bounds }),

@@ -1,0 +1,42 @@
+import { concatMap, type OperatorFunction } from 'rxjs';
+import type { ChangesetRef, Outcome } from './job.js';
+import type { Ledger, LedgerPolicy } from './ledger.js';
+
+export interface ClaimDeps {
+  readonly ledger: Ledger;
+  readonly policy: LedgerPolicy;
+  /** How long to wait before asking again for a claim another process holds (await). */
+  readonly claimRetryMs?: number;
+}
+
+/** A changeset this process may now work on, or what became of it without any work. */
+export type Claimed =
+  { readonly ref: ChangesetRef } | { readonly ref: ChangesetRef; readonly outcome: Outcome };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Before any upstream request: a changeset in the ledger is skipped as already sent; any
+ * other is claimed for this process. One held by another live process is deferred (the
+ * job is not done and goes back for a later try) or awaited until its claim is released,
+ * after which it is sent already or ours to claim. Claims expire within a lease when their
+ * process dies, so awaiting ends.
+ */
+export const claim = ({
+  ledger,
+  policy,
+  claimRetryMs = 1000,
+}: ClaimDeps): OperatorFunction<ChangesetRef, Claimed> =>
+  concatMap(async (ref): Promise<Claimed> => {
+    const alreadySent = { status: 'skipped', node: ref.node, reason: 'already sent' } as const;
+    if (!policy.resend && (await ledger.isSent(ref.node))) return { ref, outcome: alreadySent };
+    for (;;) {
+      const answer = await ledger.claim(ref.node, ref.repository, { evenIfSent: policy.resend });
+      if (answer === 'claimed') return { ref };
+      if (answer === 'sent') return { ref, outcome: alreadySent };
+      if (answer === 'held' && policy.whenHeld === 'defer') {
+        return { ref, outcome: { status: 'held', node: ref.node } };
+      }
+      await sleep(claimRetryMs);
+    }
+  });

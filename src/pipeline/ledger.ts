@@ -1,0 +1,37 @@
+import type { Store } from '../state/index.js';
+
+/** What the pipeline asks of the durable store: which changesets are sent, and who works on which. */
+export type Ledger = Pick<
+  Store,
+  'isSent' | 'claim' | 'holdsClaim' | 'recordSent' | 'release' | 'startWatermark' | 'pushSettled'
+>;
+
+/**
+ * How a command uses the ledger, chosen once at its edge:
+ * - `whenHeld`: a changeset another live process is working on is `deferred` (the worker
+ *   hands its message back for a later try) or `awaited` (a backfill waits for the claim);
+ * - `resend`: send even what the ledger holds (backfill --resend);
+ * - `startsWatermarks`: only the worker makes a repository's watermark.
+ */
+export interface LedgerPolicy {
+  readonly whenHeld: 'defer' | 'await';
+  readonly resend: boolean;
+  readonly startsWatermarks: boolean;
+}
+
+/** A dry run (--no-send, dump-telemetry) neither reads nor writes the store: every ping shows. */
+export const dryRunLedger: Ledger = {
+  isSent: async () => false,
+  claim: async () => 'claimed',
+  holdsClaim: async () => true,
+  recordSent: async () => undefined,
+  release: async () => undefined,
+  startWatermark: async () => undefined,
+  pushSettled: async () => undefined,
+};
+
+/** The ledger part of the pipeline's deps for a dry run. */
+export const dryRun: { readonly ledger: Ledger; readonly policy: LedgerPolicy } = {
+  ledger: dryRunLedger,
+  policy: { whenHeld: 'await', resend: true, startsWatermarks: false },
+};
