@@ -1,8 +1,9 @@
 import anyTest, { type TestFn } from 'ava';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sortedJson } from '../../src/sinks/stdout.js';
-import { runCommand } from '../support/cli.js';
+import { runCommand, runTimed } from '../support/cli.js';
+import { jsonWithHugeString } from '../support/hugeJson.js';
 import { FIXTURES_DIR } from '../support/fixtureData.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 
@@ -83,11 +84,25 @@ test('invalid arguments are a usage error (exit 2) and make no request', async (
 test('--debug logs requests and decisions to stderr only', async (t) => {
   const result = await runCommand('dumpTelemetry', ['--debug', 'f7ea35ab0117'], t.context.env);
   t.is(result.code, 0);
-  t.regex(
-    result.stderr,
-    /GET http:\/\/127\.0\.0\.1:\d+\/integration\/autoland\/json-rev\/f7ea35ab0117 -> 200/,
+  const events = result.stderr
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.true(events.every((e) => e.level === 'debug' && typeof e.time === 'string'));
+  t.truthy(
+    events.find(
+      (e) =>
+        e.msg === 'answered' &&
+        e.status === 200 &&
+        /^GET http:\/\/127\.0\.0\.1:\d+\/integration\/autoland\/json-rev\/f7ea35ab0117$/.test(
+          String(e.request),
+        ),
+    ),
   );
-  t.regex(result.stderr, /f7ea35ab0117950edc47de7130e9d8941d0574d4: phabricator \(bug 1851234\)/);
+  t.like(
+    events.find((e) => e.msg === 'classified'),
+    { node: 'f7ea35ab0117950edc47de7130e9d8941d0574d4', reviewSystem: 'phabricator', bug: 1851234 },
+  );
   t.notThrows(() => JSON.parse(result.stdout));
 });
 
@@ -105,5 +120,52 @@ test('--help documents the arguments, options, settings and exit codes', async (
     'Exit status',
   ]) {
     t.true(result.stdout.includes(text), text);
+  }
+});
+
+// --- Hostile upstreams -------------------------------------------------------------------------
+
+/** A phabricator changeset of the fixtures: its patch is fetched for a diffstat. */
+const withPatch = Object.keys(expected).find(
+  (n) => expected[n]!.reviewSystemUsed === 'phabricator',
+)!;
+
+/** Peak RSS of a finished child, by `/usr/bin/time -f %M` (KiB), when time(1) is there. */
+const timed = existsSync('/usr/bin/time');
+
+test('a patch that trickles past STREAM_DEADLINE_SECONDS: exit 1 within two minutes, naming the request and its deadline', async (t) => {
+  t.timeout(150_000);
+  const fx = await startFixtures();
+  t.teardown(() => fx.close());
+  fx.fail({ match: /\/raw-rev\//, trickleMs: 2000 });
+  const started = Date.now();
+  const result = await runCommand('dumpTelemetry', [withPatch], {
+    ...fx.env,
+    TARGET_REPO: fx.repo(REPO),
+    STREAM_DEADLINE_SECONDS: '20',
+  });
+  const seconds = (Date.now() - started) / 1000;
+  t.is(result.code, 1, result.stderr);
+  t.true(seconds < 120, `took ${seconds} s`);
+  t.regex(result.stderr, new RegExp(`GET ${fx.hg.url}/${REPO}/raw-rev/${withPatch}`));
+  t.regex(result.stderr, /20 s deadline/);
+  t.is(result.stdout, '');
+});
+
+test('a 300 MB JSON answer: exit 1 at once, never held (peak RSS under 200 MB)', async (t) => {
+  const fx = await startFixtures();
+  t.teardown(() => fx.close());
+  fx.fail({ match: /\/json-rev\//, body: () => jsonWithHugeString(300 * 1024 * 1024, 'desc') });
+  const env = { ...fx.env, TARGET_REPO: fx.repo(REPO) };
+  const started = Date.now();
+  const result = timed
+    ? await runTimed('dumpTelemetry', [withPatch], env)
+    : { ...(await runCommand('dumpTelemetry', [withPatch], env)), peakKiB: undefined };
+  const seconds = (Date.now() - started) / 1000;
+  t.is(result.code, 1, result.stderr);
+  t.true(seconds < 15, `took ${seconds} s`);
+  t.regex(result.stderr, /MAX_ANSWER_MB/);
+  if (result.peakKiB !== undefined) {
+    t.true(result.peakKiB < 200 * 1024, `peak RSS ${Math.round(result.peakKiB / 1024)} MB`);
   }
 });

@@ -593,3 +593,22 @@ test('a replay that loses its connection midway still replays every parked messa
   );
   t.true(bodies.length <= 31, `${bodies.length} parked`);
 });
+
+test('a message whose push_json_url has no bounds: the push is read with a bounded request of our own', async (t) => {
+  const { worker: w, publish } = await worker(t, 'unbounded');
+  const message = JSON.parse(changegroupMessage(t.context.fx.repo(REPO), 33));
+  const unbounded = `${t.context.fx.repo(REPO)}/json-pushes?version=2&full=1`;
+  message.payload.data.pushlog_pushes[0].push_json_url = unbounded;
+  message.payload.data.pushlog_pushes[0].push_full_json_url = unbounded;
+  await publish(JSON.stringify(message));
+  await until('1 ack', () => w.source.counters.acked === 1);
+  const nodes = t.context.synthetic.nodes(33);
+  const sent = (w.sink as MemorySink).pings.map((p) => p.changesetID as string);
+  t.deepEqual(sent.filter((n) => nodes.includes(n)).sort(), [...nodes].sort());
+  const pushlog = t.context.fx.hg.requests.filter((r) => r.includes('json-pushes'));
+  t.true(pushlog.includes(`GET /${REPO}/json-pushes?version=2&startID=32&endID=33`));
+  t.false(
+    pushlog.some((r) => !/startID=\d+&endID=\d+/.test(r)),
+    'every request bounded',
+  );
+});

@@ -30,14 +30,20 @@ export const commandPath = (command: string): string => join(ROOT, `dist/src/cli
  * run's own. A test that needs one store across runs names it in DATABASE_URL.
  */
 export const startCommand = (
-  command: 'dumpTelemetry' | 'backfillPushlog' | 'processQueueMessages',
+  command: 'dumpTelemetry' | 'backfillPushlog' | 'processQueueMessages' | 'telemetryStatus',
   args: string[],
   env: Record<string, string> = {},
 ): Running => {
   const cwd = mkdtempSync(join(tmpdir(), 'cts-command-'));
-  const child = spawn(process.execPath, [commandPath(command), ...args], {
+  // COMMAND_WRAPPER=/usr/bin/time runs the command under time(1), for its peak RSS.
+  const { COMMAND_WRAPPER: wrapper, ...commandEnv } = env;
+  const [file, ...fileArgs] =
+    wrapper === undefined
+      ? [process.execPath, commandPath(command), ...args]
+      : [wrapper, '-f', '%M', process.execPath, commandPath(command), ...args];
+  const child = spawn(file!, fileArgs, {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...commandEnv },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -62,4 +68,20 @@ export const runCommand = (
   const running = startCommand(command, args, env);
   running.child.stdin!.end(stdin ?? '');
   return running.finished;
+};
+
+/**
+ * Like `runCommand`, run under `/usr/bin/time -f %M`, which prints the peak RSS (KiB) of the
+ * command as the last line of its stderr; that line is taken off and returned apart.
+ */
+export const runTimed = async (
+  command: Parameters<typeof startCommand>[0],
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Finished & { peakKiB: number | undefined }> => {
+  const result = await runCommand(command, args, { ...env, COMMAND_WRAPPER: '/usr/bin/time' });
+  const lines = result.stderr.trimEnd().split('\n');
+  const last = lines.at(-1) ?? '';
+  if (!/^\d+$/.test(last)) return { ...result, peakKiB: undefined };
+  return { ...result, stderr: `${lines.slice(0, -1).join('\n')}\n`, peakKiB: Number(last) };
 };
