@@ -5,13 +5,20 @@ Settings (environment variables, or a .env file in the working directory):
   ALLOWED_HOSTS        hosts whose URLs may be fetched when they come from input, comma-separated
                        host or host:port (default hg.mozilla.org)
   HTTP_CONCURRENCY     most requests in flight per host (default 8)
+  STREAM_DEADLINE_SECONDS  most seconds a streamed download (json-rev, a patch) may take,
+                       body included, before it is cut off and retried (default 300)
+  MAX_ANSWER_MB        most MiB of an answer held in memory; a larger one fails for good
+                       (default 32)
   DEBUG                true to log every request and decision (same as --debug)`;
 
 export const TELEMETRY_HELP = `
   TMO_BASE_URL         telemetry ingestion (default https://incoming.telemetry.mozilla.org/submit)
   TMO_PING_NAMESPACE   ping namespace (default eng-workflow)
   TMO_PING_DOCTYPE     ping document type (default hgpush)
-  TMO_PING_DOCVERSION  ping document version (default 1)`;
+  TMO_PING_DOCVERSION  ping document version (default 1)
+  DATABASE_URL         the store of pings sent: sqlite:PATH (one process) or postgres://...
+                       (a fleet) (default sqlite:commit-telemetry.sqlite; not read with --no-send)
+  CLAIM_LEASE_SECONDS  how long a claim on a changeset lasts unless renewed (default 60)`;
 
 export const PULSE_HELP = `
   PULSE_USERNAME       Pulse user (required)

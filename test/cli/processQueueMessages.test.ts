@@ -61,10 +61,16 @@ const startWorker = async (
   env: Record<string, string>,
 ) => {
   const running = startCommand('processQueueMessages', args, env);
+  let exited = false;
+  void running.finished.then(() => (exited = true));
   await until(
     'the worker to consume',
-    () => running.stderr().includes('"msg":"consuming"'),
-    20_000,
+    () => {
+      if (exited) throw new Error(`the worker exited before consuming: ${running.stderr()}`);
+      return running.stderr().includes('"msg":"consuming"');
+    },
+    // Generous: a loaded machine (the whole suite at once) starts a process slowly.
+    60_000,
   );
   return running;
 };

@@ -129,3 +129,23 @@ export class Admin {
     await this.connection.close();
   }
 }
+
+/**
+ * Messages in a queue as the broker counts them: ready, and delivered but not yet acked
+ * (which `Admin.depth` does not see). Asks rabbitmqctl, so it takes a moment.
+ */
+export const queueCounts = async (queue: string): Promise<{ ready: number; unacked: number }> => {
+  const { stdout } = await rabbitmqctl(
+    'list_queues',
+    '-p',
+    '/',
+    'name',
+    'messages_ready',
+    'messages_unacknowledged',
+  );
+  for (const line of stdout.split('\n')) {
+    const [name, ready, unacked] = line.split('\t');
+    if (name === queue) return { ready: Number(ready), unacked: Number(unacked) };
+  }
+  throw new Error(`the broker has no queue ${queue}`);
+};
