@@ -63,7 +63,8 @@ const readBody = async (request: IncomingMessage): Promise<Buffer> => {
 /** The answer's body, one byte every `everyMs`; it stops when the client goes away. */
 async function* trickle(body: Readable, everyMs: number): AsyncGenerator<Buffer> {
   for await (const chunk of body) {
-    for (const byte of chunk as Buffer) {
+    // A stream of strings yields strings: iterate over bytes, not characters.
+    for (const byte of Buffer.from(chunk as Buffer | string)) {
       yield Buffer.from([byte]);
       await sleep(everyMs);
     }
