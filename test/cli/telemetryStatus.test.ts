@@ -1,4 +1,5 @@
 import test from 'ava';
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -372,4 +373,20 @@ test('an unreachable PostgreSQL exits 1 naming the database, password masked', a
   t.regex(result.stderr, /postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/x/);
   t.regex(result.stderr, /ECONNREFUSED/);
   t.false(result.stderr.includes('secretpw'));
+});
+
+test('a store that opens but cannot be read exits 1, saying what failed', async (t) => {
+  const path = freshFile();
+  const store = await openStore(`sqlite:${path}`);
+  await store.close();
+  // Migrated (so opening does nothing), then broken behind the store's back.
+  const db = new Database(path);
+  db.exec('DROP TABLE ledger');
+  db.close();
+  const result = await runCommand('telemetryStatus', ['--json'], {
+    DATABASE_URL: `sqlite:${path}`,
+  });
+  t.is(result.code, 1);
+  t.is(result.stdout, '');
+  t.regex(result.stderr, /telemetry-status: cannot read the store: .*no such table: ledger/);
 });

@@ -1,0 +1,108 @@
+import type { RepositoryStatus } from '../state/index.js';
+import type { PushlogCount, StatusReport } from './statusReport.js';
+
+export const EMPTY_STORE =
+  'no repository yet: the worker creates a watermark at the first push it processes';
+
+/** Rows as columns: each cell padded to its column's width, two spaces apart. */
+export const columns = (rows: readonly (readonly string[])[]): string[] => {
+  const widths: number[] = [];
+  for (const row of rows)
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+};
+
+/** `5 s ago`, `12 min ago`, `3 h ago`, `9 d ago`: how long before `at`. */
+export const ago = (ms: number, at: number): string => {
+  const s = Math.max(0, Math.round((at - ms) / 1000));
+  if (s < 90) return `${s} s ago`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86_400)} d ago`;
+};
+
+const time = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+const lastSettled = (r: RepositoryStatus, at: number): string =>
+  r.lastSettledAt === undefined
+    ? 'never'
+    : `${time(r.lastSettledAt)} (${ago(r.lastSettledAt, at)})`;
+
+const pushlogCell = (count: PushlogCount | null | undefined): string => {
+  if (count === undefined) return '-';
+  if (count === null) return 'no watermark';
+  if ('error' in count) return 'error (below)';
+  return `${count.pushesAfterWatermark} (newest ${count.lastPushId})`;
+};
+
+const sum = (counts: Record<string, number>): number =>
+  Object.values(counts).reduce((a, b) => a + b, 0);
+
+/** Per repository, one row per review system and one for all of them. */
+const pingRows = (r: RepositoryStatus): string[][] => {
+  const systems = Object.keys(r.sentLast7Days).sort();
+  if (systems.length === 0) return [[r.repository, '(none)', '0', '0']];
+  const rows = systems.map((system, i) => [
+    i === 0 ? r.repository : '',
+    system,
+    String(r.sentLast24Hours[system] ?? 0),
+    String(r.sentLast7Days[system] ?? 0),
+  ]);
+  if (systems.length > 1) {
+    rows.push(['', 'all', String(sum(r.sentLast24Hours)), String(sum(r.sentLast7Days))]);
+  }
+  return rows;
+};
+
+/** The table for a person; ends with a newline. */
+export const statusTable = ({ database, status, pushlog }: StatusReport): string => {
+  const { at, claims, repositories } = status;
+  const head = [
+    ['database', database],
+    ['at', time(at)],
+  ];
+  if (repositories.length === 0) return [...columns(head), '', EMPTY_STORE, ''].join('\n');
+  head.push(['claims', `${claims.held} held, ${claims.expired} expired`]);
+  const main = columns([
+    [
+      'REPOSITORY',
+      'WATERMARK',
+      'LAST SETTLED',
+      'CLAIMS',
+      'EXPIRED',
+      'PARKED',
+      ...(pushlog === undefined ? [] : ['PUSHES AFTER WATERMARK']),
+    ],
+    ...repositories.map((r) => [
+      r.repository,
+      r.watermark === undefined ? '-' : String(r.watermark),
+      lastSettled(r, at),
+      String(r.claims.held),
+      String(r.claims.expired),
+      String(r.parked),
+      ...(pushlog === undefined ? [] : [pushlogCell(pushlog.get(r.repository))]),
+    ]),
+  ]);
+  const pings = columns([
+    ['REPOSITORY', 'REVIEW SYSTEM', 'LAST 24 H', 'LAST 7 DAYS'],
+    ...repositories.flatMap(pingRows),
+  ]);
+  const errors = [...(pushlog?.entries() ?? [])].flatMap(([repository, count]) =>
+    count !== null && 'error' in count ? [`${repository}: ${count.error}`] : [],
+  );
+  return [
+    ...columns(head),
+    '',
+    ...main,
+    '',
+    'Pings sent',
+    ...pings,
+    ...(errors.length > 0 ? ['', 'Pushlog errors', ...errors] : []),
+    '',
+  ].join('\n');
+};
