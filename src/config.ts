@@ -4,7 +4,13 @@ import { decodeWith, type Decoded } from './codecs/report.js';
 
 // A `.env` file beside the process fills in what the environment leaves unset; quietly,
 // because stdout carries pings only.
-loadDotenv({ quiet: true });
+const before = new Set(Object.keys(process.env));
+const dotenv = loadDotenv({ quiet: true });
+
+/** The variables the `.env` file set (the environment had them not), for error messages. */
+export const setByDotenv: ReadonlySet<string> = new Set(
+  Object.keys(dotenv.parsed ?? {}).filter((name) => !before.has(name)),
+);
 
 /**
  * Reads one group of settings from the environment. The caller names the group it needs,

@@ -58,18 +58,27 @@ export class AnswerTooLarge extends PipelineError {
   }
 }
 
-/** A URL from input whose host is not in ALLOWED_HOSTS; refused before any request. */
+/**
+ * A URL from input that will not be fetched, refused before any request: it is not a URL,
+ * not http(s), carries credentials, or its host is not in ALLOWED_HOSTS. The message says
+ * which, so the person fixes the right thing.
+ */
 export class HostNotAllowed extends PipelineError {
   override readonly name = 'HostNotAllowed';
   constructor(
     readonly url: string,
     allowed: readonly string[],
+    why: 'not a url' | 'scheme' | 'credentials' | 'host' = 'host',
   ) {
     // The URL comes from input and may carry user:password@, which the message must not repeat.
-    super(
-      `refusing to fetch ${maskUrlCredentials(url)}: its host is not in ALLOWED_HOSTS (${allowed.join(', ')})`,
-      'permanent',
-    );
+    const shown = maskUrlCredentials(url);
+    const reasons = {
+      'not a url': `${JSON.stringify(shown)} is not a URL (expected https://host/path)`,
+      scheme: `refusing to fetch ${shown}: only http and https URLs are fetched`,
+      credentials: `refusing to fetch ${shown}: a URL from input may not carry user:password@`,
+      host: `refusing to fetch ${shown}: its host is not in ALLOWED_HOSTS (${allowed.join(', ')})`,
+    };
+    super(reasons[why], 'permanent');
   }
 }
 

@@ -51,7 +51,8 @@ const main = async (): Promise<void> => {
   try {
     allowedUrl(repository, upstream.ALLOWED_HOSTS);
   } catch (error) {
-    fail(NAME, `--target-repo: ${describeError(error)}`, EXIT.usage);
+    const from = options.targetRepo !== undefined ? '--target-repo' : 'TARGET_REPO';
+    fail(NAME, `${from}: ${describeError(error)}`, EXIT.usage);
   }
   configureLog({ level: options.debug || upstream.DEBUG ? 'debug' : 'warn' });
 

@@ -1,7 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type * as t from 'io-ts';
 import { IntFromString } from '../codecs/settings.js';
-import { readSettings } from '../config.js';
+import pkg from '../../package.json' with { type: 'json' };
+import { readSettings, setByDotenv } from '../config.js';
 import { SETTINGS_HELP } from './settingsHelp.js';
 
 /** Exit codes shared by every command. */
@@ -14,6 +15,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 export const createProgram = (name: string, description: string, settingsHelp = ''): Command =>
   new Command(name)
     .description(description)
+    .version(pkg.version, '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `${SETTINGS_HELP}${settingsHelp}`)
     .exitOverride((error: CommanderError) => {
@@ -42,9 +44,16 @@ export const fail = (name: string, message: string, code: number): never => {
 export const settingsOrExit = <C extends t.Mixed>(name: string, codec: C): t.TypeOf<C> => {
   const settings = readSettings(codec);
   if (settings.ok) return settings.value;
+  // A value the .env file set is fixed there, not in the environment: say where it came from.
+  const where = (problem: string) => {
+    const variable = /^(\w+):/.exec(problem)?.[1];
+    return variable !== undefined && setByDotenv.has(variable)
+      ? `${problem} (set in .env)`
+      : problem;
+  };
   return fail(
     name,
-    `bad settings, fix these environment variables:\n  ${settings.error.problems.join('\n  ')}`,
+    `bad settings, fix these environment variables:\n  ${settings.error.problems.map(where).join('\n  ')}`,
     EXIT.usage,
   );
 };

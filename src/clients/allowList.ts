@@ -10,11 +10,14 @@ export const allowedUrl = (raw: string, allowed: readonly string[]): URL => {
   try {
     url = new URL(raw);
   } catch {
-    throw new HostNotAllowed(raw, allowed);
+    throw new HostNotAllowed(raw, allowed, 'not a url');
   }
-  const web = url.protocol === 'http:' || url.protocol === 'https:';
-  if (!web || url.username !== '' || url.password !== '' || !allowed.includes(url.host)) {
-    throw new HostNotAllowed(raw, allowed);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new HostNotAllowed(raw, allowed, 'scheme');
   }
+  if (url.username !== '' || url.password !== '') {
+    throw new HostNotAllowed(raw, allowed, 'credentials');
+  }
+  if (!allowed.includes(url.host)) throw new HostNotAllowed(raw, allowed, 'host');
   return url;
 };

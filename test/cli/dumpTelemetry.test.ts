@@ -72,12 +72,44 @@ test('invalid arguments are a usage error (exit 2) and make no request', async (
     refused.stderr,
     /--target-repo: refusing to fetch https:\/\/evil\.example\.com\/mozilla-central: its host is not in ALLOWED_HOSTS/,
   );
+  const notUrl = await runCommand(
+    'dumpTelemetry',
+    ['--target-repo', 'not-a-url', 'f7ea35ab0117'],
+    env,
+  );
+  t.is(notUrl.code, 2);
+  t.regex(notUrl.stderr, /--target-repo: "not-a-url" is not a URL/);
+  const ftp = await runCommand(
+    'dumpTelemetry',
+    ['--target-repo', 'ftp://hg.mozilla.org/mozilla-central', 'f7ea35ab0117'],
+    env,
+  );
+  t.regex(ftp.stderr, /--target-repo: .*only http and https URLs are fetched/);
+  // No --target-repo: the repository came from TARGET_REPO, and the error says so.
+  const withoutTarget = Object.fromEntries(
+    Object.entries(env).filter(([name]) => name !== 'TARGET_REPO'),
+  );
+  const fromSetting = await runCommand('dumpTelemetry', ['f7ea35ab0117'], withoutTarget);
+  t.is(fromSetting.code, 2);
+  t.regex(
+    fromSetting.stderr,
+    /^dump-telemetry: TARGET_REPO: refusing to fetch https:\/\/hg\.mozilla\.org\/mozilla-central: its host is not in ALLOWED_HOSTS/m,
+  );
   const badSetting = await runCommand('dumpTelemetry', ['f7ea35ab0117'], {
     ...env,
     HTTP_CONCURRENCY: 'lots',
   });
   t.is(badSetting.code, 2);
-  t.regex(badSetting.stderr, /HTTP_CONCURRENCY: expected an integer from 1 to 100, got "lots"/);
+  t.regex(badSetting.stderr, /HTTP_CONCURRENCY: expected an integer from 1 to 100, got "lots"$/m);
+  const fromDotenv = await runCommand('dumpTelemetry', ['f7ea35ab0117'], {
+    ...env,
+    DOTENV: 'HTTP_CONCURRENCY=lots\n',
+  });
+  t.is(fromDotenv.code, 2);
+  t.regex(
+    fromDotenv.stderr,
+    /HTTP_CONCURRENCY: expected an integer .*, got "lots" \(set in \.env\)/,
+  );
   t.deepEqual([...fx.hg.requests, ...fx.bmo.requests], []);
 });
 

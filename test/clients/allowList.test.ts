@@ -15,25 +15,30 @@ for (const url of accepted) {
   });
 }
 
-const refused = [
-  'https://evil.example.com/mozilla-central',
-  'https://hg.mozilla.org.evil.example.com/x',
-  'https://hg.mozilla.org:8443/mozilla-central',
-  'http://127.0.0.1:8081/integration/autoland',
-  'http://127.0.0.1/integration/autoland',
-  'https://user:secret@hg.mozilla.org/mozilla-central',
-  'file:///etc/passwd',
-  'ftp://hg.mozilla.org/x',
-  'not a url',
+const HOSTS = 'hg.mozilla.org, 127.0.0.1:8080';
+const refused: [string, string][] = [
+  ['https://evil.example.com/mozilla-central', `its host is not in ALLOWED_HOSTS (${HOSTS})`],
+  ['https://hg.mozilla.org.evil.example.com/x', `its host is not in ALLOWED_HOSTS (${HOSTS})`],
+  ['https://hg.mozilla.org:8443/mozilla-central', `its host is not in ALLOWED_HOSTS (${HOSTS})`],
+  ['http://127.0.0.1:8081/integration/autoland', `its host is not in ALLOWED_HOSTS (${HOSTS})`],
+  ['http://127.0.0.1/integration/autoland', `its host is not in ALLOWED_HOSTS (${HOSTS})`],
+  [
+    'https://user:secret@hg.mozilla.org/mozilla-central',
+    'a URL from input may not carry user:password@',
+  ],
+  ['file:///etc/passwd', 'only http and https URLs are fetched'],
+  ['ftp://hg.mozilla.org/x', 'only http and https URLs are fetched'],
 ];
-for (const url of refused) {
-  test(`refuses ${url}`, (t) => {
+for (const [url, why] of refused) {
+  test(`refuses ${url}, saying why`, (t) => {
     const error = t.throws(() => allowedUrl(url, allowed), { instanceOf: HostNotAllowed });
     t.is(error?.kind, 'permanent');
     t.false(error?.message.includes('secret'));
-    t.is(
-      error?.message.replace('//***@', '//user:secret@'),
-      `refusing to fetch ${url}: its host is not in ALLOWED_HOSTS (hg.mozilla.org, 127.0.0.1:8080)`,
-    );
+    t.is(error?.message.replace('//***@', '//user:secret@'), `refusing to fetch ${url}: ${why}`);
   });
 }
+
+test('refuses text that is not a URL, saying so (not blaming ALLOWED_HOSTS)', (t) => {
+  const error = t.throws(() => allowedUrl('not-a-url', allowed), { instanceOf: HostNotAllowed });
+  t.is(error?.message, '"not-a-url" is not a URL (expected https://host/path)');
+});

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,8 +35,10 @@ export const startCommand = (
   env: Record<string, string> = {},
 ): Running => {
   const cwd = mkdtempSync(join(tmpdir(), 'cts-command-'));
-  // COMMAND_WRAPPER=/usr/bin/time runs the command under time(1), for its peak RSS.
-  const { COMMAND_WRAPPER: wrapper, ...commandEnv } = env;
+  // COMMAND_WRAPPER=/usr/bin/time runs the command under time(1), for its peak RSS;
+  // DOTENV=<text> puts a .env file with that text in its working directory.
+  const { COMMAND_WRAPPER: wrapper, DOTENV: dotenv, ...commandEnv } = env;
+  if (dotenv !== undefined) writeFileSync(join(cwd, '.env'), dotenv);
   const [file, ...fileArgs] =
     wrapper === undefined
       ? [process.execPath, commandPath(command), ...args]
