@@ -3,15 +3,25 @@ import amqp, {
   type Channel,
   type ChannelWrapper,
 } from 'amqp-connection-manager';
-import type { ConsumeMessage } from 'amqplib';
+import type { Channel as AmqpChannel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { Observable, Subject } from 'rxjs';
-import type { PulseSettings } from '../src/codecs/settings.js';
+import { DEFAULT_RETRY_MAX_HOURS, type PulseSettings } from '../src/codecs/settings.js';
 import { log } from '../src/log.js';
 import { failureLines, type Job, type JobOutcome } from '../src/pipeline/job.js';
 import { readPulseMessage } from './pulseMessage.js';
-import { pulseNames, type PulseNames } from './pulseNames.js';
-import { verdictFor, type Verdict } from './pulseVerdict.js';
+import { DEFAULT_RETRY_DELAYS_MS, pulseNames, type PulseNames } from './pulseNames.js';
+import {
+  ATTEMPT_HEADER,
+  copiedHeaders,
+  copiedProperties,
+  declareRetryQueues,
+  FIRST_FAILURE_HEADER,
+  PUBLISH_ID_HEADER,
+  retryStateOf,
+  stepFor,
+} from './pulseRetry.js';
+import { verdictFor, type ParkReason, type Verdict } from './pulseVerdict.js';
 
 export interface PulseOptions {
   readonly settings: PulseSettings;
@@ -26,8 +36,24 @@ export interface PulseOptions {
   readonly reconnectSeconds?: number;
   /** How long a deferred message waits before it goes back to the queue (default 2 s). */
   readonly deferMs?: number;
-  /** For tests only: runs between a message's park and its ack. */
-  readonly testHooks?: { readonly afterPark?: () => Promise<void> };
+  /**
+   * The wait before each retry, one delay queue each (default 30 s, 2 min, 10 min, 30 min,
+   * 1 h; the last repeats). A queue's TTL cannot change once declared (PRECONDITION_FAILED):
+   * other delays need other queue names, or the delay queues deleted first.
+   */
+  readonly retryDelaysMs?: readonly number[];
+  /** How long after its first failure a message is still retried (default RETRY_MAX_HOURS). */
+  readonly retryMaxAgeMs?: number;
+  /**
+   * False when the job failed while one of its hosts is known to be down (a circuit breaker
+   * is open): the message then goes back to the queue after the defer pause, not an attempt.
+   */
+  readonly hostsUp?: (result: JobOutcome) => boolean;
+  /** For tests only: runs between a message's park (or retry) and its ack. */
+  readonly testHooks?: {
+    readonly afterPark?: () => Promise<void>;
+    readonly afterRetry?: () => Promise<void>;
+  };
 }
 
 /** What became of one message: the line a log and the metrics are made of. */
@@ -39,6 +65,10 @@ export interface Settlement {
   readonly reason?: string;
   /** The job's outcome, for messages that reached the pipeline. */
   readonly result?: JobOutcome;
+  /** `park`: why, in one word. */
+  readonly parkReason?: ParkReason;
+  /** `retry`: the attempt that failed (1 for the first) and the delay before the next. */
+  readonly retry?: { readonly attempt: number; readonly step: string; readonly delayMs: number };
 }
 
 export interface PulseCounters {
@@ -49,6 +79,17 @@ export interface PulseCounters {
   parked: number;
   /** Parked, then their channel closed before the ack: a copy is parked and they come back. */
   parkedTwice: number;
+  /** Sent to a delay queue, to come back later. */
+  retried: number;
+  /** Sent to a delay queue, then their channel closed before the ack: they come back twice. */
+  retriedTwice: number;
+}
+
+/** What a message carries to its settlement besides the verdict. */
+interface Detail {
+  readonly reason?: string;
+  readonly result?: JobOutcome;
+  readonly parkReason?: ParkReason;
 }
 
 interface Delivery {
@@ -70,8 +111,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *
  * Each message is read here: a push becomes a job; any other message is settled at once
  * (skipped and acked, or parked when it cannot be read). A job's outcome comes back through
- * `settle`, which acks, requeues, or parks (a copy to the failed queue with a publisher
- * confirm, then the ack). Lifecycle: `ready()`, subscribe to `jobs` (one subscriber;
+ * `settle`, which acks, retries later (a copy to a delay queue, pulseRetry.ts), defers, or
+ * parks (a copy to the failed queue); a copy is confirmed by the broker before the ack.
+ * Lifecycle: `ready()`, subscribe to `jobs` (one subscriber;
  * unsubscribing stops consuming), `stop()`.
  */
 export class PulseSource {
@@ -82,6 +124,8 @@ export class PulseSource {
     deferred: 0,
     parked: 0,
     parkedTwice: 0,
+    retried: 0,
+    retriedTwice: 0,
   };
   lastDeliveryAt = Date.now();
   readonly names: PulseNames;
@@ -107,10 +151,24 @@ export class PulseSource {
   private replay: { count: number; run: string; done: () => void } | undefined;
   /** Resolves once a replay has taken every message parked at its start. */
   readonly replayed: Promise<void>;
+  private readonly retryMaxAgeMs: number;
+  /** Publish ids of the retries the broker returned (no delay queue bound: Pulse deleted it). */
+  private readonly returned = new Set<string>();
+  private redeclaring: Promise<boolean> | undefined;
+  /** Set by `pause()`, cleared by `resume()`: no consumer wanted (an upstream is down). */
+  private holding = false;
+  /** Pauses and resumes, one after the other. */
+  private flow: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PulseOptions) {
     const s = options.settings;
-    this.names = pulseNames(s.PULSE_USERNAME, s.PULSE_QUEUE_NAME);
+    this.names = pulseNames(
+      s.PULSE_USERNAME,
+      s.PULSE_QUEUE_NAME,
+      options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
+    );
+    this.retryMaxAgeMs =
+      options.retryMaxAgeMs ?? (s.RETRY_MAX_HOURS ?? DEFAULT_RETRY_MAX_HOURS) * 3_600_000;
     let replayDone: () => void = () => {};
     this.replayed = new Promise((resolve) => (replayDone = resolve));
     if (options.queue === 'failed') this.replay = { count: 0, run: randomUUID(), done: replayDone };
@@ -152,6 +210,13 @@ export class PulseSource {
       setup: (channel: Channel) => {
         const generation = ++this.publisherGeneration;
         channel.once('close', () => this.reopenLater(() => this.publisherGeneration, generation));
+        // A mandatory message no queue takes comes back before its confirm: noted here, the
+        // publisher finds it once the confirm arrives.
+        channel.on('return', (message: ConsumeMessage) => {
+          const headers = message.properties.headers as Record<string, unknown> | undefined;
+          const id = headers?.[PUBLISH_ID_HEADER];
+          if (typeof id === 'string') this.returned.add(id);
+        });
       },
     });
     for (const wrapper of [this.channel, this.publisher]) {
@@ -202,7 +267,12 @@ export class PulseSource {
     this.channel.once('error', fail);
     try {
       await Promise.race([
-        this.connection.connect({ timeout: timeoutMs }).then(() => this.channel.waitForConnect()),
+        // connect() waits for the next 'connect' event: one that already happened (while the
+        // store was opening, say) would never come again.
+        (this.connection.isConnected()
+          ? Promise.resolve()
+          : this.connection.connect({ timeout: timeoutMs })
+        ).then(() => this.channel.waitForConnect()),
         failed,
       ]);
     } finally {
@@ -227,12 +297,56 @@ export class PulseSource {
 
   /** True while connected and consuming now: for /healthz. */
   consuming(): boolean {
-    return (
-      this.connection.isConnected() &&
-      this.channelOpen &&
-      this.subscriber !== undefined &&
-      this.stopping === undefined
-    );
+    return this.connected() && this.subscriber !== undefined && !this.holding;
+  }
+
+  /** True while connected, with the consumer's channel open, consuming or paused. */
+  connected(): boolean {
+    return this.connection.isConnected() && this.channelOpen && this.stopping === undefined;
+  }
+
+  /** True between `pause()` and `resume()`. */
+  get paused(): boolean {
+    return this.holding;
+  }
+
+  /**
+   * Stops taking messages while an upstream is down: the consumer is cancelled, so messages
+   * wait in the queue, in their order; those in flight finish and are settled as usual, and
+   * one delivered meanwhile goes straight back. Idempotent; `resume()` undoes it.
+   */
+  pause(): Promise<void> {
+    this.holding = true;
+    return this.inTurn(async () => {
+      if (this.holding) await this.cancelConsumer();
+    });
+  }
+
+  /**
+   * Consumes again after `pause()`: first declares the queues again (Pulse may have deleted
+   * them meanwhile), on a channel of its own so that a refusal closes only that one, then
+   * starts a new consumer. Rejects when it cannot (the caller tries again later).
+   */
+  resume(): Promise<void> {
+    this.holding = false;
+    const wanted = () =>
+      !this.holding && this.subscriber !== undefined && this.stopping === undefined;
+    return this.inTurn(async () => {
+      if (!wanted() || this.consumerTag !== undefined) return;
+      await this.declareAgain();
+      if (!wanted() || this.consumerTag !== undefined) return;
+      const queue = this.replay !== undefined ? this.names.failedQueue : this.names.queue;
+      const consuming = this.channel
+        .consume(queue, (message) => this.deliver(message), { prefetch: this.options.prefetch })
+        .then(({ consumerTag }) => consumerTag);
+      const tag = consuming.catch(() => undefined);
+      this.consumerTag = tag;
+      try {
+        await consuming;
+      } finally {
+        if ((await tag) === undefined && this.consumerTag === tag) this.consumerTag = undefined;
+      }
+    });
   }
 
   /** Messages ready in the main queue and taken but not acknowledged, or undefined. */
@@ -281,15 +395,23 @@ export class PulseSource {
     return this.stopping;
   }
 
-  /** Settles a job's message by its outcome: ack, requeue or park. */
+  /** Settles a job's message by its outcome: ack, retry later, defer, requeue or park. */
   async settle(result: JobOutcome): Promise<void> {
     const delivery = this.deliveries.get(result.job);
     if (delivery === undefined) throw new Error(`${result.job.label} is not a delivery of ours`);
     this.deliveries.delete(result.job);
     if (this.options.hold) return this.finish({ label: delivery.label, action: 'hold', result });
-    // A replayed message was parked once already: it gets no second try now.
-    const retried = delivery.message.fields.redelivered || this.replay !== undefined;
-    await this.conclude(delivery, verdictFor(result, retried), { result });
+    // Attempts are counted in headers: a redelivery (a connection lost) is not an attempt.
+    const decision = verdictFor(result, {
+      // A replayed message was parked already: it gets no other try now.
+      replay: this.replay !== undefined,
+      firstFailureAt: retryStateOf(delivery.message).firstFailureAt,
+      now: Date.now(),
+      maxAgeMs: this.retryMaxAgeMs,
+      hostsUp: this.options.hostsUp?.(result) ?? true,
+    });
+    const parkReason = decision.verdict === 'park' ? decision.parkReason : undefined;
+    await this.conclude(delivery, decision.verdict, { result, parkReason });
   }
 
   private async cancelConsumer(): Promise<void> {
@@ -306,6 +428,31 @@ export class PulseSource {
       if (this.generation === generation) this.channelOpen = false;
       this.reopenLater(() => this.generation, generation);
     });
+    await this.declareQueues(channel);
+  }
+
+  /** Runs `step` once the pauses and resumes before it are done. */
+  private inTurn(step: () => Promise<void>): Promise<void> {
+    const next = this.flow.then(step);
+    this.flow = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The queues and exchanges again, on a channel of its own (see `resume()`). */
+  private async declareAgain(): Promise<void> {
+    const connection = this.connection.connection;
+    if (connection === undefined) throw new Error('not connected to Pulse');
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      await this.declareQueues(channel);
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
+  /** Every queue and exchange of ours, and the bindings: on every (re)connect and resume. */
+  private async declareQueues(channel: AmqpChannel): Promise<void> {
     const s = this.options.settings;
     const { queue, failedQueue, failedExchange } = this.names;
     await channel.checkExchange(s.PULSE_EXCHANGE);
@@ -314,6 +461,8 @@ export class PulseSource {
     await channel.assertExchange(failedExchange, 'fanout', { durable: true, autoDelete: false });
     await channel.assertQueue(failedQueue, { durable: true, exclusive: false, autoDelete: false });
     await channel.bindQueue(failedQueue, failedExchange, '');
+    // Pulse may have deleted any of them: declared on every (re)connect.
+    await declareRetryQueues(channel, this.names);
   }
 
   /**
@@ -335,14 +484,17 @@ export class PulseSource {
 
   private deliver(message: ConsumeMessage): void {
     const redelivered = message.fields.redelivered;
+    const { attempts } = retryStateOf(message);
     const delivery: Delivery = {
       message,
       generation: this.generation,
-      label: `message ${message.fields.deliveryTag}${redelivered ? ' (redelivered)' : ''}`,
+      label:
+        `message ${message.fields.deliveryTag}${redelivered ? ' (redelivered)' : ''}` +
+        (attempts > 0 ? ` (retry ${attempts})` : ''),
     };
     if (this.isOwnReplay(message)) return this.endReplay(delivery);
-    if (this.subscriber === undefined) {
-      // Delivered while the consumer was being cancelled: nobody would take it.
+    if (this.subscriber === undefined || this.holding) {
+      // Delivered while the consumer was being cancelled (or paused): nobody would take it.
       this.channel.nack(message, false, true);
       return;
     }
@@ -353,7 +505,7 @@ export class PulseSource {
     if (reading.kind === 'skip') {
       void this.conclude(delivery, 'skip', { reason: reading.reason });
     } else if (reading.kind === 'reject') {
-      void this.conclude(delivery, 'park', { reason: reading.reason });
+      void this.conclude(delivery, 'park', { reason: reading.reason, parkReason: 'undecodable' });
     } else {
       const job: Job = { label: delivery.label, target: reading.target, receivedAt: Date.now() };
       this.deliveries.set(job, delivery);
@@ -378,16 +530,27 @@ export class PulseSource {
   private async conclude(
     delivery: Delivery,
     verdict: Verdict | 'skip',
-    detail: { reason?: string; result?: JobOutcome },
+    detail: Detail,
   ): Promise<void> {
     let action = verdict;
+    let retry: Settlement['retry'];
     if (action === 'park' && !(await this.park(delivery, detail))) action = 'requeue';
+    if (action === 'retry') {
+      retry = await this.retry(delivery, detail);
+      if (retry === undefined) action = 'requeue';
+    }
+    // A pause, so that a message waiting on another process's claim, on hosts that are down,
+    // or on a copy that could not be made, does not spin.
+    if (action === 'defer' || action === 'requeue') await sleep(this.options.deferMs ?? 2000);
     if (this.closed || !this.channelOpen || delivery.generation !== this.generation) {
-      if (action === 'park') {
-        // The copy is in the failed queue and the broker will deliver the message again:
-        // both will be processed. Rare (the channel closed in between) and never a loss.
-        this.counters.parkedTwice += 1;
-        log.warn('parked, but its channel closed before the ack: it will come back too', {
+      if (action === 'park' || action === 'retry') {
+        // The copy is in the failed queue, or a delay queue, and the broker will deliver the
+        // message again: both will be processed. Rare (the channel closed in between), never
+        // a loss, and the ledger keeps the second from sending anything twice.
+        if (action === 'park') this.counters.parkedTwice += 1;
+        else this.counters.retriedTwice += 1;
+        const done = action === 'park' ? 'parked' : 'sent to a delay queue';
+        log.warn(`${done}, but its channel closed before the ack: it will come back too`, {
           job: delivery.label,
         });
       } else {
@@ -395,22 +558,27 @@ export class PulseSource {
           job: delivery.label,
         });
       }
-      return this.finish({ label: delivery.label, action: 'requeue', ...detail });
+      const { reason, result } = detail;
+      return this.finish({ label: delivery.label, action: 'requeue', reason, result });
     }
-    if (action === 'defer') {
-      // A pause, so that a message waiting on another process's claim does not spin.
-      await sleep(this.options.deferMs ?? 2000);
+    if (action === 'defer' || action === 'requeue') {
       this.channel.nack(delivery.message, false, true);
-      this.counters.deferred += 1;
-    } else if (action === 'requeue') {
-      this.channel.nack(delivery.message, false, true);
-      this.counters.requeued += 1;
+      if (action === 'defer') this.counters.deferred += 1;
+      else this.counters.requeued += 1;
     } else {
       this.channel.ack(delivery.message);
       if (action === 'park') this.counters.parked += 1;
+      else if (action === 'retry') this.counters.retried += 1;
       else this.counters.acked += 1;
     }
-    this.finish({ label: delivery.label, action, ...detail });
+    const { parkReason, ...rest } = detail;
+    this.finish({
+      label: delivery.label,
+      action,
+      ...rest,
+      ...(action === 'park' ? { parkReason } : {}),
+      ...(retry === undefined ? {} : { retry }),
+    });
   }
 
   private finish(settlement: Settlement): void {
@@ -433,25 +601,19 @@ export class PulseSource {
    * Copies the message to the failed queue and waits for the broker's confirm; the caller
    * then acks. Answers false when the copy could not be made (the message is requeued).
    */
-  private async park(
-    delivery: Delivery,
-    detail: { reason?: string; result?: JobOutcome },
-  ): Promise<boolean> {
+  private async park(delivery: Delivery, detail: Detail): Promise<boolean> {
     const { message } = delivery;
     // Its channel is gone: the broker redelivers it anyway, so a copy now would be a duplicate.
     if (delivery.generation !== this.generation) return false;
-    const error =
-      detail.result !== undefined ? failureLines(detail.result).join('\n') : (detail.reason ?? '');
     try {
       await this.publisher.publish(this.names.failedExchange, '', message.content, {
+        ...copiedProperties(message),
         persistent: true,
-        contentType: message.properties.contentType as string | undefined,
         headers: {
-          ...(message.properties.headers ?? {}),
-          'x-routing-key': message.fields.routingKey,
-          'x-exchange': message.fields.exchange,
-          'x-error': error.slice(0, 4000),
+          ...copiedHeaders(message, this.names),
+          'x-error': errorText(detail).slice(0, 4000),
           'x-parked-at': new Date().toISOString(),
+          ...(detail.parkReason === undefined ? {} : { 'x-park-reason': detail.parkReason }),
           ...(this.replay !== undefined ? { [REPLAY_RUN_HEADER]: this.replay.run } : {}),
         },
       });
@@ -462,4 +624,92 @@ export class PulseSource {
       return false;
     }
   }
+
+  /**
+   * Sends a copy to the delay queue of its next attempt, with the attempts counted in its
+   * headers, and waits for the broker's confirm; the caller then acks. The copy is mandatory:
+   * if Pulse deleted the delay queue, the broker returns it, and then the queues are declared
+   * again and the copy sent once more. Answers undefined when no copy was made (requeued).
+   */
+  private async retry(delivery: Delivery, detail: Detail): Promise<Settlement['retry']> {
+    const { message } = delivery;
+    // Its channel is gone: the broker redelivers it anyway, so a copy now would be a duplicate.
+    if (delivery.generation !== this.generation) return undefined;
+    const state = retryStateOf(message);
+    const attempt = state.attempts + 1;
+    const step = stepFor(this.names.retrySteps, attempt);
+    const headers = {
+      ...copiedHeaders(message, this.names),
+      [ATTEMPT_HEADER]: attempt,
+      [FIRST_FAILURE_HEADER]: new Date(state.firstFailureAt ?? Date.now()).toISOString(),
+      'x-error': errorText(detail).slice(0, 4000),
+    };
+    const send = () => this.publishMandatory(this.names.delayExchange, step.name, message, headers);
+    try {
+      let routed = await send();
+      if (!routed) {
+        log.warn('no delay queue took the retry (deleted?); declaring the queues again', {
+          job: delivery.label,
+          queue: step.queue,
+        });
+        routed = (await this.redeclareRetryQueues()) && (await send());
+      }
+      if (!routed) {
+        log.error('no delay queue took the retry; requeueing it', { job: delivery.label });
+        return undefined;
+      }
+      await this.options.testHooks?.afterRetry?.();
+      return { attempt, step: step.name, delayMs: step.delayMs };
+    } catch (error) {
+      log.error('could not send a message to its delay queue; requeueing it', {
+        job: delivery.label,
+        error,
+      });
+      return undefined;
+    }
+  }
+
+  /** Publishes with a confirm; answers false when the broker returned it: no queue took it. */
+  private async publishMandatory(
+    exchange: string,
+    routingKey: string,
+    message: ConsumeMessage,
+    headers: Record<string, unknown>,
+  ): Promise<boolean> {
+    const id = randomUUID();
+    try {
+      await this.publisher.publish(exchange, routingKey, message.content, {
+        ...copiedProperties(message),
+        persistent: true,
+        mandatory: true,
+        headers: { ...headers, [PUBLISH_ID_HEADER]: id },
+      });
+      return !this.returned.has(id);
+    } finally {
+      this.returned.delete(id);
+    }
+  }
+
+  /**
+   * Every queue again, on a channel of its own so that a refusal (PRECONDITION_FAILED) closes
+   * only that one; once for all the retries returned meanwhile. Answers whether it could.
+   */
+  private redeclareRetryQueues(): Promise<boolean> {
+    this.redeclaring ??= this.declareAgain()
+      .then(
+        () => true,
+        (error: unknown) => {
+          log.error('could not declare the retry queues again', { error });
+          return false;
+        },
+      )
+      .finally(() => {
+        this.redeclaring = undefined;
+      });
+    return this.redeclaring;
+  }
 }
+
+/** What a parked or retried copy says went wrong. */
+const errorText = (detail: Detail): string =>
+  detail.result !== undefined ? failureLines(detail.result).join('\n') : (detail.reason ?? '');

@@ -1,20 +1,59 @@
 import type { JobOutcome } from '../src/pipeline/job.js';
 
 /**
- * What to do with a Pulse message once its job has an outcome. `defer`: another live
- * process holds one of its changesets, so it is not done here; it goes back to the queue
- * after a short pause, and that is not a failed attempt.
+ * What to do with a Pulse message once its job has an outcome:
+ * - `ack`: every changeset is done (sent now or before);
+ * - `defer`: another live process holds one of its changesets, so it is not done here; it
+ *   goes back to the queue after a short pause, and that is not a failed attempt;
+ * - `retry`: a transient failure; a copy waits in a delay queue, then comes back (an attempt);
+ * - `requeue`: back to the queue at once, not an attempt (its hosts are down, or a copy could
+ *   not be made);
+ * - `park`: for an operator (the failed queue).
  */
-export type Verdict = 'ack' | 'requeue' | 'park' | 'defer';
+export type Verdict = 'ack' | 'defer' | 'retry' | 'requeue' | 'park';
+
+/** Why a message was parked, as the metrics count it. */
+export type ParkReason =
+  /** Not an hgpush message we can read, or its repository is on a host not allowed. */
+  | 'undecodable'
+  /** A failure that trying again would not mend: a 4xx but 429, a ping the schema refuses. */
+  | 'permanent'
+  /** Still failing RETRY_MAX_HOURS after its first failure. */
+  | 'too_old'
+  /** Failed again when --replay-failed ran it: a replay is one explicit try. */
+  | 'replay_failed';
+
+export type Decision =
+  | { readonly verdict: Exclude<Verdict, 'park'> }
+  | { readonly verdict: 'park'; readonly parkReason: ParkReason };
+
+export interface RetryContext {
+  /** The message comes from the failed queue (--replay-failed). */
+  readonly replay: boolean;
+  /** When the message first failed, if it did before (its `x-first-failure` header). */
+  readonly firstFailureAt?: number | undefined;
+  readonly now: number;
+  /** RETRY_MAX_HOURS: how long after its first failure a message is still retried. */
+  readonly maxAgeMs: number;
+  /** False when the job failed while one of its hosts was known to be down. */
+  readonly hostsUp?: boolean;
+}
 
 /**
- * Ack only what is done. A failure goes to the failed queue unless every failure of the job
- * was transient and the message was not retried yet: then it goes back to the queue once.
+ * Ack only what is done. A job that failed only transiently is retried later, unless it is
+ * a replay or has been failing for too long; any permanent failure parks it at once.
  */
-export const verdictFor = (result: JobOutcome, alreadyRetried: boolean): Verdict => {
+export const verdictFor = (result: JobOutcome, context: RetryContext): Decision => {
   const failures = result.outcomes.filter((o) => o.status === 'failed');
-  if (failures.length === 0)
-    return result.outcomes.some((o) => o.status === 'held') ? 'defer' : 'ack';
+  if (failures.length === 0) {
+    return { verdict: result.outcomes.some((o) => o.status === 'held') ? 'defer' : 'ack' };
+  }
   const transient = failures.every((o) => o.status === 'failed' && o.error.kind === 'transient');
-  return transient && !alreadyRetried ? 'requeue' : 'park';
+  if (!transient) return { verdict: 'park', parkReason: 'permanent' };
+  if (context.replay) return { verdict: 'park', parkReason: 'replay_failed' };
+  const { firstFailureAt } = context;
+  if (firstFailureAt !== undefined && context.now - firstFailureAt >= context.maxAgeMs) {
+    return { verdict: 'park', parkReason: 'too_old' };
+  }
+  return { verdict: context.hostsUp === false ? 'requeue' : 'retry' };
 };

@@ -4,7 +4,6 @@ import { lastValueFrom, tap, defaultIfEmpty } from 'rxjs';
 import { Checkpoint } from '../../streams/checkpoint.js';
 import { PushlogSource } from '../../streams/pushlog.js';
 import { allowedUrl } from '../clients/allowList.js';
-import { createClients } from '../clients/index.js';
 import { StoreSettings, TelemetrySettings, UpstreamSettings } from '../codecs/settings.js';
 import { describeError } from '../errors.js';
 import { configureLog, log } from '../log.js';
@@ -12,6 +11,7 @@ import { pipeline } from '../pipeline/index.js';
 import { pushOf } from '../pipeline/job.js';
 import { isSettled } from '../pipeline/recordPush.js';
 import { repositoryUrl } from '../rules/repository.js';
+import { backfillClients } from './backfillOutage.js';
 import { planBackfill } from './backfillPlan.js';
 import { signalExitCode, windDownOnSignals } from './backfillSignals.js';
 import { createProgram, EXIT, fail, intArgument, settingsOrExit } from './program.js';
@@ -75,7 +75,8 @@ if (!options.yes && !process.stdin.isTTY) {
 const quiet = process.stderr.isTTY ? 'warn' : 'info';
 configureLog({ level: options.debug || upstream.DEBUG ? 'debug' : quiet });
 
-const { limits, hg, bugzilla } = createClients(upstream);
+// A host that goes down is waited for: see backfillOutage.ts.
+const { limits, hg, bugzilla, outages } = backfillClients(upstream);
 // The store is opened before any request: a bad DATABASE_URL costs nothing.
 const { store, ...edge } = await openSinkAndLedger(NAME, limits, telemetry, {
   whenHeld: 'await',
@@ -88,13 +89,14 @@ const plan = await planBackfill(NAME, hg, { repository, start, end }, sendTo, !o
 const progress = new BackfillProgress({
   totalPushes: plan.pushes,
   tty: process.stderr.isTTY === true,
+  outages,
 });
 const checkpoint = new Checkpoint(start);
 const source = new PushlogSource(hg, { repository, start, end }, options.pageSize);
-const interruptedBy = windDownOnSignals([progress, source]);
+const interruptedBy = windDownOnSignals([progress, source, outages]);
 
 await lastValueFrom(
-  pipeline({ hg, bugzilla, ...edge })(checkpoint.issuing(source.jobs())).pipe(
+  pipeline({ hg, bugzilla, ...edge })(checkpoint.issuing(outages.gate(source.jobs()))).pipe(
     tap((result) => {
       progress.record(result);
       checkpoint.done(pushOf(result.job)!.pushId, isSettled(result));

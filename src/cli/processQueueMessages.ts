@@ -3,6 +3,7 @@ import * as t from 'io-ts';
 import { PulseSource } from '../../streams/pulse.js';
 import { createClients } from '../clients/index.js';
 import {
+  GapFillSettings,
   MetricsSettings,
   PulseSettings,
   TelemetrySettings,
@@ -12,17 +13,18 @@ import {
 import { describeError } from '../errors.js';
 import { configureLog, log } from '../log.js';
 import { WorkerMetrics } from '../worker/metrics.js';
-import { Worker } from '../worker/worker.js';
+import { hostsUpCheck } from '../worker/pause.js';
+import { gapFillConfig, Worker } from '../worker/worker.js';
 import { openSinkAndLedger } from './sinkAndLedger.js';
 import { serveMetricsOrExit } from './serveMetricsOrExit.js';
 import { createProgram, EXIT, fail, intArgument, settingsOrExit } from './program.js';
-import { PULSE_HELP, TELEMETRY_HELP } from './settingsHelp.js';
+import { GAP_FILL_HELP, PULSE_HELP, TELEMETRY_HELP } from './settingsHelp.js';
 
 const NAME = 'process-queue-messages';
 
 /** All of them are checked at once, so one run names every variable that is wrong. */
 const WorkerSettings = t.intersection([PulseSettings, UpstreamSettings, MetricsSettings]);
-const SendingWorkerSettings = t.intersection([WorkerSettings, TelemetrySettings, StoreSettings]);
+const Sending = t.intersection([WorkerSettings, TelemetrySettings, StoreSettings, GapFillSettings]);
 
 interface Options {
   debug: boolean;
@@ -36,7 +38,7 @@ const program = createProgram(
   NAME,
   'Consume hgpush messages from Pulse and send a ping for every changeset of every push. ' +
     'Runs until SIGTERM or SIGINT, then finishes the messages in flight and exits 0.',
-  `${TELEMETRY_HELP}${PULSE_HELP}`,
+  `${TELEMETRY_HELP}${PULSE_HELP}${GAP_FILL_HELP}`,
 )
   .option('--debug', 'log every request and decision to stderr')
   .option(
@@ -66,7 +68,7 @@ const program = createProgram(
 const options = program.opts<Options>();
 
 // --no-send sends nothing, so it does not read (or fail over) the telemetry settings.
-const sending = options.send ? settingsOrExit(NAME, SendingWorkerSettings) : undefined;
+const sending = options.send ? settingsOrExit(NAME, Sending) : undefined;
 const settings = sending ?? settingsOrExit(NAME, WorkerSettings);
 configureLog({
   level: options.debug || settings.DEBUG ? 'debug' : 'info',
@@ -86,6 +88,7 @@ const source = new PulseSource({
   prefetch: options.prefetch,
   queue: options.replayFailed ? 'failed' : 'main',
   hold: !options.send,
+  ...(clients.health && { hostsUp: hostsUpCheck(clients.health) }),
 });
 const { store, ...edge } = await openSinkAndLedger(NAME, clients.limits, sending, {
   whenHeld: 'defer',
@@ -96,23 +99,19 @@ const worker: Worker = new Worker({
   source,
   deps: { ...clients, ...edge },
   metrics,
+  gapFill: gapFillConfig(sending, store, options.replayFailed),
   ...(options.timeout === undefined ? {} : { idleTimeoutMs: options.timeout * 1000 }),
 });
 running = worker;
 
 if (!options.send) log.warn('--no-send: pings go to stdout; nothing is sent or acked');
-process.on('SIGTERM', () => void worker.stop('SIGTERM'));
-process.on('SIGINT', () => void worker.stop('SIGINT'));
-try {
-  await worker.start();
-} catch (error) {
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => void worker.stop(signal));
+await worker.start().catch((error: unknown) => {
   server?.close();
-  fail(
-    NAME,
-    `cannot connect to Pulse at ${settings.PULSE_HOST}:${settings.PULSE_PORT} or set up ${source.names.queue}: ${describeError(error)}`,
-    EXIT.failed,
-  );
-}
+  const broker = `${settings.PULSE_HOST}:${settings.PULSE_PORT}`;
+  const why = `or set up ${source.names.queue}: ${describeError(error)}`;
+  fail(NAME, `cannot connect to Pulse at ${broker} ${why}`, EXIT.failed);
+});
 const stopped = await worker.stopped;
 server?.close();
 await store?.close().catch((error: unknown) => log.error('closing the store', { error }));

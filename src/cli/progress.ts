@@ -7,9 +7,11 @@ import {
   type RecordedOutcome,
   type SummaryFields,
 } from './backfillTally.js';
-import { formatDuration } from './eta.js';
-import { failureGroupLines, type FailureGroup } from './failures.js';
+import type { FailureGroup } from './failures.js';
+import { barPayload, summaryText, type OutageNotes } from './progressText.js';
 import { tell } from './tell.js';
+
+export { summaryText };
 
 export interface ProgressOptions {
   readonly totalPushes: number;
@@ -21,28 +23,9 @@ export interface ProgressOptions {
   readonly intervalMs?: number;
   /** Milliseconds since the epoch; tests pass a clock of their own. */
   readonly now?: () => number;
+  /** A host the run waits for while it is down: said with the progress and in the summary. */
+  readonly outages?: OutageNotes;
 }
-
-/** The summary as a person reads it. */
-export const summaryText = (s: SummaryFields): string => {
-  const systems = Object.entries(s.pings).map(([system, count]) => `  ${system}: ${count}`);
-  return [
-    `${s.pushes} pushes, ${s.changesets} changesets in ${s.seconds.toFixed(1)} s (${s.rate.toFixed(1)} changesets/s)`,
-    'pings by review system:',
-    ...(systems.length > 0 ? systems : ['  (none)']),
-    `already sent / skipped: ${s.skipped}`,
-    `failures: ${s.failed}`,
-    ...failureGroupLines(s.failures),
-  ].join('\n');
-};
-
-const barPayload = (snapshot: ProgressSnapshot): Record<string, unknown> => ({
-  changesets: snapshot.changesets,
-  rate: snapshot.rate.toFixed(1),
-  skipped: snapshot.skipped,
-  failed: snapshot.failed,
-  etaText: formatDuration(snapshot.etaSeconds),
-});
 
 /** Shows a backfill's outcomes as it goes, then as a summary. */
 export class BackfillProgress {
@@ -59,17 +42,19 @@ export class BackfillProgress {
         stream: this.out,
         // cli-progress cuts the line at the terminal's width: what matters most comes first.
         format:
-          'pushes {bar} {percentage}% {value}/{total} | changesets {changesets} | ETA {etaText} | failed {failed} | skipped {skipped} | {rate}/s',
+          'pushes {bar} {percentage}% {value}/{total} | changesets {changesets} | ETA {etaText} | failed {failed} | skipped {skipped} | {rate}/s{waiting}',
         barsize: 16,
         hideCursor: true,
       });
-      this.bar.start(options.totalPushes, 0, barPayload(this.snapshot()));
+      this.bar.start(options.totalPushes, 0, barPayload(this.snapshot(), options.outages));
+      options.outages?.onChange(() => this.redraw());
     } else {
-      this.timer = setInterval(
-        () => log.info('progress', { ...this.snapshot() }),
-        options.intervalMs ?? 5000,
-      );
+      const report = () =>
+        log.info('progress', { ...this.snapshot(), ...options.outages?.progressFields() });
+      this.timer = setInterval(report, options.intervalMs ?? 5000);
       this.timer.unref();
+      // At once too when a host goes down or comes back.
+      options.outages?.onChange(report);
     }
   }
 
@@ -80,9 +65,13 @@ export class BackfillProgress {
 
   record(result: RecordedOutcome): void {
     this.tally.record(result);
-    if (this.bar === undefined) return;
+    this.redraw();
+  }
+
+  /** Redraws the bar: after an outcome, or when a host it waits for goes down or comes back. */
+  redraw(): void {
     const snapshot = this.snapshot();
-    this.bar.update(snapshot.pushesDone, barPayload(snapshot));
+    this.bar?.update(snapshot.pushesDone, barPayload(snapshot, this.options.outages));
   }
 
   /** Stops redrawing; call before printing anything else. */
@@ -110,8 +99,10 @@ export class BackfillProgress {
 
   /** The summary as text on a terminal; otherwise one `summary` log event. */
   printSummary(): void {
-    const fields = this.summaryFields();
-    tell('info', 'summary', { ...fields }, summaryText(fields), {
+    const { outages } = this.options;
+    const fields = { ...this.summaryFields(), ...outages?.summaryFields() };
+    const text = [summaryText(fields), ...(outages?.summaryLines() ?? [])].join('\n');
+    tell('info', 'summary', { ...fields }, text, {
       tty: this.options.tty,
       out: this.out,
     });

@@ -9,7 +9,11 @@ Settings (environment variables, or a .env file in the working directory):
                        body included, before it is cut off and retried (default 300)
   MAX_ANSWER_MB        most MiB of an answer held in memory; a larger one fails for good
                        (default 32)
-  DEBUG                true to log every request and decision (same as --debug)`;
+  DEBUG                true to log every request and decision (same as --debug)
+  BREAKER_FAILURES     failures of distinct requests in a row (or answers with the same 4xx)
+                       after which a host is taken for down: the worker pauses, a backfill
+                       waits (1 to 1000, default 5)
+  BREAKER_PROBE_SECONDS  how often a host taken for down is probed (default 15)`;
 
 export const TELEMETRY_HELP = `
   TMO_BASE_URL         telemetry ingestion (default https://incoming.telemetry.mozilla.org/submit)
@@ -30,7 +34,17 @@ export const PULSE_HELP = `
   PULSE_PORT           port (default 5671)
   PULSE_SSL            TLS (default true)
   PULSE_VHOST          virtual host (default /)
+  RETRY_MAX_HOURS      how long after its first failure a failing message is still retried
+                       through the delay queues (default 24); then it is parked
   METRICS_PORT, PORT   serve /metrics and /healthz on this port (METRICS_PORT wins)`;
 
 export const TARGET_REPO_HELP = `
   TARGET_REPO          default for --target-repo`;
+
+export const GAP_FILL_HELP = `
+  PUSHLOG_POLL_SECONDS  how often the worker reads the pushlog of each repository it has a
+                       watermark for, to send the pushes it missed (a lost queue, a dropped
+                       message); 0 turns it off (default 300; not with --no-send or
+                       --replay-failed)
+  PUSHLOG_GRACE_SECONDS how long a push must stay unsettled after the poller first saw it
+                       before the worker sends it from the pushlog (default 120)`;

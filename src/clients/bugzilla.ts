@@ -36,6 +36,7 @@ export class BugzillaClient {
       ttl: options.ttlMs ?? 5 * 60_000,
       fetchMethod: async (bug) => ({ record: await this.fetchBug(bug) }),
     });
+    http.watch(`${apiUrl}/version`, 'BMO_API_URL');
   }
 
   /** The bug's attachments and history, or null when Bugzilla will not show the bug. */

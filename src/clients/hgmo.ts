@@ -16,6 +16,9 @@ const decodePage = decodeJsonWith(PushlogPage, 'json-pushes answer');
  * method is async, so a refused URL is a rejection like any other failure, never a throw.
  */
 export class HgClient {
+  /** Per host: the repository its probe reads, and whether that one's pushlog has answered. */
+  private readonly probes = new Map<string, { repository: string; answered: boolean }>();
+
   constructor(
     private readonly http: Http,
     private readonly allowedHosts: readonly string[],
@@ -33,10 +36,12 @@ export class HgClient {
       startID: String(startId),
       endID: String(endId),
     }).toString();
-    return this.http.request({ url: url.href }, async (answer) => {
+    const page = await this.http.request({ url: url.href }, async (answer) => {
       requireOk(answer);
       return decodeAnswer(answer, decodePage);
     });
+    this.probeWith(repository, true);
+    return page;
   }
 
   /** One changeset; `node` may be a 12+ character prefix, the answer has the full node. */
@@ -70,8 +75,23 @@ export class HgClient {
 
   private repoUrl(repository: string, ...path: string[]): URL {
     const base = allowedUrl(repository, this.allowedHosts);
+    this.probeWith(repository, false);
     base.pathname = [base.pathname.replace(/\/+$/, ''), ...path].join('/');
     return base;
+  }
+
+  /**
+   * The host's probe, should it go down: an empty page of a repository's pushlog, the first
+   * one seen until one whose pushlog answered (`answered`) takes its place for good.
+   */
+  private probeWith(repository: string, answered: boolean): void {
+    const url = allowedUrl(repository, this.allowedHosts);
+    const known = this.probes.get(url.host);
+    if (known !== undefined && (known.answered || !answered)) return;
+    this.probes.set(url.host, { repository, answered });
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/json-pushes`;
+    url.search = 'version=2&startID=0&endID=0';
+    this.http.watch(url.href, `the repository URL (${repository}) and ALLOWED_HOSTS`);
   }
 
   private revUrl(repository: string, endpoint: string, node: string): string {

@@ -1,13 +1,18 @@
 import pLimit, { type LimitFunction } from 'p-limit';
+import type { HostHealth } from './health.js';
 
 /**
- * The cap on requests in flight per host:port. One is shared by every upstream client, so
- * the cap holds whoever calls the host.
+ * The per-host state every upstream client shares, so that it holds whoever calls the host:
+ * the cap on requests in flight per host:port and, when given, the hosts' health (their
+ * circuit breakers; see HostHealth).
  */
 export class HostLimits {
   private readonly limits = new Map<string, LimitFunction>();
 
-  constructor(readonly concurrency: number) {}
+  constructor(
+    readonly concurrency: number,
+    readonly health?: HostHealth,
+  ) {}
 
   /** Runs `work` once the URL's host has a free slot, and holds the slot until it settles. */
   run<T>(url: string, work: () => Promise<T>): Promise<T> {

@@ -1,8 +1,17 @@
 import axios, { type AxiosInstance } from 'axios';
+import {
+  ExponentialBackoff,
+  fullJitterGenerator,
+  handleWhen,
+  retry,
+  type RetryPolicy,
+} from 'cockatiel';
 import type { Readable } from 'node:stream';
 import type { Decoded } from '../codecs/report.js';
 import { AnswerTooLarge, DeadlineExceeded, isTransient, PipelineError } from '../errors.js';
 import { log } from '../log.js';
+import { HostDown, type HostBreaker } from './breaker.js';
+import type { HostHealth, Probe } from './health.js';
 import type { HostLimits } from './hostLimits.js';
 import { USER_AGENT } from './userAgent.js';
 
@@ -54,7 +63,10 @@ const EXCERPT_BYTES = 200;
 
 const TRANSIENT_STATUS = (status: number): boolean => status === 429 || status >= 500;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The status of a request's last answer that was not transient, if it had one. */
+interface FinalAnswer {
+  status?: number;
+}
 
 // Chunks are taken from 'data' events rather than by async iteration, whose read() joins
 // whatever is buffered into a new Buffer: copying much of a 400 MB json-rev once more.
@@ -132,9 +144,12 @@ const readExcerpt = async (body: Readable): Promise<string> => {
  * body included (an idle timeout would let an upstream that sends a byte now and then hold
  * it forever), past which its socket is destroyed. Transient failures (network errors,
  * deadlines, 429, 5xx, or a handler's transient PipelineError) are retried with exponential
- * backoff and full jitter, permanent ones are not. Bodies always arrive as streams, so an
- * answer is counted as it comes and never held past `maxAnswerBytes`. Redirects are not
- * followed, so an allowed URL cannot lead somewhere that is not allowed.
+ * backoff and full jitter (cockatiel's retry policy), permanent ones are not. Bodies always
+ * arrive as streams, so an answer is counted as it comes and never held past
+ * `maxAnswerBytes`. Redirects are not followed, so an allowed URL cannot lead somewhere that
+ * is not allowed. When the HostLimits carry a HostHealth, each request (its retries inside)
+ * goes through its host's circuit breaker: refused at once while the host is down, or, in
+ * the health's `wait` mode, held until the host is back and tried again.
  */
 export class Http {
   private readonly axios: AxiosInstance;
@@ -143,6 +158,8 @@ export class Http {
   private readonly deadlineMs: number;
   private readonly streamDeadlineMs: number;
   private readonly maxAnswerBytes: number;
+  private readonly retry: RetryPolicy;
+  private readonly health: HostHealth | undefined;
 
   constructor(
     private readonly limits: HostLimits,
@@ -160,24 +177,88 @@ export class Http {
       validateStatus: () => true,
       proxy: false,
     });
+    this.health = limits.health;
+    // Not once the host is down: its breaker refuses the next attempt anyway.
+    this.retry = retry(
+      handleWhen((error) => isTransient(error) && !(error instanceof HostDown)),
+      {
+        maxAttempts: this.attempts - 1,
+        backoff: new ExponentialBackoff({
+          initialDelay: this.backoffMs,
+          maxDelay: 60_000,
+          generator: fullJitterGenerator,
+        }),
+      },
+    );
+    this.retry.onRetry((retrying) =>
+      log.debug('retrying', {
+        delayMs: Math.round(retrying.delay),
+        error: 'error' in retrying ? retrying.error : undefined,
+      }),
+    );
   }
 
   /** Sends the request, retrying transient failures, and gives a final answer to `handle`. */
   async request<T>(request: HttpRequest, handle: AnswerHandler<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
+    const health = this.health;
+    if (health === undefined) return this.withRetries(request, handle, undefined, {});
+    const url = new URL(request.url);
+    const host = url.host;
+    if (!health.hasProbe(host)) health.setProbe(host, this.probe(`${url.origin}/`, 'its URL'));
+    const breaker = health.breaker(host);
+    for (;;) {
+      const started = Date.now();
+      const final: FinalAnswer = {};
       try {
-        return await this.limits.run(request.url, () => this.attempt(request, handle));
+        return await breaker.run(
+          () => this.withRetries(request, handle, breaker, final),
+          () => final.status,
+        );
       } catch (error) {
-        if (!isTransient(error) || attempt >= this.attempts) throw error;
-        const delayMs = Math.round(Math.random() * this.backoffMs * 2 ** (attempt - 1));
-        log.debug('retrying', { url: request.url, delayMs, error });
-        await sleep(delayMs);
+        if (!isTransient(error) || !(await health.waitsOut(host, started))) throw error;
+        log.debug('waiting for the host to come back', { host, request: request.url });
+        await health.waitUntilUp(host);
       }
     }
   }
 
+  /**
+   * Makes `url` (a GET) the probe of its host, with the setting to check when the host
+   * answers every request with the same 4xx; `replace: false` keeps a probe set before.
+   */
+  watch(url: string, setting: string, { replace = true } = {}): void {
+    this.health?.setProbe(new URL(url).host, this.probe(url, setting), { replace });
+  }
+
+  /** One attempt of a GET, no retry, no breaker: its status, or a transient rejection. */
+  private probe(url: string, setting: string): Probe {
+    const request: HttpRequest = { url };
+    const status = (answer: Answer) => answer.excerpt().then(() => answer.status);
+    return { setting, run: () => this.limits.run(url, () => this.attempt(request, status, {})) };
+  }
+
+  private withRetries<T>(
+    request: HttpRequest,
+    handle: AnswerHandler<T>,
+    breaker: HostBreaker | undefined,
+    final: FinalAnswer,
+  ): Promise<T> {
+    return this.retry.execute(() =>
+      this.limits.run(request.url, () => {
+        // A request that waited for a slot may find its host gone down meanwhile.
+        breaker?.check();
+        final.status = undefined;
+        return this.attempt(request, handle, final);
+      }),
+    );
+  }
+
   /** One attempt, raced against its deadline; when that passes, its socket is destroyed. */
-  private async attempt<T>(request: HttpRequest, handle: AnswerHandler<T>): Promise<T> {
+  private async attempt<T>(
+    request: HttpRequest,
+    handle: AnswerHandler<T>,
+    final: FinalAnswer,
+  ): Promise<T> {
     const name = `${request.method ?? 'GET'} ${request.url}`;
     const deadlineMs = request.streamed ? this.streamDeadlineMs : this.deadlineMs;
     const abort = new AbortController();
@@ -193,7 +274,10 @@ export class Http {
         reject(error);
       }, deadlineMs);
     });
-    const exchange = this.exchange(request, name, abort.signal, handle, (b) => (body = b));
+    const exchange = this.exchange(request, name, abort.signal, handle, (b, status) => {
+      body = b;
+      if (!TRANSIENT_STATUS(status)) final.status = status;
+    });
     // Whichever loses the race settles unobserved.
     exchange.catch(() => undefined);
     expired.catch(() => undefined);
@@ -211,7 +295,7 @@ export class Http {
     name: string,
     signal: AbortSignal,
     handle: AnswerHandler<T>,
-    received: (body: Readable) => void,
+    received: (body: Readable, status: number) => void,
   ): Promise<T> {
     const started = Date.now();
     let status: number;
@@ -228,7 +312,7 @@ export class Http {
       const reason = axios.isAxiosError(error) ? (error.code ?? error.message) : String(error);
       throw new PipelineError(`${name} failed: ${reason}`, 'transient', { cause: error });
     }
-    received(body);
+    received(body, status);
     log.debug('answered', { request: name, status, ms: Date.now() - started });
     if (TRANSIENT_STATUS(status)) {
       body.destroy();

@@ -1,10 +1,13 @@
 import {
+  DEFAULT_BREAKER_FAILURES,
+  DEFAULT_BREAKER_PROBE_SECONDS,
   DEFAULT_MAX_ANSWER_MB,
   DEFAULT_STREAM_DEADLINE_SECONDS,
   type TelemetrySettings,
   type UpstreamSettings,
 } from '../codecs/settings.js';
 import { BugzillaClient } from './bugzilla.js';
+import { HostHealth, type HostHealthOptions } from './health.js';
 import { HgClient } from './hgmo.js';
 import { HostLimits } from './hostLimits.js';
 import { Http, type HttpOptions } from './http.js';
@@ -13,6 +16,8 @@ import { TelemetryClient } from './telemetry.js';
 export interface Clients {
   /** Shared by every client, so the in-flight cap holds per host whoever calls it. */
   readonly limits: HostLimits;
+  /** The upstream hosts' circuit breakers (the limits'), when they have them. */
+  readonly health: HostHealth | undefined;
   readonly hg: HgClient;
   readonly bugzilla: BugzillaClient;
 }
@@ -30,17 +35,33 @@ const httpOptions = (
 });
 
 /**
+ * The hosts' health as the settings say (BREAKER_FAILURES, BREAKER_PROBE_SECONDS); `wait`
+ * makes requests to a host that is down wait for it (the backfill) instead of failing.
+ */
+export const hostHealth = (
+  settings: Pick<UpstreamSettings, 'BREAKER_FAILURES' | 'BREAKER_PROBE_SECONDS'>,
+  whileDown: HostHealthOptions['whileDown'] = 'fail',
+): HostHealth =>
+  new HostHealth({
+    failures: settings.BREAKER_FAILURES ?? DEFAULT_BREAKER_FAILURES,
+    probeMs: (settings.BREAKER_PROBE_SECONDS ?? DEFAULT_BREAKER_PROBE_SECONDS) * 1000,
+    whileDown,
+  });
+
+/**
  * Builds the clients that read upstream; `http` tunes deadlines and retries, and `limits`
- * may be a subclass that counts requests (tests, benchmarks).
+ * may be a subclass that counts requests (tests, benchmarks). By default the limits carry a
+ * HostHealth made from the settings: every host gets a circuit breaker.
  */
 export const createClients = (
   settings: UpstreamSettings,
   http: HttpOptions = {},
-  limits: HostLimits = new HostLimits(settings.HTTP_CONCURRENCY),
+  limits: HostLimits = new HostLimits(settings.HTTP_CONCURRENCY, hostHealth(settings)),
 ): Clients => {
   const options = httpOptions(settings, http);
   return {
     limits,
+    health: limits.health,
     hg: new HgClient(new Http(limits, options), settings.ALLOWED_HOSTS),
     bugzilla: new BugzillaClient(new Http(limits, options), settings.BMO_API_URL),
   };

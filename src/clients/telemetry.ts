@@ -15,7 +15,10 @@ export class TelemetryClient {
   constructor(
     private readonly http: Http,
     private readonly target: TelemetryTarget,
-  ) {}
+  ) {
+    // Any answer but a 429 or 5xx means it is up: the submit endpoint may well refuse a GET.
+    http.watch(target.baseUrl, 'TMO_BASE_URL (and TMO_PING_NAMESPACE, _DOCTYPE, _DOCVERSION)');
+  }
 
   urlFor(ping: Ping): string {
     const { baseUrl, namespace, doctype, docversion } = this.target;

@@ -68,6 +68,9 @@ export const HostList = fromString('comma-separated host or host:port entries', 
 
 export const DEFAULT_STREAM_DEADLINE_SECONDS = 300;
 export const DEFAULT_MAX_ANSWER_MB = 32;
+export const DEFAULT_RETRY_MAX_HOURS = 24;
+export const DEFAULT_BREAKER_FAILURES = 5;
+export const DEFAULT_BREAKER_PROBE_SECONDS = 15;
 
 /** Only the variables named here are kept (t.exact), so no other secret of the environment
  * travels with the settings. What every command needs to read hg.mozilla.org and Bugzilla. */
@@ -87,6 +90,10 @@ export const UpstreamSettings = t.exact(
         DEFAULT_STREAM_DEADLINE_SECONDS,
       ),
       MAX_ANSWER_MB: withDefault(IntFromString(1, 1024), DEFAULT_MAX_ANSWER_MB),
+      /** Failures of distinct requests in a row (or the same 4xx) that take a host for down. */
+      BREAKER_FAILURES: withDefault(IntFromString(1, 1000), DEFAULT_BREAKER_FAILURES),
+      /** How often a host taken for down is probed. */
+      BREAKER_PROBE_SECONDS: withDefault(IntFromString(1, 3600), DEFAULT_BREAKER_PROBE_SECONDS),
     }),
   ]),
 );
@@ -113,17 +120,24 @@ export type TargetRepoSettings = t.TypeOf<typeof TargetRepoSettings>;
 
 /** The Pulse worker's connection; the credentials and queue have no default. */
 export const PulseSettings = t.exact(
-  t.type({
-    PULSE_USERNAME: NonEmptyString,
-    PULSE_PASSWORD: NonEmptyString,
-    PULSE_QUEUE_NAME: NonEmptyString,
-    PULSE_QUEUE_ROUTING_KEY: NonEmptyString,
-    PULSE_EXCHANGE: withDefault(NonEmptyString, 'exchange/hgpushes/v2'),
-    PULSE_HOST: withDefault(NonEmptyString, 'pulse.mozilla.org'),
-    PULSE_PORT: withDefault(IntFromString(1, 65535), 5671),
-    PULSE_SSL: withDefault(BooleanFromString, true),
-    PULSE_VHOST: withDefault(NonEmptyString, '/'),
-  }),
+  t.intersection([
+    t.type({
+      PULSE_USERNAME: NonEmptyString,
+      PULSE_PASSWORD: NonEmptyString,
+      PULSE_QUEUE_NAME: NonEmptyString,
+      PULSE_QUEUE_ROUTING_KEY: NonEmptyString,
+      PULSE_EXCHANGE: withDefault(NonEmptyString, 'exchange/hgpushes/v2'),
+      PULSE_HOST: withDefault(NonEmptyString, 'pulse.mozilla.org'),
+      PULSE_PORT: withDefault(IntFromString(1, 65535), 5671),
+      PULSE_SSL: withDefault(BooleanFromString, true),
+      PULSE_VHOST: withDefault(NonEmptyString, '/'),
+    }),
+    // Optional in the type only (settings built by hand need not name it); decoding fills it.
+    t.partial({
+      /** How long after its first failure a message is still retried; then it is parked. */
+      RETRY_MAX_HOURS: withDefault(IntFromString(1, 720), DEFAULT_RETRY_MAX_HOURS),
+    }),
+  ]),
 );
 export type PulseSettings = t.TypeOf<typeof PulseSettings>;
 
@@ -144,3 +158,16 @@ export const StoreSettings = t.exact(
   }),
 );
 export type StoreSettings = t.TypeOf<typeof StoreSettings>;
+
+/**
+ * The worker's gap-fill from the pushlog: how often it polls each repository it has a
+ * watermark for (0 turns gap-fill off), and how long a push must stay unsettled, from when
+ * the poller first saw it, before gap-fill runs it (a live message usually gets there first).
+ */
+export const GapFillSettings = t.exact(
+  t.type({
+    PUSHLOG_POLL_SECONDS: withDefault(IntFromString(0, 86_400), 300),
+    PUSHLOG_GRACE_SECONDS: withDefault(IntFromString(0, 86_400), 120),
+  }),
+);
+export type GapFillSettings = t.TypeOf<typeof GapFillSettings>;

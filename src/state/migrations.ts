@@ -78,8 +78,24 @@ const initial: Migration = {
   },
 };
 
+/** The pushlog poller's lease (leases.ts): one process of a fleet polls at a time. */
+const leases: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('leases')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('owner', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.dropTable('leases').execute();
+  },
+};
+
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0002_leases': leases,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

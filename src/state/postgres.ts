@@ -30,8 +30,11 @@ export const connectPostgres = async (
     keepAlive: true,
     application_name: 'commit-telemetry',
   });
-  // Without a listener, an idle connection killed by the server would crash the process.
+  // Without a listener, a connection killed by the server would crash the process: the
+  // pool listens on idle clients only, so each client gets its own listener too, for the
+  // moments it is checked out (inside a transaction). The query in flight then fails.
   pool.on('error', options.onIdleError);
+  pool.on('connect', (client) => client.on('error', options.onIdleError));
   const base = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
   try {
     // Kysely's migrator holds a PostgreSQL advisory lock while it migrates, inside one

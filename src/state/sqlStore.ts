@@ -6,7 +6,9 @@
 import * as claims from './claims.js';
 import type { Connection } from './connection.js';
 import { StoreClosed, StoreError } from './errors.js';
+import * as leases from './leases.js';
 import type { ParkRequest, SentChangeset } from './schema.js';
+import { settledPushes } from './settledPushes.js';
 import { status, type StoreStatus } from './status.js';
 import type { Store } from './store.js';
 import * as watermarks from './watermarks.js';
@@ -119,5 +121,15 @@ export class SqlStore implements Store {
     }
     await this.#conn.close();
     if (failure !== undefined) throw failure;
+  }
+
+  takeLease(name: string, ttlMs: number) {
+    return this.#do('takeLease', () => leases.takeLease(this.#parts, name, ttlMs));
+  }
+  releaseLease(name: string) {
+    return this.#do('releaseLease', () => leases.releaseLease(this.#parts, name));
+  }
+  settledPushes(repository: string, after: number, upTo: number) {
+    return this.#do('settledPushes', () => settledPushes(this.#conn, repository, after, upTo));
   }
 }

@@ -74,6 +74,15 @@ export interface Store {
   status(now?: number): Promise<StoreStatus>;
   /** Stops renewing, releases our claims, closes the database. Rejects if releasing failed. */
   close(): Promise<void>;
+  /**
+   * Takes the named lease for this store, or renews it, for `ttlMs` from now: true if it is
+   * ours now, false while another owner's has not run out. Not renewed by the claims' timer.
+   */
+  takeLease(name: string, ttlMs: number): Promise<boolean>;
+  /** Gives the named lease up if this store holds it. */
+  releaseLease(name: string): Promise<void>;
+  /** The repository's settled pushes in `(after, upTo]`: under its watermark or settled above. */
+  settledPushes(repository: string, after: number, upTo: number): Promise<number[]>;
 }
 
 /**

@@ -10,14 +10,18 @@ const EVENT_OF: Record<Settlement['action'], string> = {
   defer: 'deferred',
   park: 'parked',
   hold: 'held',
+  retry: 'retried',
 };
+
+/** Retries are counted by attempt up to this one; later ones share the label `6+`. */
+const MAX_ATTEMPT_LABEL = 6;
 
 /** The worker's Prometheus metrics. */
 export class WorkerMetrics {
   readonly registry = new Registry();
   readonly messages = new Counter({
     name: 'commit_telemetry_messages_total',
-    help: 'Pulse messages by what became of them (acked, skipped, requeued, deferred, parked, held)',
+    help: 'Pulse messages by what became of them (acked, skipped, retried, requeued, deferred, parked, held)',
     labelNames: ['event'] as const,
     registers: [this.registry],
   });
@@ -43,6 +47,18 @@ export class WorkerMetrics {
     help: 'Messages ready in the Pulse queue at the last check',
     registers: [this.registry],
   });
+  readonly retries = new Counter({
+    name: 'commit_telemetry_retries_total',
+    help: 'Messages sent to a delay queue, by the attempt that failed (1 for the first)',
+    labelNames: ['attempt'] as const,
+    registers: [this.registry],
+  });
+  readonly parked = new Counter({
+    name: 'commit_telemetry_parked_total',
+    help: 'Messages parked, by reason (undecodable, permanent, too_old, replay_failed)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -51,6 +67,13 @@ export class WorkerMetrics {
   record(settlement: Settlement, inFlight: number): void {
     this.messages.inc({ event: EVENT_OF[settlement.action] });
     this.inFlight.set(inFlight);
+    if (settlement.retry !== undefined) {
+      const { attempt } = settlement.retry;
+      this.retries.inc({
+        attempt: attempt < MAX_ATTEMPT_LABEL ? String(attempt) : `${MAX_ATTEMPT_LABEL}+`,
+      });
+    }
+    if (settlement.action === 'park') this.parked.inc({ reason: settlement.parkReason ?? 'other' });
     const result = settlement.result;
     if (result === undefined) return;
     this.processing.observe((Date.now() - result.job.receivedAt) / 1000);
@@ -68,6 +91,12 @@ export class WorkerMetrics {
     }
   }
 
+  /**
+   * What a healthy /healthz says instead of `ok`: the worker sets it, to say why it is paused
+   * (an upstream is down) while it stays healthy.
+   */
+  healthNote: (() => string | undefined) | undefined;
+
   /** Serves `/metrics` and `/healthz` (200 while `healthy()` says so, else 503). */
   serve(port: number, healthy: () => boolean): Promise<Server> {
     const server = createServer((request, response) => {
@@ -82,7 +111,7 @@ export class WorkerMetrics {
       } else if (request.url === '/healthz') {
         const ok = healthy();
         response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-        response.end(ok ? 'ok\n' : 'not consuming\n');
+        response.end(ok ? `${this.healthNote?.() ?? 'ok'}\n` : 'not consuming\n');
       } else {
         response.writeHead(404).end();
       }
@@ -93,6 +122,57 @@ export class WorkerMetrics {
         server.off('error', reject);
         resolve(server);
       });
+    });
+  }
+}
+
+/**
+ * The gap-fill poller's metrics, in the worker's registry: pushes it settled from the pushlog,
+ * and how far each repository's pushlog was ahead of its watermark at the last poll.
+ */
+export class GapFillMetrics {
+  readonly gapFilled: Counter<'repository'>;
+  readonly pushesBehind: Gauge<'repository'>;
+
+  constructor(registry: Registry) {
+    this.gapFilled = new Counter({
+      name: 'commit_telemetry_gap_filled_pushes_total',
+      help: 'Pushes settled from the pushlog by gap-fill (no live message settled them first)',
+      labelNames: ['repository'] as const,
+      registers: [registry],
+    });
+    this.pushesBehind = new Gauge({
+      name: 'commit_telemetry_pushes_behind',
+      help: "The pushlog's newest push minus the watermark, at the last poll",
+      labelNames: ['repository'] as const,
+      registers: [registry],
+    });
+  }
+}
+
+/**
+ * Outages, in the worker's registry: whether each upstream host (and the store) is up, as
+ * its circuit breaker says at each scrape, and whether the worker is consuming (0 while it
+ * is paused for an outage).
+ */
+export class OutageMetrics {
+  readonly upstreamUp: Gauge<'host'>;
+  readonly consuming: Gauge;
+
+  constructor(registry: Registry, hosts: () => readonly { host: string; up: boolean }[]) {
+    this.upstreamUp = new Gauge({
+      name: 'commit_telemetry_upstream_up',
+      help: 'Whether an upstream host (or the store) is up (1) or taken for down (0)',
+      labelNames: ['host'] as const,
+      registers: [registry],
+      collect() {
+        for (const { host, up } of hosts()) this.set({ host }, up ? 1 : 0);
+      },
+    });
+    this.consuming = new Gauge({
+      name: 'commit_telemetry_consuming',
+      help: 'Whether the worker takes messages from its queue (0 while paused for an outage)',
+      registers: [registry],
     });
   }
 }

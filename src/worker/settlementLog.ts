@@ -7,8 +7,12 @@ import { failureLines, pushOf, sentBySystem } from '../pipeline/job.js';
  */
 export const settlementLine = (settlement: Settlement): Record<string, unknown> => {
   const { result } = settlement;
+  const why = {
+    ...(settlement.parkReason === undefined ? {} : { parkReason: settlement.parkReason }),
+    ...(settlement.retry === undefined ? {} : { retry: settlement.retry }),
+  };
   if (result === undefined) {
-    return { job: settlement.label, action: settlement.action, reason: settlement.reason };
+    return { job: settlement.label, action: settlement.action, reason: settlement.reason, ...why };
   }
   const push = pushOf(result.job);
   const failures = failureLines(result);
@@ -20,6 +24,7 @@ export const settlementLine = (settlement: Settlement): Record<string, unknown> 
     changesets: result.outcomes.length,
     reviewSystems: sentBySystem(result.outcomes),
     ...(failures.length > 0 ? { failures } : {}),
+    ...why,
     durationMs: Date.now() - result.job.receivedAt,
   };
 };

@@ -1,5 +1,6 @@
-import { from, mergeMap, type Subscription } from 'rxjs';
+import { from, merge, mergeMap, type Subscription } from 'rxjs';
 import type { PulseSource, Settlement } from '../../streams/pulse.js';
+import type { HostHealth } from '../clients/health.js';
 import { log } from '../log.js';
 import {
   DEFAULT_BOUNDS,
@@ -7,7 +8,13 @@ import {
   type PipelineBounds,
   type PipelineDeps,
 } from '../pipeline/index.js';
-import type { WorkerMetrics } from './metrics.js';
+import { dryRunLedger } from '../pipeline/ledger.js';
+import { GapFill, type GapFillConfig } from './gapFill.js';
+export { gapFillConfig } from './gapFill.js';
+import { GapFillMetrics, type WorkerMetrics } from './metrics.js';
+import { OutagePause } from './pause.js';
+import { oneClaimPerProcess } from './processClaims.js';
+import { recordParkedPush } from './parkedPush.js';
 import { watchQueueDepth } from './queueDepth.js';
 import { settlementLine } from './settlementLog.js';
 
@@ -16,7 +23,8 @@ const SETTLING_AT_ONCE = 64;
 
 export interface WorkerOptions {
   readonly source: PulseSource;
-  readonly deps: PipelineDeps;
+  /** With the hosts' health (createClients gives it), consuming pauses while one is down. */
+  readonly deps: PipelineDeps & { readonly health?: HostHealth | undefined };
   readonly metrics: WorkerMetrics;
   readonly bounds?: PipelineBounds;
   /** Stop once no message arrived for this long and none is in flight (--timeout). */
@@ -24,6 +32,8 @@ export interface WorkerOptions {
   /** How long `stop()` lets messages in flight finish; Heroku kills 30 s after SIGTERM. */
   readonly graceMs?: number;
   readonly depthCheckMs?: number;
+  /** Gap-fill from the pushlog (gapFill.ts); only for a worker that sends, with a store. */
+  readonly gapFill?: GapFillConfig;
 }
 
 export interface WorkerStop {
@@ -45,9 +55,24 @@ export class Worker {
   private readonly subscriptions: Subscription[] = [];
   private stopWatchingDepth: () => void = () => {};
   private idleTimer: NodeJS.Timeout | undefined;
+  /** The pushlog poller, when gap-fill is on. */
+  readonly gapFill: GapFill | undefined;
+  /** Pauses consuming while a host is down, when the deps carry the hosts' health. */
+  private outage: OutagePause | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
+    const { gapFill, deps, metrics, source } = options;
+    this.gapFill =
+      gapFill === undefined
+        ? undefined
+        : new GapFill({
+            ...gapFill,
+            hg: deps.hg,
+            metrics: { gapFill: new GapFillMetrics(metrics.registry), pings: metrics.pings },
+            liveInFlight: () => source.inFlight,
+            paused: () => this.outage?.pausedForOutage === true,
+          });
   }
 
   /** Connects and starts consuming; rejects, with the connection closed, if it cannot. */
@@ -59,12 +84,41 @@ export class Worker {
       await source.stop(0);
       throw error;
     }
+    // Never with a replay of parked messages; then gap-fill jobs join the live ones (gapFill.ts
+    // keeps them behind), their changesets claimed once in this process, their outcomes its own.
+    const gapFill = source.replayCount === undefined ? this.gapFill : undefined;
+    if (deps.health !== undefined) {
+      const ledger = deps.ledger === dryRunLedger ? undefined : deps.ledger;
+      this.outage = new OutagePause({ source, health: deps.health, metrics, ledger });
+    }
     this.subscriptions.push(
-      source.settlements.subscribe((settlement) => this.onSettled(settlement)),
-      source.jobs
+      source.settlements.subscribe((settlement) => {
+        this.onSettled(settlement);
+        gapFill?.wake();
+      }),
+      (gapFill === undefined ? source.jobs : merge(source.jobs, gapFill.jobs))
         .pipe(
-          pipeline(deps, this.options.bounds ?? DEFAULT_BOUNDS),
-          mergeMap((result) => from(source.settle(result)), SETTLING_AT_ONCE),
+          pipeline(
+            // Two jobs of this process on one changeset (a message delivered twice, or a push
+            // arriving live and through gap-fill) must not both send it. A dry run claims
+            // nothing, so it has nothing to guard.
+            deps.ledger === dryRunLedger
+              ? deps
+              : { ...deps, ledger: oneClaimPerProcess(deps.ledger) },
+            this.options.bounds ?? DEFAULT_BOUNDS,
+          ),
+          mergeMap(
+            (result) =>
+              // The store's part in the job counts first: the settling asks if it is down.
+              from(
+                (this.outage?.observe(result) ?? Promise.resolve()).then(() =>
+                  gapFill?.owns(result.job) === true
+                    ? gapFill.settle(result)
+                    : source.settle(result),
+                ),
+              ),
+            SETTLING_AT_ONCE,
+          ),
         )
         .subscribe({
           error: (error: unknown) => {
@@ -83,26 +137,35 @@ export class Worker {
       log.info('consuming', { queue: source.names.queue });
     }
     this.stopWatchingDepth = watchQueueDepth(source, metrics, this.options.depthCheckMs ?? 60_000);
+    gapFill?.start();
     this.armIdleTimer();
   }
 
-  /** True while connected and consuming: for /healthz. */
+  /** True while connected and consuming, or paused for an outage: for /healthz. */
   healthy(): boolean {
-    return this.options.source.consuming();
+    const { source } = this.options;
+    return source.consuming() || (this.outage?.pausedForOutage === true && source.connected());
   }
 
   /** Stops consuming, lets messages in flight finish (within the grace period), then closes. */
   stop(reason: string, failed = false): Promise<void> {
     this.stopping ??= (async () => {
       log.info('stopping; letting messages in flight finish', { reason });
+      this.outage?.close();
       clearTimeout(this.idleTimer);
       this.stopWatchingDepth();
       const { source } = this.options;
+      const graceMs = this.options.graceMs ?? 25_000;
+      // Gap-fill stops polling at once; its jobs in flight get the same grace as messages.
+      const gapFillStopped = this.gapFill?.stop(graceMs);
       try {
-        await source.stop(this.options.graceMs ?? 25_000);
+        await source.stop(graceMs);
       } catch (error) {
         log.error('closing the Pulse connection failed', { error });
       }
+      await gapFillStopped;
+      // No more probes: nothing is left to wait for a host.
+      this.options.deps.health?.close();
       for (const subscription of this.subscriptions) subscription.unsubscribe();
       log.info('stopped', { reason, ...source.counters });
       this.resolveStopped({ reason, failed });
@@ -113,6 +176,7 @@ export class Worker {
   private onSettled(settlement: Settlement): void {
     const { source, metrics } = this.options;
     metrics.record(settlement, source.inFlight);
+    void recordParkedPush(this.options.deps.ledger, settlement);
     const line = settlementLine(settlement);
     const msg = `${settlement.label}: ${settlement.action}`;
     if (settlement.action === 'park' || settlement.action === 'requeue') log.warn(msg, line);

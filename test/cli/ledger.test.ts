@@ -6,6 +6,7 @@
  */
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import type { StatusDocument } from '../../src/cli/statusReport.js';
 import { documentId } from '../../src/rules/ping.js';
@@ -13,7 +14,14 @@ import { openStore } from '../../src/state/index.js';
 import { pulseNames } from '../../streams/pulseNames.js';
 import type { Harness } from '../state/harness.js';
 import { postgresHarness } from '../state/postgresHarness.js';
-import { Admin, createPulseUser, queueCounts, type PulseUser } from '../support/broker.js';
+import {
+  Admin,
+  BROKER,
+  brokerObjectsOf,
+  createPulseUser,
+  queueCounts,
+  type PulseUser,
+} from '../support/broker.js';
 import { runCommand, startCommand, type Running } from '../support/cli.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
@@ -22,6 +30,8 @@ import { sleep, until } from '../support/wait.js';
 
 interface Context {
   harness: Harness;
+  /** The broker as the workers reach it: see the first test. */
+  brokerLink: SlowLink;
   user: PulseUser;
   admin: Admin;
   queues: string[];
@@ -33,7 +43,51 @@ const REPO = 'integration/autoland';
 const SUBMIT = 'PUT /submit/eng-workflow/hgpush/1/';
 const ADMIN_DB = 'postgres://postgres@127.0.0.1:5432/postgres';
 
+interface SlowLink {
+  readonly port: number;
+  close(): void;
+}
+
+/**
+ * A TCP relay to 127.0.0.1:`port` that holds each new connection for `delayMs` before
+ * relaying it, as a server far away would; what the client sends meanwhile waits.
+ */
+const slowLink = async (port: number, delayMs: number): Promise<SlowLink> => {
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    return socket;
+  };
+  const server = createServer((client) => {
+    track(client).pause();
+    setTimeout(() => {
+      if (client.destroyed) return;
+      const upstream = track(connect(port, '127.0.0.1'));
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      for (const socket of [client, upstream]) socket.on('error', end).on('close', end);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    }, delayMs);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+};
+
 test.before(async (t) => {
+  // Workaround for the start-up race shown by the first test: the broker's answer comes
+  // after the store is open, as it does from a Pulse far away.
+  t.context.brokerLink = await slowLink(BROKER.port, 1_500);
   t.context.harness = await postgresHarness();
   t.context.user = await createPulseUser();
   t.context.admin = await Admin.connect();
@@ -41,21 +95,27 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
-  await t.context.admin?.deleteQueues(...t.context.queues);
+  // The worker declares more than its queue and failed queue (delay queues, exchanges).
+  if (t.context.user !== undefined) {
+    const { queues, exchanges } = await brokerObjectsOf(t.context.user.username);
+    await t.context.admin?.deleteQueues(...t.context.queues, ...queues);
+    await t.context.admin?.deleteExchanges(...exchanges);
+  }
   await t.context.admin?.close();
   await t.context.user?.remove();
   await t.context.harness?.teardown();
+  t.context.brokerLink?.close();
 });
 
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** A run of SQL on the server's own database, for what cannot be done from inside one. */
-const onServer = async (sql: string): Promise<void> => {
+const onServer = async (sql: string): Promise<Record<string, unknown>[]> => {
   const client = new pg.Client({ connectionString: ADMIN_DB });
   await client.connect();
   try {
-    await client.query(sql);
+    return (await client.query(sql)).rows as Record<string, unknown>[];
   } finally {
     await client.end();
   }
@@ -74,7 +134,12 @@ const setup = async (t: T, name: string, pushes: number, latencyMs = 0) => {
   const names = pulseNames(t.context.user.username, queueName);
   t.context.queues.push(names.queue, names.failedQueue);
   const store = { DATABASE_URL: target.url, CLAIM_LEASE_SECONDS: '5' };
-  const env = { ...t.context.user.env(queueName, routingKey), ...fx.env, ...store };
+  const env = {
+    ...t.context.user.env(queueName, routingKey),
+    PULSE_PORT: String(t.context.brokerLink.port),
+    ...fx.env,
+    ...store,
+  };
   const repo = fx.repo(REPO);
   const running: Running[] = [];
   // Whatever a failed test leaves running is killed, so the run ends and the database drops.
@@ -95,11 +160,15 @@ const setup = async (t: T, name: string, pushes: number, latencyMs = 0) => {
     startWorker: async (args: string[] = []) => {
       const worker = startCommand('processQueueMessages', args, env);
       running.push(worker);
-      await until(
-        'the worker to consume',
-        () => worker.stderr().includes('"msg":"consuming"'),
-        20_000,
+      let exited = false;
+      void worker.finished.then(() => (exited = true));
+      const consuming = () => worker.stderr().includes('"msg":"consuming"');
+      await until('the worker to consume', () => exited || consuming(), 20_000).catch(
+        (error: Error) => {
+          throw new Error(`${error.message}; its stderr: ${worker.stderr()}`);
+        },
       );
+      if (!consuming()) throw new Error(`the worker exited: ${worker.stderr()}`);
       return worker;
     },
     /** PUT requests telemetry received for a changeset. */
@@ -136,6 +205,39 @@ const stop = async (t: T, ...workers: Running[]) => {
   for (const w of workers) w.child.kill('SIGTERM');
   for (const w of workers) t.is((await w.finished).code, 0, w.stderr().slice(-2000));
 };
+
+// The source starts connecting to the broker in its constructor, before the store is
+// opened; a store slower to open than the broker connection must not keep it from consuming.
+test('a worker whose store opens after the broker connection was made starts consuming', async (t) => {
+  const s = await setup(t, 'slowstore', 1);
+  const pgLink = await slowLink(5432, 1_000);
+  t.teardown(() => pgLink.close());
+  const url = new URL(s.target.engine === 'postgres' ? s.target.url : '');
+  url.port = String(pgLink.port);
+  const worker = startCommand('processQueueMessages', [], {
+    ...s.env,
+    PULSE_PORT: String(BROKER.port),
+    DATABASE_URL: url.href,
+  });
+  t.teardown(() => worker.child.kill('SIGKILL'));
+  await until(
+    'the broker connection',
+    () => worker.stderr().includes('"msg":"connected to Pulse"'),
+    10_000,
+  );
+  await until('consuming', () => worker.stderr().includes('"msg":"consuming"'), 8_000).catch(
+    () => undefined,
+  );
+  t.log(
+    worker
+      .stderr()
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { msg: string }).msg)
+      .join(' / '),
+  );
+  t.true(worker.stderr().includes('"msg":"consuming"'), worker.stderr());
+});
 
 test('two workers sharing PostgreSQL, connections dropped, one SIGKILLed and restarted: every ping arrives, duplicates only from what the killed one had in flight', async (t) => {
   const PUSHES = 40;
@@ -232,13 +334,17 @@ test('a message whose changeset another live process holds is deferred, not acke
   // Past a whole lease: the renewed claim still holds it off.
   await sleep(6_000);
   t.is(s.puts(held), 0);
-  const waiting = settlements(worker.stderr());
-  t.true(waiting.length >= 2 && waiting.every((l) => l.action === 'defer' && l.push === 2));
+  const waiting = settlements(worker.stderr()).filter((l) => l.push === 2);
+  t.true(
+    // Deferred (or, its channel gone meanwhile, handed back): never acked while held.
+    waiting.some((l) => l.action === 'defer') && waiting.every((l) => l.action !== 'ack'),
+    worker.stderr(),
+  );
 
   await holder.release(held);
   await until(
     'the ack',
-    () => settlements(worker.stderr()).some((l) => l.action === 'ack'),
+    () => settlements(worker.stderr()).some((l) => l.push === 2 && l.action === 'ack'),
     15_000,
   );
   await stop(t, worker);
@@ -281,10 +387,11 @@ test('a backfill run with the worker on the same database over the same pushes s
   t.deepEqual(await s.claims(), []);
 });
 
-test('a database that goes away mid-run: nothing is acked that is not in the ledger, and every push completes once it is back', async (t) => {
+test('a database cut off while messages are processed: nothing is acked that is not in the ledger, and every push completes once it is back', async (t) => {
   const PUSHES = 10;
   const s = await setup(t, 'dbgone', PUSHES, 20);
-  const worker = await s.startWorker();
+  const workers = [await s.startWorker()];
+  const stderr = () => workers.map((w) => w.stderr()).join('\n');
   await s.publish(range(1, PUSHES));
   await until('some pings', () => s.fx.tmo.received.size >= 3, 15_000);
   // Nobody may connect, and the worker's connections are cut.
@@ -296,22 +403,34 @@ test('a database that goes away mid-run: nothing is acked that is not in the led
   await sleep(3_000);
   const upAt = Date.now();
   await onServer(`ALTER DATABASE ${s.database} ALLOW_CONNECTIONS true`);
+  // It must survive it (see the last test); if not, it is restarted as Heroku would, so the
+  // rest still shows what was lost, and the test fails.
+  const crashed = workers[0]!.child.exitCode !== null;
+  t.false(crashed, 'the worker survived its database going away');
+  if (crashed) {
+    t.log(
+      `the worker died: ${/Unhandled 'error' event[^\n]*\n\s*\^?\s*\n?([^\n]*)/.exec(stderr())?.[1]}`,
+    );
+    workers.push(await s.startWorker());
+  }
 
-  // Every message is acked or parked: the worker is done with all it was given.
+  // Every message is acked or parked: the workers are done with all they were given.
   const last = () => {
     const byPush = new Map<number, string>();
-    for (const l of settlements(worker.stderr())) byPush.set(l.push!, l.action!);
+    for (const l of settlements(stderr())) byPush.set(l.push!, l.action!);
     return byPush;
   };
   await until(
     'every push acked or parked',
     () => last().size === PUSHES && [...last().values()].every((a) => a === 'ack' || a === 'park'),
-    30_000,
-  );
+    // A failure may wait in a delay queue before it is tried again (30 s).
+    45_000,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}: ${JSON.stringify([...last()])}\n${stderr()}`);
+  });
   await untilQueueEmpty(s.names.queue, 20_000);
-  await stop(t, worker);
-  const lines = settlements(worker.stderr());
-  const acked = lines.filter((l) => l.action === 'ack');
+  await stop(t, ...workers.filter((w) => w.child.exitCode === null));
+  const acked = settlements(stderr()).filter((l) => l.action === 'ack');
   // None acked while the database was away (the margin: an ack follows its last write at once).
   t.deepEqual(
     acked.filter((l) => Date.parse(l.time!) > downAt + 500 && Date.parse(l.time!) < upAt),
@@ -325,11 +444,9 @@ test('a database that goes away mid-run: nothing is acked that is not in the led
     );
   }
   // Every ping telemetry accepted is in the ledger: none would be sent again.
-  const sent = range(1, PUSHES)
-    .flatMap((id) => s.data.nodes(id))
-    .filter((n) => s.puts(n) > 0);
+  const nodes = range(1, PUSHES).flatMap((id) => s.data.nodes(id));
   t.deepEqual(
-    sent.filter((node) => !ledger.has(node)),
+    nodes.filter((node) => s.puts(node) > 0 && !ledger.has(node)),
     [],
   );
 
@@ -337,19 +454,117 @@ test('a database that goes away mid-run: nothing is acked that is not in the led
   const parked = [...last()].filter(([, a]) => a === 'park').map(([p]) => p);
   t.log(`acked ${acked.length}, parked ${parked.length}: ${parked.join(', ')}`);
   t.is(await t.context.admin.depth(s.names.failedQueue), parked.length);
-  const replay = await runCommand('processQueueMessages', ['--replay-failed'], s.env);
-  t.is(replay.code, 0, replay.stderr.slice(-2000));
-  t.deepEqual(
-    settlements(replay.stderr)
-      .map((l) => [l.push, l.action])
-      .sort(),
-    parked.map((p) => [p, 'ack']).sort(),
-  );
-  const nodes = range(1, PUSHES).flatMap((id) => s.data.nodes(id));
-  t.deepEqual(
-    nodes.map(s.puts),
-    nodes.map(() => 1),
-  );
+  if (parked.length > 0) {
+    const replay = await runCommand('processQueueMessages', ['--replay-failed'], s.env);
+    t.is(replay.code, 0, replay.stderr.slice(-2000));
+    t.deepEqual(
+      settlements(replay.stderr)
+        .map((l) => [l.push, l.action])
+        .sort(),
+      parked.map((p) => [p, 'ack']).sort(),
+    );
+  }
+  // Once each; but a worker that died after telemetry accepted a ping and before the ledger
+  // had it sends that one again after its restart.
+  const puts = nodes.map(s.puts);
+  t.true(puts.every((n) => n >= 1));
+  if (!crashed)
+    t.deepEqual(
+      puts,
+      nodes.map(() => 1),
+    );
+  else t.log(`duplicates after the crash: ${puts.reduce((x, y) => x + y, 0) - nodes.length}`);
   t.deepEqual((await s.ledger()).sort(), [...nodes].sort());
   t.is(await t.context.admin.depth(s.names.failedQueue), 0);
+});
+
+test('a database away while messages arrive: none is acked, none is sent, and all complete once it is back', async (t) => {
+  const s = await setup(t, 'dbaway', 6);
+  const worker = await s.startWorker();
+  const actions = (push: number, stderr = worker.stderr()) =>
+    settlements(stderr)
+      .filter((l) => l.push === push)
+      .map((l) => l.action);
+  await s.publish([1, 2]);
+  await until('pushes 1 and 2 acked', () => actions(1)[0] === 'ack' && actions(2)[0] === 'ack');
+  // With nothing in flight the worker's connections are idle in its pool when they are cut.
+  await onServer(`ALTER DATABASE ${s.database} ALLOW_CONNECTIONS false`);
+  await onServer(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${s.database}'`,
+  );
+  await s.publish([3, 4, 5]);
+  await until('pushes 3 to 5 tried', () => [3, 4, 5].every((p) => actions(p).length > 0), 15_000);
+  await sleep(1_000);
+  t.is(worker.child.exitCode, null);
+  t.deepEqual(
+    [3, 4, 5].map((p) => actions(p).filter((a) => a === 'ack')),
+    [[], [], []],
+  );
+  t.deepEqual([3, 4, 5].flatMap((p) => s.data.nodes(p)).map(s.puts), Array(9).fill(0));
+  await onServer(`ALTER DATABASE ${s.database} ALLOW_CONNECTIONS true`);
+  await s.publish([6]);
+  await until('push 6 acked', () => actions(6)[0] === 'ack', 15_000);
+  // Parked at once (a transient failure is requeued once, then parked), or tried again from
+  // a delay queue (30 s) and acked: either way the worker is done with them.
+  const done = (p: number) => ['ack', 'park'].includes(actions(p).at(-1) ?? '');
+  await until('pushes 3 to 5 acked or parked', () => [3, 4, 5].every(done), 45_000);
+  await stop(t, worker);
+  const parked = [3, 4, 5].filter((p) => actions(p).at(-1) === 'park');
+  t.log(`parked while the database was away: ${parked.join(', ') || 'none'}`);
+  t.is(await t.context.admin.depth(s.names.failedQueue), parked.length);
+  if (parked.length > 0) {
+    const replay = await runCommand('processQueueMessages', ['--replay-failed'], s.env);
+    t.is(replay.code, 0, replay.stderr.slice(-2000));
+    t.deepEqual(
+      parked.map((p) => actions(p, replay.stderr)),
+      parked.map(() => ['ack']),
+    );
+  }
+  const nodes = range(1, 6).flatMap((id) => s.data.nodes(id));
+  t.deepEqual(nodes.map(s.puts), Array(18).fill(1));
+  t.deepEqual((await s.ledger()).sort(), [...nodes].sort());
+  t.is(await t.context.admin.depth(s.names.failedQueue), 0);
+  // Every push settled: the watermark passed over them all.
+  const status = await runCommand('telemetryStatus', ['--json'], s.storeEnv);
+  const doc = JSON.parse(status.stdout) as StatusDocument;
+  t.is(doc.repositories[0]?.watermark, 6);
+  t.deepEqual(doc.claims, { held: 0, expired: 0 });
+});
+
+// A client checked out between two statements (a write transaction of recordSent,
+// pushSettled or startWatermark) emits 'error' when the server ends the connection
+// (pg_terminate_backend, a restart, a failover): without a listener on every client the
+// worker would die. Here the worker is stopped (SIGSTOP) at an instant one of its
+// transactions is open, its connections are ended, and it is let go on.
+test('the worker survives PostgreSQL ending its connections in the middle of a transaction', async (t) => {
+  const s = await setup(t, 'pgcut', 30);
+  const worker = await s.startWorker();
+  await s.publish(range(1, 30));
+  await until('some pings', () => s.fx.tmo.received.size >= 3, 15_000);
+  const pid = worker.child.pid!;
+  let caught = false;
+  for (let attempt = 0; attempt < 200 && !caught && worker.child.exitCode === null; attempt++) {
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const open = await onServer(
+        `SELECT pid FROM pg_stat_activity WHERE datname = '${s.database}' AND state = 'idle in transaction'`,
+      );
+      if (open.length > 0) {
+        await onServer(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${s.database}'`,
+        );
+        caught = true;
+      }
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  }
+  // Not caught: nothing shown either way (a failure, as expected, rather than a false alarm).
+  if (!caught) t.fail('no transaction of the worker was caught open');
+  await sleep(2_000);
+  t.log(
+    `caught ${caught}, exit ${worker.child.exitCode}: ${/^error: .*$/m.exec(worker.stderr())?.[0]}`,
+  );
+  t.is(worker.child.exitCode, null, worker.stderr().slice(-1500));
+  if (worker.child.exitCode === null) await stop(t, worker);
 });

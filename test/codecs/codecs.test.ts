@@ -420,6 +420,8 @@ const UPSTREAM_DEFAULTS = {
   DEBUG: false,
   STREAM_DEADLINE_SECONDS: 300,
   MAX_ANSWER_MB: 32,
+  BREAKER_FAILURES: 5,
+  BREAKER_PROBE_SECONDS: 15,
 };
 
 const TELEMETRY_DEFAULTS = {
@@ -599,6 +601,7 @@ test('PulseSettings: defaults beside the required variables', (t) => {
     PULSE_PORT: 5671,
     PULSE_SSL: true,
     PULSE_VHOST: '/',
+    RETRY_MAX_HOURS: 24,
   });
 });
 

@@ -50,8 +50,9 @@ for (const [engine, makeHarness] of [
       const claimed = outcomes.filter((o) => o[n] === 'claimed').length;
       t.is(claimed, 1, `node ${n}: ${outcomes.map((o) => o[n]).join(', ')}`);
     }
-    t.deepEqual(await harness.query(target, 'SELECT name FROM kysely_migration'), [
+    t.deepEqual(await harness.query(target, 'SELECT name FROM kysely_migration ORDER BY name'), [
       { name: '0001_initial' },
+      { name: '0002_leases' },
     ]);
   });
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pulseNames } from '../../streams/pulseNames.js';
-import { verdictFor } from '../../streams/pulseVerdict.js';
+import { verdictFor, type RetryContext } from '../../streams/pulseVerdict.js';
 import { PulseSource, type PulseOptions } from '../../streams/pulse.js';
 import { PulseSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';
@@ -65,7 +65,7 @@ const worker = async (
 ) => {
   const queueName = `${name}-${randomBytes(3).toString('hex')}`;
   const names = pulseNames(t.context.user.username, queueName);
-  t.context.queues.push(names.queue, names.failedQueue);
+  t.context.queues.push(names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue));
   const routingKey = `test/${queueName}`;
   const started = await startWorker({
     user: t.context.user,
@@ -188,21 +188,29 @@ test('parks an undecodable message at once, with its routing key and the error i
   );
 });
 
-test('requeues a message whose upstream keeps failing once, then parks it', async (t) => {
-  const { worker: w, names, publishPushes } = await worker(t, 'transient');
+test('a message whose upstream keeps failing goes to the first delay queue, not back to the queue', async (t) => {
+  const { worker: w, names, publishPushes, routingKey } = await worker(t, 'transient');
   const node = t.context.synthetic.nodes(12)[1]!;
   t.context.fx.fail({ match: new RegExp(`json-rev/${node}`), status: 503 });
   await publishPushes([11, 12, 13]);
-  await until('1 parked', () => w.source.counters.parked === 1);
+  await until('1 retried', () => w.source.counters.retried === 1);
   await until('2 acked', () => w.source.counters.acked === 2);
-  t.is(w.source.counters.requeued, 1);
-  const parked = await t.context.admin.drain(names.failedQueue);
-  t.is(parked.length, 1);
-  t.regex(
-    String(parked[0]!.properties.headers?.['x-error']),
-    new RegExp(`^${node}: GET .* answered 503$`),
+  t.is(w.source.counters.requeued + w.source.counters.parked, 0);
+  t.deepEqual(
+    w.settled.filter((s) => s.action === 'retry').map((s) => s.retry),
+    [{ attempt: 1, step: '30s', delayMs: 30_000 }],
   );
-  t.true(parked[0]!.content.toString().includes('"pushid":12'));
+  // It waits 30 s there (the default delays); taken off here before it comes back.
+  const waiting = await t.context.admin.drain(names.retrySteps[0]!.queue);
+  t.is(waiting.length, 1);
+  const headers = waiting[0]!.properties.headers!;
+  t.is(headers['x-attempt'], 1);
+  t.true(Date.now() - Date.parse(String(headers['x-first-failure'])) < 60_000);
+  t.is(headers['x-routing-key'], routingKey);
+  t.regex(String(headers['x-error']), new RegExp(`^${node}: GET .* answered 503$`));
+  t.true(waiting[0]!.content.toString().includes('"pushid":12'));
+  t.is(await t.context.admin.depth(names.queue), 0);
+  t.is(await t.context.admin.depth(names.failedQueue), 0);
 });
 
 test('retries an upstream 500 within the request and acks when it then succeeds', async (t) => {
@@ -211,7 +219,7 @@ test('retries an upstream 500 within the request and acks when it then succeeds'
   t.context.fx.fail({ match: new RegExp(`json-rev/${node}`), status: 500, times: 1 });
   await publishPushes([14]);
   await until('1 ack', () => w.source.counters.acked === 1);
-  t.is(w.source.counters.requeued + w.source.counters.parked, 0);
+  t.is(w.source.counters.requeued + w.source.counters.parked + w.source.counters.retried, 0);
   t.true((w.sink as MemorySink).pings.some((p) => p.changesetID === node));
 });
 
@@ -280,7 +288,7 @@ test('loses no message when the broker connection is killed mid-stream', async (
   const slowFx = await startFixtures({ data: t.context.synthetic, latencyMs: 15 });
   const queueName = `killed-${randomBytes(3).toString('hex')}`;
   const names = pulseNames(user.username, queueName);
-  t.context.queues.push(names.queue, names.failedQueue);
+  t.context.queues.push(names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue));
   const routingKey = `test/${queueName}`;
   const w = await startWorker({ user, queueName, routingKey, fx: slowFx, prefetch: 4 });
   try {
@@ -342,22 +350,38 @@ const outcome = (...outcomes: JobOutcome['outcomes']): JobOutcome => ({
   outcomes,
 });
 
-test('verdictFor: ack when all sent or skipped; requeue a transient failure once; park otherwise', (t) => {
+test('verdictFor: ack when all sent or skipped; retry a transient failure until too old; park otherwise', (t) => {
   const transient = { status: 'failed', error: new PipelineError('503', 'transient') } as const;
   const permanent = { status: 'failed', error: new PipelineError('404', 'permanent') } as const;
-  t.is(verdictFor(outcome({ status: 'skipped', node: 'a'.repeat(40), reason: 'x' }), false), 'ack');
-  t.is(verdictFor(outcome(), false), 'ack');
-  t.is(verdictFor(outcome(transient), false), 'requeue');
-  t.is(verdictFor(outcome(transient), true), 'park');
-  t.is(verdictFor(outcome(permanent), false), 'park');
-  t.is(verdictFor(outcome(transient, permanent), false), 'park');
+  const held = { status: 'held', node: 'b'.repeat(40) } as const;
+  const now = Date.UTC(2024, 0, 2);
+  const hour = 3_600_000;
+  const live: RetryContext = { replay: false, now, maxAgeMs: 24 * hour };
+  const verdict = (result: JobOutcome, context: Partial<RetryContext> = {}) => {
+    const decision = verdictFor(result, { ...live, ...context });
+    return decision.verdict === 'park' ? `park: ${decision.parkReason}` : decision.verdict;
+  };
+  t.is(verdict(outcome({ status: 'skipped', node: 'a'.repeat(40), reason: 'x' })), 'ack');
+  t.is(verdict(outcome()), 'ack');
+  t.is(verdict(outcome(held)), 'defer');
+  t.is(verdict(outcome(transient)), 'retry');
+  t.is(verdict(outcome(transient, held)), 'retry');
+  t.is(verdict(outcome(transient), { firstFailureAt: now - 23 * hour }), 'retry');
+  t.is(verdict(outcome(transient), { firstFailureAt: now - 24 * hour }), 'park: too_old');
+  t.is(verdict(outcome(transient), { hostsUp: false }), 'requeue');
+  t.is(verdict(outcome(transient), { replay: true }), 'park: replay_failed');
+  t.is(verdict(outcome(permanent)), 'park: permanent');
+  t.is(verdict(outcome(transient, permanent)), 'park: permanent');
+  t.is(verdict(outcome(permanent), { replay: true }), 'park: permanent');
 });
 
 test('pulseNames follows the Pulse naming rules', (t) => {
-  t.deepEqual(pulseNames('bob', 'hgpush'), {
+  t.like(pulseNames('bob', 'hgpush'), {
     queue: 'queue/bob/hgpush',
     failedQueue: 'queue/bob/hgpush.failed',
     failedExchange: 'exchange/bob/hgpush.failed',
+    delayExchange: 'exchange/bob/hgpush.delay',
+    retryExchange: 'exchange/bob/hgpush.retry',
   });
 });
 
@@ -367,7 +391,7 @@ test('replays the recorded Pulse streams through the worker with every ping exac
   const queueName = `recorded-${randomBytes(3).toString('hex')}`;
   const routingKey = `test/${queueName}`;
   const names = pulseNames(t.context.user.username, queueName);
-  t.context.queues.push(names.queue, names.failedQueue);
+  t.context.queues.push(names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue));
   const w = await startWorker({ user: t.context.user, queueName, routingKey, fx: recorded });
   t.context.workers.push(w);
   const lines = (file: string) =>
@@ -429,27 +453,22 @@ test('consumes again after Pulse deletes its queue while the connection stays up
   );
 });
 
-test('a replayed message that fails for a transient reason again is parked again, not requeued', async (t) => {
-  const {
-    worker: w,
-    queueName,
-    names,
-    routingKey,
-    publishPushes,
-  } = await worker(t, 'replaytransient');
+test('a replayed message that fails for a transient reason again is parked again, not retried', async (t) => {
+  const { worker: w, queueName, names, routingKey } = await worker(t, 'replaytransient');
   // Push 40 is this test's alone: the fault must not reach the other tests' pushes.
   const node = t.context.synthetic.nodes(40)[0]!;
   t.context.fx.fail({ match: new RegExp(`json-rev/${node}`), status: 503 });
-  await publishPushes([40]);
-  await until('1 parked', () => w.source.counters.parked === 1);
   await w.stop();
+  // Parked by an earlier run (a transient failure is retried for RETRY_MAX_HOURS first).
+  const body = changegroupMessage(t.context.fx.repo(REPO), 40);
+  await t.context.admin.publish('', body, names.failedExchange);
   const replay = await replayWorker(t, queueName, routingKey);
   await until('1 settled', () => replay.settled.length === 1);
   t.deepEqual(
-    replay.settled.map((s) => s.action),
-    ['park'],
+    replay.settled.map((s) => [s.action, s.parkReason]),
+    [['park', 'replay_failed']],
   );
-  t.is(replay.source.counters.requeued, 0);
+  t.is(replay.source.counters.requeued + replay.source.counters.retried, 0);
   await replay.stop();
   t.is((await t.context.admin.drain(names.failedQueue)).length, 1);
 });
@@ -459,7 +478,7 @@ test('unsubscribing from jobs stops consuming: later messages stay in the queue'
   const queueName = `unsub-${randomBytes(3).toString('hex')}`;
   const routingKey = `test/${queueName}`;
   const names = pulseNames(user.username, queueName);
-  t.context.queues.push(names.queue, names.failedQueue);
+  t.context.queues.push(names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue));
   const env = { ...user.env(queueName, routingKey), ...t.context.fx.env };
   const source = new PulseSource({
     settings: readSettingsOrThrow(PulseSettings, env),
@@ -481,9 +500,12 @@ test('unsubscribing from jobs stops consuming: later messages stay in the queue'
   await until('not consuming', () => !source.consuming());
   await t.context.admin.publish(routingKey, changegroupMessage(t.context.fx.repo(REPO), 1));
   await sleep(300);
+  // Delivered before the broker took the cancel, it is handed back: ready again shortly.
+  await until('the message ready in the queue', async () => {
+    return (await t.context.admin.depth(names.queue)) === 1;
+  });
   t.is(taken.length, 0);
   t.is(source.inFlight, 0);
-  t.is(await t.context.admin.depth(names.queue), 1);
   const started = Date.now();
   await source.stop(10_000);
   t.true(Date.now() - started < 2_000, 'stop() does not wait out its grace period');
@@ -501,7 +523,7 @@ const isolatedWorker = async (
   const user = options.user ?? (await createPulseUser());
   const queueName = options.queueName ?? `${name}-${randomBytes(3).toString('hex')}`;
   const names = pulseNames(user.username, queueName);
-  t.context.queues.push(names.queue, names.failedQueue);
+  t.context.queues.push(names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue));
   const routingKey = `test/${queueName}`;
   const started = await startWorker({ user, queueName, routingKey, fx: t.context.fx, ...options });
   t.context.workers.push(started);

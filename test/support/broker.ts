@@ -7,7 +7,12 @@ const run = promisify(execFile);
 const rabbitmqctl = (...args: string[]) => run('rabbitmqctl', ['-q', ...args]);
 
 export const BROKER = { host: '127.0.0.1', port: 5672 };
-export const HGPUSH_EXCHANGE = 'exchange/hgpushes/v2';
+/**
+ * hg.mozilla.org's exchange as the tests stand it in: one of this test process's own, never
+ * the shared `exchange/hgpushes/v2`, so nothing is published where another consumer listens.
+ * Declared by `Admin.connect`, deleted by `Admin.close`; the users' environment names it.
+ */
+export const HGPUSH_EXCHANGE = `exchange/ctstest-${randomBytes(4).toString('hex')}/hgpushes`;
 const ADMIN_URL = `amqp://guest:guest@${BROKER.host}:${BROKER.port}`;
 
 /**
@@ -50,6 +55,7 @@ export const createPulseUser = async (): Promise<PulseUser> => {
       PULSE_PORT: String(BROKER.port),
       PULSE_SSL: 'false',
       PULSE_VHOST: '/',
+      PULSE_EXCHANGE: HGPUSH_EXCHANGE,
     }),
     killConnections: async () => {
       await rabbitmqctl('close_all_user_connections', username, 'test kills the connection');
@@ -125,7 +131,14 @@ export class Admin {
     }
   }
 
+  async deleteExchanges(...exchanges: string[]): Promise<void> {
+    for (const exchange of exchanges) {
+      await this.channel.deleteExchange(exchange).catch(() => undefined);
+    }
+  }
+
   async close(): Promise<void> {
+    await this.channel.deleteExchange(HGPUSH_EXCHANGE).catch(() => undefined);
     await this.connection.close();
   }
 }
@@ -148,4 +161,22 @@ export const queueCounts = async (queue: string): Promise<{ ready: number; unack
     if (name === queue) return { ready: Number(ready), unacked: Number(unacked) };
   }
   throw new Error(`the broker has no queue ${queue}`);
+};
+
+/**
+ * Every queue and exchange named after a user (`queue/<user>/...`, `exchange/<user>/...`),
+ * whichever the worker declared (main, failed, delay queues...): for a test's clean-up.
+ */
+export const brokerObjectsOf = async (
+  username: string,
+): Promise<{ queues: string[]; exchanges: string[] }> => {
+  const names = async (what: 'list_queues' | 'list_exchanges', prefix: string) =>
+    (await rabbitmqctl(what, '-p', '/', 'name')).stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((name) => name.startsWith(prefix));
+  return {
+    queues: await names('list_queues', `queue/${username}/`),
+    exchanges: await names('list_exchanges', `exchange/${username}/`),
+  };
 };

@@ -8,6 +8,7 @@ import type { Store } from '../../src/state/index.js';
 import { MemorySink } from '../../src/sinks/memory.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
+import { hostsUpCheck } from '../../src/worker/pause.js';
 import { Worker } from '../../src/worker/worker.js';
 import type { PulseUser } from './broker.js';
 import type { Fixtures } from './fixtureServer.js';
@@ -50,6 +51,7 @@ export const startWorker = async (options: {
   };
   const pulse = settingsOrThrow(readSettings(PulseSettings, env));
   const upstream = settingsOrThrow(readSettings(UpstreamSettings, env));
+  const clients = createClients(upstream, { backoffMs: 5, attempts: 3 });
   const source = new PulseSource({
     settings: pulse,
     allowedHosts: upstream.ALLOWED_HOSTS,
@@ -58,11 +60,11 @@ export const startWorker = async (options: {
     queue: options.queue ?? 'main',
     reconnectSeconds: 0.2,
     ...(options.testHooks === undefined ? {} : { testHooks: options.testHooks }),
+    ...(clients.health && { hostsUp: hostsUpCheck(clients.health) }),
   });
   const settled: Settlement[] = [];
   source.settlements.subscribe((settlement) => settled.push(settlement));
   const sink = options.sink ?? new MemorySink();
-  const clients = createClients(upstream, { backoffMs: 5, attempts: 3 });
   const worker = new Worker({
     source,
     deps: {

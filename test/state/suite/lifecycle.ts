@@ -14,13 +14,19 @@ export const lifecycleTests = ({ harness, open }: Suite): void => {
     await first.recordSent({ node, repository: randomRepository(), reviewSystem: 'bmo' });
     const second = await open(t, {}, target);
     t.true(await second.isSent(node));
-    t.deepEqual(await harness().query(target, MIGRATIONS), [{ name: '0001_initial' }]);
+    t.deepEqual(await harness().query(target, MIGRATIONS), [
+      { name: '0001_initial' },
+      { name: '0002_leases' },
+    ]);
   });
 
   test('four stores opening a fresh database at once all start, and migrate it once', async (t) => {
     const target = await harness().fresh();
     const stores = await Promise.all([1, 2, 3, 4].map(() => open(t, {}, target)));
-    t.deepEqual(await harness().query(target, MIGRATIONS), [{ name: '0001_initial' }]);
+    t.deepEqual(await harness().query(target, MIGRATIONS), [
+      { name: '0001_initial' },
+      { name: '0002_leases' },
+    ]);
     const [node, repository] = [randomNode(), randomRepository()];
     const outcomes = await Promise.all(stores.map((s) => s.claim(node, repository)));
     t.deepEqual(outcomes.sort(), ['claimed', 'held', 'held', 'held']);

@@ -1,0 +1,90 @@
+import type { HostHealth } from '../clients/health.js';
+import { HostLimits } from '../clients/hostLimits.js';
+import { createClients, hostHealth, type Clients } from '../clients/index.js';
+import type { UpstreamSettings } from '../codecs/settings.js';
+import type { OutageNotes } from './progressText.js';
+
+const clock = (date: Date): string => date.toISOString().slice(11, 19);
+
+/**
+ * A backfill through an outage. Its clients wait for a host that is down (HostHealth in
+ * `wait` mode): a request that failed because its host went down is tried again once the
+ * host answers its probe, so the changeset is sent then rather than counted as a failure.
+ * Here, no new push is taken while any host is down (`gate`), and what the run waits for
+ * is said with the progress and in the summary.
+ */
+export class BackfillOutages implements OutageNotes {
+  /** Per host: how many times it went down and for how long in all, once it is back. */
+  private readonly waited = new Map<string, { times: number; ms: number }>();
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(private readonly health: HostHealth) {
+    health.transitions.subscribe((transition) => {
+      if (transition.up) {
+        const waited = this.waited.get(transition.host) ?? { times: 0, ms: 0 };
+        this.waited.set(transition.host, {
+          times: waited.times + 1,
+          ms: waited.ms + (transition.downForMs ?? 0),
+        });
+      }
+      for (const listener of this.listeners) listener();
+    });
+  }
+
+  /** The source's pushes, each taken only once every host is up. */
+  async *gate<T>(jobs: AsyncIterable<T>): AsyncGenerator<T> {
+    const iterator = jobs[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        await this.health.waitUntilUp();
+        const next = await iterator.next();
+        if (next.done === true) return;
+        yield next.value;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+
+  /** On a signal: nothing waits for a host any more (requests that did fail now). */
+  stop(): void {
+    this.health.close();
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  progressFields(): { waitingFor?: string } {
+    const down = this.health.downHosts();
+    if (down.length === 0) return {};
+    const hosts = down.map(({ host, since }) => `${host} (down since ${clock(since)} UTC)`);
+    return { waitingFor: hosts.join(', ') };
+  }
+
+  summaryFields(): Record<string, unknown> {
+    if (this.waited.size === 0) return {};
+    const waitedFor = [...this.waited].map(([host, { times, ms }]) => ({
+      host,
+      times,
+      seconds: Math.round(ms / 100) / 10,
+    }));
+    return { waitedFor };
+  }
+
+  summaryLines(): string[] {
+    return [...this.waited].map(
+      ([host, { times, ms }]) =>
+        `waited for ${host}: down ${times === 1 ? 'once' : `${times} times`}, ${(ms / 1000).toFixed(1)} s in all`,
+    );
+  }
+}
+
+/** The backfill's clients: a host that is down is waited for; and what says so. */
+export const backfillClients = (
+  settings: UpstreamSettings,
+): Clients & { readonly outages: BackfillOutages } => {
+  const health = hostHealth(settings, 'wait');
+  const clients = createClients(settings, {}, new HostLimits(settings.HTTP_CONCURRENCY, health));
+  return { ...clients, outages: new BackfillOutages(health) };
+};

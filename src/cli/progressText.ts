@@ -1,0 +1,44 @@
+import type { ProgressSnapshot, SummaryFields } from './backfillTally.js';
+import { formatDuration } from './eta.js';
+import { failureGroupLines } from './failures.js';
+
+/** What a backfill waits for while a host is down (backfillOutage.ts), for the progress. */
+export interface OutageNotes {
+  /** `{ waitingFor }` while a host is down, else nothing. */
+  progressFields(): { waitingFor?: string };
+  /** How long each host kept the run waiting, for the summary event. */
+  summaryFields(): Record<string, unknown>;
+  /** The same, as lines of the text summary. */
+  summaryLines(): string[];
+  /** Calls `listener` whenever a host goes down or comes back. */
+  onChange(listener: () => void): void;
+}
+
+/** The summary as a person reads it. */
+export const summaryText = (s: SummaryFields): string => {
+  const systems = Object.entries(s.pings).map(([system, count]) => `  ${system}: ${count}`);
+  return [
+    `${s.pushes} pushes, ${s.changesets} changesets in ${s.seconds.toFixed(1)} s (${s.rate.toFixed(1)} changesets/s)`,
+    'pings by review system:',
+    ...(systems.length > 0 ? systems : ['  (none)']),
+    `already sent / skipped: ${s.skipped}`,
+    `failures: ${s.failed}`,
+    ...failureGroupLines(s.failures),
+  ].join('\n');
+};
+
+/** The values of the bar's tokens. */
+export const barPayload = (
+  snapshot: ProgressSnapshot,
+  outages?: OutageNotes,
+): Record<string, unknown> => {
+  const waitingFor = outages?.progressFields().waitingFor;
+  return {
+    changesets: snapshot.changesets,
+    rate: snapshot.rate.toFixed(1),
+    skipped: snapshot.skipped,
+    failed: snapshot.failed,
+    etaText: formatDuration(snapshot.etaSeconds),
+    waiting: waitingFor === undefined ? '' : ` | waiting for ${waitingFor}`,
+  };
+};

@@ -1,0 +1,129 @@
+import type { Channel, ConsumeMessage, Options } from 'amqplib';
+import type { PulseNames, RetryStep } from './pulseNames.js';
+
+/**
+ * Delayed retries. A message whose job failed transiently is published, with publisher
+ * confirms and `mandatory`, to the user's delay exchange with its step as routing key
+ * (`30s`, `2m`, ...), then acked. It waits in that step's delay queue, whose queue-level
+ * `x-message-ttl` is the delay, and expires into the retry exchange (the delay queues'
+ * dead-letter exchange), which is bound to the main queue: the message comes back as it
+ * left, with its attempts counted in headers.
+ */
+
+/** How many attempts of the message failed so far (set on each retry: 1, 2, ...). */
+export const ATTEMPT_HEADER = 'x-attempt';
+/** When its first attempt failed (ISO 8601): the age RETRY_MAX_HOURS is measured from. */
+export const FIRST_FAILURE_HEADER = 'x-first-failure';
+/** Names one publish, so that a mandatory message the broker returns is recognised. */
+export const PUBLISH_ID_HEADER = 'x-publish-id';
+
+/** The broker's dead-lettering records and our publish ids: not carried over to a copy. */
+const DROPPED_HEADERS = [
+  'x-death',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+  'x-last-death-exchange',
+  'x-last-death-queue',
+  'x-last-death-reason',
+  PUBLISH_ID_HEADER,
+];
+
+export interface RetryState {
+  /** Failed attempts so far; 0 for a message never retried. */
+  readonly attempts: number;
+  readonly firstFailureAt: number | undefined;
+}
+
+type Headers = Record<string, unknown>;
+
+const headersOf = (message: ConsumeMessage): Headers =>
+  (message.properties.headers as Headers | undefined) ?? {};
+
+/** What a message's headers say of its earlier attempts; a value that does not read is none. */
+export const retryStateOf = (message: ConsumeMessage): RetryState => {
+  const headers = headersOf(message);
+  const attempts = Number(headers[ATTEMPT_HEADER]);
+  const first = headers[FIRST_FAILURE_HEADER];
+  const firstFailureAt =
+    typeof first === 'string' ? Date.parse(first) : typeof first === 'number' ? first : NaN;
+  return {
+    attempts: Number.isSafeInteger(attempts) && attempts > 0 ? attempts : 0,
+    firstFailureAt: Number.isFinite(firstFailureAt) ? firstFailureAt : undefined,
+  };
+};
+
+/** The delay of the n-th retry (n from 1): the n-th step, the last one once they run out. */
+export const stepFor = (steps: readonly RetryStep[], attempt: number): RetryStep => {
+  const step = steps[Math.min(Math.max(attempt, 1), steps.length) - 1];
+  if (step === undefined) throw new RangeError('no retry step');
+  return step;
+};
+
+/**
+ * Where the message was first published. A message that came back from a delay queue or is
+ * replayed from the failed queue arrives through one of our exchanges, with a routing key of
+ * ours: its origin is in the headers we set.
+ */
+export const originOf = (
+  message: ConsumeMessage,
+  names: PulseNames,
+): { routingKey: string; exchange: string } => {
+  const { exchange, routingKey } = message.fields;
+  const headers = headersOf(message);
+  const ours = exchange === names.retryExchange || exchange === names.failedExchange;
+  const savedKey = headers['x-routing-key'];
+  if (ours && typeof savedKey === 'string') {
+    const savedExchange = headers['x-exchange'];
+    return {
+      routingKey: savedKey,
+      exchange: typeof savedExchange === 'string' ? savedExchange : '',
+    };
+  }
+  return { routingKey, exchange };
+};
+
+/** The headers of a copy (parked or retried): the message's own, with its origin. */
+export const copiedHeaders = (message: ConsumeMessage, names: PulseNames): Headers => {
+  const headers = { ...headersOf(message) };
+  for (const name of DROPPED_HEADERS) delete headers[name];
+  const origin = originOf(message, names);
+  return { ...headers, 'x-routing-key': origin.routingKey, 'x-exchange': origin.exchange };
+};
+
+/** The properties a copy keeps; the broker's own (delivery mode, expiration) are set anew. */
+export const copiedProperties = (message: ConsumeMessage): Options.Publish => {
+  const p = message.properties;
+  const kept: Options.Publish = {
+    contentType: p.contentType as string | undefined,
+    contentEncoding: p.contentEncoding as string | undefined,
+    correlationId: p.correlationId as string | undefined,
+    messageId: p.messageId as string | undefined,
+    timestamp: p.timestamp as number | undefined,
+    type: p.type as string | undefined,
+    appId: p.appId as string | undefined,
+  };
+  return Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== undefined));
+};
+
+/**
+ * Declares the delay exchange and queues and the retry exchange, and binds the retry
+ * exchange to the main queue (asserted before). A queue's `x-message-ttl` cannot change once
+ * declared: the broker answers PRECONDITION_FAILED, so changing the delays means deleting the
+ * delay queues first (they hold only messages waiting for their retry).
+ */
+export const declareRetryQueues = async (channel: Channel, names: PulseNames): Promise<void> => {
+  const durable = { durable: true, autoDelete: false } as const;
+  await channel.assertExchange(names.delayExchange, 'direct', durable);
+  await channel.assertExchange(names.retryExchange, 'fanout', durable);
+  await channel.bindQueue(names.queue, names.retryExchange, '');
+  for (const step of names.retrySteps) {
+    await channel.assertQueue(step.queue, {
+      ...durable,
+      exclusive: false,
+      messageTtl: step.delayMs,
+      deadLetterExchange: names.retryExchange,
+    });
+    await channel.bindQueue(step.queue, names.delayExchange, step.name);
+  }
+};
