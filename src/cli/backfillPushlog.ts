@@ -10,7 +10,7 @@ import { configureLog, log } from '../log.js';
 import { pipeline } from '../pipeline/index.js';
 import { pushOf } from '../pipeline/job.js';
 import { isSettled } from '../pipeline/recordPush.js';
-import { repositoryUrl } from '../rules/repository.js';
+import { repositoryUrl } from '../codecs/scalars.js';
 import { backfillClients } from './backfillOutage.js';
 import { planBackfill } from './backfillPlan.js';
 import { signalExitCode, windDownOnSignals } from './backfillSignals.js';

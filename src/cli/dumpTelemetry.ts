@@ -11,7 +11,7 @@ import { describeError } from '../errors.js';
 import { configureLog } from '../log.js';
 import { pipeline } from '../pipeline/index.js';
 import { dryRun } from '../pipeline/ledger.js';
-import { repositoryUrl } from '../rules/repository.js';
+import { repositoryUrl } from '../codecs/scalars.js';
 import { stdoutSink } from '../sinks/stdout.js';
 import { createProgram, EXIT, fail, settingsOrExit } from './program.js';
 import { TARGET_REPO_HELP } from './settingsHelp.js';

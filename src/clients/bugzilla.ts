@@ -1,9 +1,13 @@
 import { LRUCache } from 'lru-cache';
-import { AttachmentsAnswer, BugzillaError, HistoryAnswer } from '../codecs/bugzilla.js';
+import {
+  AttachmentsAnswer,
+  BugzillaError,
+  HistoryAnswer,
+  type BugRecord,
+} from '../codecs/bugzilla.js';
 import { decodeJsonWith } from '../codecs/decodeJson.js';
 import type { Decoded } from '../codecs/report.js';
 import { PipelineError } from '../errors.js';
-import type { BugRecord } from '../rules/reviewSystem.js';
 import { decodedOrFail, type Http } from './http.js';
 
 const decodeAttachments = decodeJsonWith(AttachmentsAnswer, 'Bugzilla attachments answer');

@@ -2,7 +2,7 @@ import type { Changeset } from '../codecs/changeset.js';
 import { decodeJsonWith } from '../codecs/decodeJson.js';
 import type { Diffstat } from '../codecs/ping.js';
 import { PushlogPage } from '../codecs/pushlog.js';
-import { NodePrefix } from '../codecs/scalars.js';
+import { NodePrefix, repositoryUrl } from '../codecs/scalars.js';
 import { NoSuchChangeset, PipelineError } from '../errors.js';
 import { DiffstatCounter } from '../rules/diffstat.js';
 import { allowedUrl } from './allowList.js';
@@ -76,7 +76,7 @@ export class HgClient {
   private repoUrl(repository: string, ...path: string[]): URL {
     const base = allowedUrl(repository, this.allowedHosts);
     this.probeWith(repository, false);
-    base.pathname = [base.pathname.replace(/\/+$/, ''), ...path].join('/');
+    base.pathname = [repositoryUrl(base.pathname), ...path].join('/');
     return base;
   }
 
@@ -89,7 +89,7 @@ export class HgClient {
     const known = this.probes.get(url.host);
     if (known !== undefined && (known.answered || !answered)) return;
     this.probes.set(url.host, { repository, answered });
-    url.pathname = `${url.pathname.replace(/\/+$/, '')}/json-pushes`;
+    url.pathname = `${repositoryUrl(url.pathname)}/json-pushes`;
     url.search = 'version=2&startID=0&endID=0';
     this.http.watch(url.href, `the repository URL (${repository}) and ALLOWED_HOSTS`);
   }

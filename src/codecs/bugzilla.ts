@@ -43,3 +43,10 @@ export const BugzillaError = t.intersection(
   'BugzillaError',
 );
 export type BugzillaError = t.TypeOf<typeof BugzillaError>;
+
+/** What Bugzilla said about a bug; `null` when it has no such bug we may read (401, 404, error). */
+export const BugRecord = t.union(
+  [t.type({ attachments: t.array(Attachment), history: t.array(HistoryEntry) }), t.null],
+  'BugRecord',
+);
+export type BugRecord = t.TypeOf<typeof BugRecord>;

@@ -32,3 +32,9 @@ export type NonNegativeInt = t.TypeOf<typeof NonNegativeInt>;
 
 /** 0 or 1, as Bugzilla writes its flags. */
 export const Bit = t.union([t.literal(0), t.literal(1)], '0 or 1');
+
+/**
+ * A repository URL as pings and requests use it: without trailing slashes, so that
+ * `https://hg.mozilla.org/mozilla-central/` and `.../mozilla-central` are one repository.
+ */
+export const repositoryUrl = (url: string): string => url.replace(/\/+$/, '');

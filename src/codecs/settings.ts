@@ -1,5 +1,5 @@
 import * as t from 'io-ts';
-import { repositoryUrl } from '../rules/repository.js';
+import { repositoryUrl } from './scalars.js';
 
 /** Environment variables are strings or absent; `withDefault` stands in for absent or empty. */
 const withDefault = <A, O>(codec: t.Type<A, O, unknown>, fallback: A): t.Type<A, O, unknown> =>

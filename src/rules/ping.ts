@@ -1,7 +1,7 @@
 import type { Changeset } from '../codecs/changeset.js';
 import { Ping, type Diffstat, type ReviewSystem } from '../codecs/ping.js';
 import { decodeWith, type Decoded } from '../codecs/report.js';
-import { repositoryUrl } from './repository.js';
+import { repositoryUrl } from '../codecs/scalars.js';
 import { needsDiffstat } from './reviewSystem.js';
 
 export interface PingFacts {

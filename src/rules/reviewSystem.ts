@@ -1,15 +1,11 @@
-import type { Attachment, HistoryEntry } from '../codecs/bugzilla.js';
+import type { Attachment, BugRecord, HistoryEntry } from '../codecs/bugzilla.js';
 import type { ReviewSystem } from '../codecs/ping.js';
 import { parseBugNumber } from './bugNumber.js';
 
 /** What a changeset alone decides: a review system, or the bug Bugzilla must be asked about. */
 export type ChangesetVerdict = { system: ReviewSystem } | { bug: number };
 
-/** What Bugzilla said about a bug; `null` when it has no such bug we may read (401, 404, error). */
-export type BugRecord = {
-  attachments: readonly Attachment[];
-  history: readonly HistoryEntry[];
-} | null;
+export type { BugRecord };
 
 export interface ChangesetFacts {
   readonly desc: string;

@@ -29,7 +29,7 @@ const valueOf = <A>(decoded: Decoded<A>): A => {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Realistic samples, as recorded from the services (FORMATS.md).
+// Realistic samples, in the shapes the services answer (see fixtures/README.md).
 
 const changegroupMessage = {
   payload: {
