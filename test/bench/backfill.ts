@@ -2,24 +2,31 @@
  * Benchmark of a pushlog backfill: the real pipeline (PushlogSource -> pipeline -> telemetry
  * sink, the real HTTP clients) against the fixture servers with latency added to every answer.
  *
- *   npx tsx test/bench/backfill.ts
+ *   npx tsx test/bench/backfill.ts [--store none|sqlite|postgres] [--runs N]
+ *
+ * `--store` (benchStore.ts): the ledger the backfill runs with, as `backfill-pushlog` would
+ * (claims awaited, nothing resent); `none` is the dry-run ledger, the pipeline without a
+ * store; default `sqlite`, a fresh store per run. `--runs N` runs each throughput scenario N
+ * times and reports the median changesets/s (the memory scenario runs once).
  *
  * Settings (environment): BACKFILL_BENCH_PUSHES (300), BACKFILL_BENCH_LATENCY_MS (20),
  * BACKFILL_BENCH_MEMORY_PUSHES (10000, 0 to skip), BACKFILL_BENCH_MEMORY_LATENCY_MS (2),
- * BACKFILL_BENCH_PAGE_SIZE (100), BACKFILL_BENCH_MAX_IN_FLIGHT (the source's default),
- * BACKFILL_BENCH_TRACE=1 (requests in flight per host, per 100 ms), BACKFILL_BENCH_NODE_ARGS
- * (node options for the backfill runs, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * BACKFILL_BENCH_PAGE_SIZE (100), BACKFILL_BENCH_TRACE=1 (requests in flight per host, per
+ * 100 ms), BACKFILL_BENCH_NODE_ARGS (node options for the backfill runs, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * Goal (the issue): at least 80% of the ceiling set by the per-host cap, that is
  * (requests to the busiest host x latency / HTTP_CONCURRENCY); 250 changesets/s or more with
  * HTTP_CONCURRENCY=10; never more than HTTP_CONCURRENCY requests in flight per host; a peak
- * RSS under 200 MB for a 10,000-push backfill.
+ * RSS under 200 MB for a 10,000-push backfill. With the store: a median within 10% of the
+ * same scenario with `--store none`.
  *
  * The fixture servers run in this process; each backfill runs in a child process of its own
  * (this script again, with `--run`), so that its peak RSS is the backfill's alone and the two
  * do not share one event loop.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { lastValueFrom, reduce } from 'rxjs';
@@ -29,8 +36,19 @@ import type { TelemetrySettings, UpstreamSettings } from '../../src/codecs/setti
 import { configureLog } from '../../src/log.js';
 import { pipeline } from '../../src/pipeline/index.js';
 import { telemetrySink } from '../../src/sinks/telemetry.js';
+import { CountingLimits } from '../support/countingLimits.js';
 import { startFixtures, type Upstream } from '../support/fixtureServer.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import {
+  createBenchDatabase,
+  describeLedgerCalls,
+  describeRuns,
+  median,
+  openBenchLedger,
+  parseBenchOptions,
+  type LedgerCalls,
+  type StoreKind,
+} from './benchStore.js';
 
 const MiB = 1024 * 1024;
 const REPO_PATH = 'integration/autoland';
@@ -56,7 +74,8 @@ interface RunSpec {
   readonly pushes: number;
   readonly concurrency: number;
   readonly pageSize: number;
-  readonly maxInFlight: number | undefined;
+  /** DATABASE_URL of a fresh store, or none for the dry-run ledger. */
+  readonly databaseUrl: string | undefined;
 }
 
 /** What one backfill run reports back. */
@@ -76,6 +95,7 @@ interface RunResult {
   readonly cpuSeconds: number;
   /** Share of the run the event loop was busy: near 1, the backfill is CPU-bound. */
   readonly eventLoopBusy: number;
+  readonly ledgerCalls: LedgerCalls;
 }
 
 // ---- The backfill, in its own process ------------------------------------------------------
@@ -94,14 +114,19 @@ const runBackfill = async (spec: RunSpec): Promise<RunResult> => {
     TMO_PING_DOCTYPE: 'hgpush',
     TMO_PING_DOCVERSION: '1',
   };
-  const { limits, hg, bugzilla } = createClients(upstream);
+  const limits = new CountingLimits(spec.concurrency);
+  const { hg, bugzilla } = createClients(upstream, {}, limits);
   const sink = telemetrySink(createTelemetryClient(limits, telemetry));
+  // As backfill-pushlog: a claim held elsewhere is awaited, a sent changeset is not resent.
+  const { ledger, policy, calls, close } = await openBenchLedger(spec.databaseUrl, {
+    whenHeld: 'await',
+    resend: false,
+    startsWatermarks: false,
+  });
   const source = new PushlogSource(
     hg,
     { repository: spec.repository, start: 0, end: spec.pushes },
-    spec.maxInFlight === undefined
-      ? { pageSize: spec.pageSize }
-      : { pageSize: spec.pageSize, maxInFlight: spec.maxInFlight },
+    spec.pageSize,
   );
 
   const baselineRss = process.memoryUsage.rss();
@@ -117,7 +142,7 @@ const runBackfill = async (spec: RunSpec): Promise<RunResult> => {
   const cpuBefore = process.cpuUsage();
   const eluBefore = performance.eventLoopUtilization();
   const totals = await lastValueFrom(
-    pipeline({ hg, bugzilla, sink })(source.jobs).pipe(
+    pipeline({ hg, bugzilla, sink, ledger, policy })(source.jobs()).pipe(
       reduce(
         (acc, result) => {
           acc.pushes += 1;
@@ -139,6 +164,7 @@ const runBackfill = async (spec: RunSpec): Promise<RunResult> => {
   const elu = performance.eventLoopUtilization(eluBefore);
   clearInterval(sampler);
   sampledPeakRss = Math.max(sampledPeakRss, process.memoryUsage.rss());
+  await close();
   if (source.failure !== undefined) throw source.failure;
   return {
     seconds,
@@ -150,6 +176,7 @@ const runBackfill = async (spec: RunSpec): Promise<RunResult> => {
     baselineRss,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     eventLoopBusy: elu.utilization,
+    ledgerCalls: calls,
   };
 };
 
@@ -161,8 +188,10 @@ interface Scenario {
   readonly latencyMs: number;
   readonly concurrency: number;
   readonly pageSize: number;
-  readonly maxInFlight: number | undefined;
-  /** Whether to judge it against the throughput goals (the memory run is CPU-bound by design). */
+  /**
+   * Whether to judge it against the throughput goals, and run it `--runs` times (the memory
+   * run is CPU-bound by design, and runs once).
+   */
   readonly judgeThroughput: boolean;
 }
 
@@ -177,7 +206,19 @@ interface Measured {
   readonly serverCpuSeconds: number;
   /** Mean requests in flight per host, per 100 ms of the run (BACKFILL_BENCH_TRACE=1). */
   readonly trace: { hg: number; bmo: number; tmo: number }[];
+  /** The machine's 1-minute load average and CPU pressure at the start and end of the run. */
+  readonly machine: { load: [number, number]; pressure: [string, string] };
 }
+
+/** Share of the last 10 s in which some runnable task waited for a CPU (Linux PSI). */
+const cpuPressure = (): string => {
+  try {
+    const match = /^some avg10=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return match === null ? '?' : `${Number(match[1]).toFixed(0)}%`;
+  } catch {
+    return '?';
+  }
+};
 
 const runChild = (spec: RunSpec): Promise<RunResult> =>
   new Promise((resolve, reject) => {
@@ -201,13 +242,14 @@ const runChild = (spec: RunSpec): Promise<RunResult> =>
     });
   });
 
-const measure = async (scenario: Scenario): Promise<Measured> => {
+const measure = async (scenario: Scenario, store: StoreKind): Promise<Measured> => {
   const data = syntheticFixtures({
     pushes: scenario.pushes,
     changesetsPerPush: CHANGESETS_PER_PUSH,
     repoPath: REPO_PATH,
   });
   const fx = await startFixtures({ data, latencyMs: scenario.latencyMs });
+  const database = await createBenchDatabase(store);
   try {
     // hg's in-flight requests, sampled while the run goes, for the busy share.
     let samples = 0;
@@ -226,6 +268,8 @@ const measure = async (scenario: Scenario): Promise<Measured> => {
       bucket.tmo += fx.tmo.inFlight;
       bucket.n += 1;
     }, 2);
+    const loadBefore = loadavg()[0]!;
+    const pressureBefore = cpuPressure();
     const cpuBefore = process.cpuUsage();
     const result = await runChild({
       repository: fx.repo(REPO_PATH),
@@ -235,7 +279,7 @@ const measure = async (scenario: Scenario): Promise<Measured> => {
       pushes: scenario.pushes,
       concurrency: scenario.concurrency,
       pageSize: scenario.pageSize,
-      maxInFlight: scenario.maxInFlight,
+      databaseUrl: database.url,
     });
     const cpu = process.cpuUsage(cpuBefore);
     clearInterval(sampler);
@@ -253,8 +297,13 @@ const measure = async (scenario: Scenario): Promise<Measured> => {
       hgBusy: samples === 0 ? 0 : sum / samples / scenario.concurrency,
       serverCpuSeconds: (cpu.user + cpu.system) / 1e6,
       trace: buckets.map((b) => ({ hg: b.hg / b.n, bmo: b.bmo / b.n, tmo: b.tmo / b.n })),
+      machine: {
+        load: [loadBefore, loadavg()[0]!],
+        pressure: [pressureBefore, cpuPressure()],
+      },
     };
   } finally {
+    await database.drop();
     await fx.close();
   }
 };
@@ -262,26 +311,27 @@ const measure = async (scenario: Scenario): Promise<Measured> => {
 const mb = (bytes: number) => `${(bytes / MiB).toFixed(0)} MB`;
 const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
 
-const report = ({
-  scenario,
-  result,
-  requests,
-  peakInFlight,
-  hgBusy,
-  serverCpuSeconds,
-  trace,
-}: Measured): string[] => {
+/** Changesets per second, and that rate against the ceiling the per-host cap sets. */
+const throughput = ({ scenario, result, requests }: Measured) => {
   const changesets = result.sent + result.failed;
   const rate = changesets / result.seconds;
   const [busiest, busiestCount] = Object.entries(requests).sort(([, a], [, b]) => b - a)[0]!;
   const ceilingSeconds = (busiestCount * scenario.latencyMs) / 1000 / scenario.concurrency;
   const ceilingRate = ceilingSeconds > 0 ? changesets / ceilingSeconds : Infinity;
+  return { changesets, rate, busiest, busiestCount, ceilingSeconds, ceilingRate };
+};
+
+const report = (measured: Measured, store: StoreKind): string[] => {
+  const { scenario, result, requests, peakInFlight, hgBusy, serverCpuSeconds, trace, machine } =
+    measured;
+  const { changesets, rate, busiest, busiestCount, ceilingSeconds, ceilingRate } =
+    throughput(measured);
   const share = rate / ceilingRate;
   const overCap = Object.values(peakInFlight).some((peak) => peak > scenario.concurrency);
   const lines = [
     `${scenario.label}: ${scenario.pushes} pushes x ${CHANGESETS_PER_PUSH} changesets, ` +
       `latency ${scenario.latencyMs} ms, HTTP_CONCURRENCY ${scenario.concurrency}, ` +
-      `page ${scenario.pageSize}, maxInFlight ${scenario.maxInFlight ?? 'default'}`,
+      `page ${scenario.pageSize}, store ${store}`,
     `  done        ${result.pushes} pushes, ${result.sent} sent, ${result.failed} failed` +
       (result.firstFailure === undefined ? '' : ` (first: ${result.firstFailure})`),
     `  throughput  ${rate.toFixed(1)} changesets/s in ${result.seconds.toFixed(2)} s ` +
@@ -290,6 +340,9 @@ const report = ({
     `  requests    hg ${requests.hg}, bmo ${requests.bmo} (Bugzilla), tmo ${requests.tmo}`,
     `  peak in flight (server) hg ${peakInFlight.hg}, bmo ${peakInFlight.bmo}, ` +
       `tmo ${peakInFlight.tmo}${overCap ? '  <-- OVER THE CAP' : ' (cap respected)'}`,
+    `  ledger      ${describeLedgerCalls(result.ledgerCalls, changesets, result.pushes)}`,
+    `  machine     load average ${machine.load.map((l) => l.toFixed(1)).join(' -> ')}, ` +
+      `CPU pressure (PSI some avg10) ${machine.pressure.join(' -> ')}`,
   ];
   if (scenario.judgeThroughput && scenario.latencyMs > 0) {
     lines.push(
@@ -324,34 +377,20 @@ const report = ({
   return lines;
 };
 
-const main = async () => {
+const USAGE = 'tsx test/bench/backfill.ts [--store none|sqlite|postgres] [--runs N]';
+
+const main = async (argv: string[]) => {
+  const { store, runs, rest } = parseBenchOptions(argv, USAGE);
+  if (rest.length > 0) throw new Error(`usage: ${USAGE}`);
   const pushes = envInt('BACKFILL_BENCH_PUSHES', 300);
   const latencyMs = envInt('BACKFILL_BENCH_LATENCY_MS', 20);
   const memoryPushes = envInt('BACKFILL_BENCH_MEMORY_PUSHES', 10_000);
   const memoryLatencyMs = envInt('BACKFILL_BENCH_MEMORY_LATENCY_MS', 2);
   const pageSize = envInt('BACKFILL_BENCH_PAGE_SIZE', 100);
-  const maxInFlightSetting = envInt('BACKFILL_BENCH_MAX_IN_FLIGHT', 0);
-  const maxInFlight = maxInFlightSetting === 0 ? undefined : maxInFlightSetting;
 
   const scenarios: Scenario[] = [
-    {
-      label: 'default cap',
-      pushes,
-      latencyMs,
-      concurrency: 8,
-      pageSize,
-      maxInFlight,
-      judgeThroughput: true,
-    },
-    {
-      label: 'cap 10',
-      pushes,
-      latencyMs,
-      concurrency: 10,
-      pageSize,
-      maxInFlight,
-      judgeThroughput: true,
-    },
+    { label: 'default cap', pushes, latencyMs, concurrency: 8, pageSize, judgeThroughput: true },
+    { label: 'cap 10', pushes, latencyMs, concurrency: 10, pageSize, judgeThroughput: true },
   ];
   if (memoryPushes > 0) {
     scenarios.push({
@@ -360,26 +399,43 @@ const main = async () => {
       latencyMs: memoryLatencyMs,
       concurrency: 10,
       pageSize,
-      maxInFlight,
       judgeThroughput: false,
     });
   }
-  const load = loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ');
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
   console.log(
     `backfill benchmark (node ${process.version}, ${availableParallelism()} CPUs, ` +
-      `load average ${load} at start)`,
+      `load average ${load()} at start); store ${store}, ${runs} run(s) per throughput scenario`,
   );
+  const summary: string[] = [];
   for (const scenario of scenarios) {
-    const measured = await measure(scenario);
-    console.log(report(measured).join('\n'));
+    const times = scenario.judgeThroughput ? runs : 1;
+    const measured: Measured[] = [];
+    for (let run = 1; run <= times; run += 1) {
+      const m = await measure(scenario, store);
+      measured.push(m);
+      const [title, ...lines] = report(m, store);
+      console.log([times > 1 ? `${title} (run ${run} of ${times})` : title, ...lines].join('\n'));
+    }
+    if (scenario.judgeThroughput) {
+      const rates = measured.map((m) => throughput(m).rate);
+      const shares = measured.map((m) => throughput(m).rate / throughput(m).ceilingRate);
+      summary.push(
+        `  ${scenario.label.padEnd(12)} ${describeRuns(rates, 'changesets/s')} ` +
+          `(${pct(median(shares))} of the ceiling)`,
+      );
+    }
   }
+  console.log(`summary, store ${store} (load average ${load()} at the end):`);
+  console.log(summary.join('\n'));
 };
 
 if (process.argv[2] === '--run') {
   const result = await runBackfill(JSON.parse(process.argv[3]!) as RunSpec);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
-  await main();
+  await main(process.argv.slice(2));
 }

@@ -5,20 +5,26 @@
  * HTTP_CONCURRENCY=10.
  *
  *   npx tsx test/bench/worker.ts [messages] [prefetch ...]   (defaults: 1000, then 32 and 256)
+ *     --store KIND   none | sqlite | postgres: the worker's ledger (benchStore.ts); `none` is
+ *                    the dry-run ledger, the pipeline without a store; default sqlite
+ *     --runs N       each prefetch N times, then the median changesets/s (default 1)
  *     --in-process   run the worker in this process (beside the fixture servers)
  *     --tsx          run the worker process under tsx rather than plain node
  *     --cpu-prof DIR write a CPU profile of each worker process into DIR
  *
- * Each prefetch is one run with a fresh queue, fresh upstreams and a fresh worker process, so
- * that no run inherits another's heap. This process plays hg.mozilla.org (it publishes, and
- * serves the fixtures); the worker is a child process on the same code (src/, streams/ and
- * this file transpiled once into a temporary directory and run on plain node, as the service
- * runs from dist/: under tsx a loader thread adds ~27 MB to every RSS figure). The worker
- * reports its Http counters, timings and RSS over IPC.
+ * Each run has a fresh queue, fresh upstreams, a fresh store and a fresh worker process, so
+ * that no run inherits another's heap or ledger. This process plays hg.mozilla.org (it
+ * declares the queue, publishes, and serves the fixtures); the worker is a child process
+ * running the service's own Worker (src/worker/worker.ts: PulseSource, pipeline, telemetry
+ * sink, metrics) on the same code (src/, streams/ and this file transpiled once into a
+ * temporary directory and run on plain node, as the service runs from dist/: under tsx a
+ * loader thread adds ~27 MB to every RSS figure). The worker reports its Http counters,
+ * store calls, timings and RSS over IPC.
  *
  * Goals (issue 5): at least 80% of the ceiling the per-host cap allows (requests to the
  * busiest host x 20 ms / 10), more than 15 times a one-request-at-a-time client (all
  * requests x 20 ms), peak RSS under 200 MB and flat, and the prefetch not the limit.
+ * With the store: a median within 10% of the same run with `--store none`.
  * Time runs from the first delivery to the last ack.
  */
 import { fork } from 'node:child_process';
@@ -34,19 +40,31 @@ import {
 } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import amqplib from 'amqplib';
-import { tap, type Subscription } from 'rxjs';
-import { PulseSource } from '../../streams/pulse.js';
-import { pulseNames, type Verdict } from '../../src/rules/pulse.js';
+import { tap } from 'rxjs';
+import { PulseSource, type Settlement } from '../../streams/pulse.js';
+import { pulseNames, type PulseNames } from '../../streams/pulseNames.js';
 import { createClients, createTelemetryClient } from '../../src/clients/index.js';
 import { PulseSettings, TelemetrySettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';
 import { configureLog } from '../../src/log.js';
-import { pipeline } from '../../src/pipeline/index.js';
 import { telemetrySink } from '../../src/sinks/telemetry.js';
-import { Admin, BROKER, createPulseUser } from '../support/broker.js';
+import { WorkerMetrics } from '../../src/worker/metrics.js';
+import { Worker } from '../../src/worker/worker.js';
+import { Admin, BROKER, HGPUSH_EXCHANGE, createPulseUser } from '../support/broker.js';
+import { CountingLimits } from '../support/countingLimits.js';
 import { startFixtures, type Fixtures, type Upstream } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import {
+  createBenchDatabase,
+  describeLedgerCalls,
+  describeRuns,
+  median,
+  openBenchLedger,
+  parseBenchOptions,
+  type LedgerCalls,
+  type StoreKind,
+} from './benchStore.js';
 import { transpileForNode } from './plainNode.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -85,7 +103,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (since: bigint, until = process.hrtime.bigint()) => Number(until - since) / 1e9;
 
 // ---------------------------------------------------------------------------------------
-// The worker: the service's own source, pipeline and sink
+// The worker: the service's own Worker, its source, pipeline, sink and store
 
 interface WorkerSpec {
   readonly env: Record<string, string>;
@@ -93,11 +111,16 @@ interface WorkerSpec {
   readonly messages: number;
   /** Host (`127.0.0.1:port`) of each fixture upstream, to read the Http counters by. */
   readonly hosts: Record<HostName, string>;
+  /** DATABASE_URL of a fresh store, or none for the dry-run ledger. */
+  readonly databaseUrl: string | undefined;
 }
+
+type Action = Settlement['action'];
 
 interface WorkerReport {
   readonly seconds: number;
-  readonly verdicts: Record<Verdict, number>;
+  /** What became of the messages: acked, requeued, parked, ... */
+  readonly actions: Partial<Record<Action, number>>;
   /** The worker's own view, from its Http counters. */
   readonly client: Record<HostName, { requests: number; peakInFlight: number; mean: number }>;
   /** Most messages delivered and not yet settled at once. */
@@ -106,7 +129,7 @@ interface WorkerReport {
   readonly loopBusy: number;
   /** How late the worker's event loop ran timers: median and 99th percentile, in ms. */
   readonly loopDelay: [number, number];
-  /** RSS once the worker is connected, before the first delivery. */
+  /** RSS once the worker is set up (clients, store), before it connects. */
   readonly startRss: number;
   /** RSS when 25, 50, 75 and 100% of the messages were settled. */
   readonly rssAt: number[];
@@ -117,19 +140,18 @@ interface WorkerReport {
   /** The most of RSS sampled every 50 ms and of the kernel's maxrss. */
   readonly peakRss: number;
   readonly runtime: string;
+  readonly ledgerCalls: LedgerCalls;
 }
 
 /**
- * Connects (which declares and binds the queue), calls `connected` and waits for it (the
- * messages are published then), consumes until every message is settled, and stops.
+ * Sets up as process-queue-messages does (clients, telemetry sink, store), calls `ready` and
+ * waits for it (the messages are published then), makes and starts the worker, and stops it
+ * once every message is settled.
  */
-const runWorker = async (
-  spec: WorkerSpec,
-  connected: () => Promise<void>,
-): Promise<WorkerReport> => {
+const runWorker = async (spec: WorkerSpec, ready: () => Promise<void>): Promise<WorkerReport> => {
   configureLog({ level: 'warn' });
   const { env, messages, hosts } = spec;
-  const verdicts: Record<Verdict, number> = { ack: 0, requeue: 0, park: 0, hold: 0 };
+  const actions: Partial<Record<Action, number>> = {};
   const marks = [0.25, 0.5, 0.75, 1].map((share) => Math.ceil(share * messages));
   const rssAt: number[] = [];
   const quarterPeaks: number[] = [];
@@ -139,43 +161,72 @@ const runWorker = async (
   let lastAck: bigint | undefined;
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
+  let firstDelivery: bigint | undefined;
+  let cpu: NodeJS.CpuUsage | undefined;
+  let loop: EventLoopUtilization | undefined;
+  const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+
+  const upstream = orThrow(readSettings(UpstreamSettings, env));
+  const limits = new CountingLimits(upstream.HTTP_CONCURRENCY);
+  const clients = createClients(upstream, {}, limits);
+  const sink = telemetrySink(
+    createTelemetryClient(limits, orThrow(readSettings(TelemetrySettings, env))),
+  );
+  // As process-queue-messages: a claim held elsewhere defers the message; it starts watermarks.
+  const { ledger, policy, calls, close } = await openBenchLedger(spec.databaseUrl, {
+    whenHeld: 'defer',
+    resend: false,
+    startsWatermarks: true,
+  });
+  await ready();
+  // Made only now: a PulseSource connects as soon as it is made, and its `ready()` (which
+  // `worker.start()` calls) waits for a connection event that has then already gone by.
   const source = new PulseSource({
     settings: orThrow(readSettings(PulseSettings, env)),
+    allowedHosts: upstream.ALLOWED_HOSTS,
     prefetch: spec.prefetch,
-    onSettled: (_result, verdict) => {
-      verdicts[verdict] += 1;
-      settled += 1;
-      if (verdict === 'ack') lastAck = process.hrtime.bigint();
-      if (marks.includes(settled)) {
-        const rss = process.memoryUsage.rss();
-        rssAt.push(rss);
-        quarterPeaks[rssAt.length - 1] = Math.max(quarterPeaks[rssAt.length - 1] ?? 0, rss);
-        if (gc !== undefined) {
-          gc();
-          liveHeapAt.push(process.memoryUsage().heapUsed);
-        }
-      }
-      if (settled === messages) done();
-    },
   });
-  let subscription: Subscription | undefined;
+  // Time runs from the first delivery: the worker takes `jobs` from the source, so the
+  // benchmark watches them go by on the way.
+  const jobs = source.jobs.pipe(
+    tap(() => {
+      if (firstDelivery !== undefined) return;
+      firstDelivery = process.hrtime.bigint();
+      cpu = process.cpuUsage();
+      loop = performance.eventLoopUtilization();
+      delay.enable();
+    }),
+  );
+  Object.defineProperty(source, 'jobs', { value: jobs });
+  source.settlements.subscribe((settlement) => {
+    actions[settlement.action] = (actions[settlement.action] ?? 0) + 1;
+    settled += 1;
+    if (settlement.action === 'ack') lastAck = process.hrtime.bigint();
+    if (marks.includes(settled)) {
+      const rss = process.memoryUsage.rss();
+      rssAt.push(rss);
+      quarterPeaks[rssAt.length - 1] = Math.max(quarterPeaks[rssAt.length - 1] ?? 0, rss);
+      if (gc !== undefined) {
+        gc();
+        liveHeapAt.push(process.memoryUsage().heapUsed);
+      }
+    }
+    if (settled === messages) done();
+  });
+  const worker = new Worker({
+    source,
+    deps: { ...clients, sink, ledger, policy },
+    metrics: new WorkerMetrics(),
+    graceMs: 5_000,
+  });
+
   let sampler: NodeJS.Timeout | undefined;
   try {
-    await source.ready();
-    await connected();
-    const clients = createClients(orThrow(readSettings(UpstreamSettings, env)));
-    const sink = telemetrySink(
-      createTelemetryClient(clients.limits, orThrow(readSettings(TelemetrySettings, env))),
-    );
     const startRss = process.memoryUsage.rss();
     let peakRss = startRss;
     let peakUnsettled = 0;
     let samples = 0;
     const inFlight: Record<HostName, number> = { hg: 0, bmo: 0, tmo: 0 };
-    let firstDelivery: bigint | undefined;
-    let cpu: NodeJS.CpuUsage | undefined;
-    let loop: EventLoopUtilization | undefined;
-    const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     let ticks = 0;
     sampler = setInterval(() => {
       ticks += 1;
@@ -190,20 +241,9 @@ const runWorker = async (
       }
       if (firstDelivery === undefined) return;
       samples += 1;
-      for (const name of HOSTS) inFlight[name] += clients.limits.inFlight.get(hosts[name]) ?? 0;
+      for (const name of HOSTS) inFlight[name] += limits.inFlight.get(hosts[name]) ?? 0;
     }, 10);
-    const jobs = source.jobs.pipe(
-      tap(() => {
-        if (firstDelivery !== undefined) return;
-        firstDelivery = process.hrtime.bigint();
-        cpu = process.cpuUsage();
-        loop = performance.eventLoopUtilization();
-        delay.enable();
-      }),
-    );
-    subscription = pipeline({ ...clients, sink })(jobs).subscribe({
-      error: (error: unknown) => console.error('the pipeline stopped:', error),
-    });
+    await worker.start();
     await finished;
     const elapsed = seconds(firstDelivery!, lastAck);
     const cpuUsed = process.cpuUsage(cpu);
@@ -214,15 +254,15 @@ const runWorker = async (
       HOSTS.map((name) => [
         name,
         {
-          requests: clients.limits.requestCount.get(hosts[name]) ?? 0,
-          peakInFlight: clients.limits.peakInFlight.get(hosts[name]) ?? 0,
+          requests: limits.requestCount.get(hosts[name]) ?? 0,
+          peakInFlight: limits.peakInFlight.get(hosts[name]) ?? 0,
           mean: inFlight[name] / Math.max(samples, 1),
         },
       ]),
     ) as WorkerReport['client'];
     return {
       seconds: elapsed,
-      verdicts,
+      actions,
       client,
       peakUnsettled,
       cpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6,
@@ -234,16 +274,17 @@ const runWorker = async (
       liveHeapAt,
       peakRss: Math.max(peakRss, process.resourceUsage().maxRSS * 1024),
       runtime: process.execArgv.some((a) => a.includes('tsx')) ? 'node + tsx' : 'node',
+      ledgerCalls: calls,
     };
   } finally {
     if (sampler !== undefined) clearInterval(sampler);
-    await source.stop(5_000);
-    subscription?.unsubscribe();
+    await worker.stop('benchmark over');
+    await close();
   }
 };
 
 type ToWorker = { type: 'go' };
-type FromWorker = { type: 'connected' } | { type: 'done'; report: WorkerReport };
+type FromWorker = { type: 'ready' } | { type: 'done'; report: WorkerReport };
 
 /** Worker-process mode: the spec comes as JSON on the command line, the rest over IPC. */
 const workerMode = async (specJson: string): Promise<void> => {
@@ -253,7 +294,7 @@ const workerMode = async (specJson: string): Promise<void> => {
     process.on('message', (message: ToWorker) => message.type === 'go' && resolve()),
   );
   const report = await runWorker(JSON.parse(specJson) as WorkerSpec, async () => {
-    await send({ type: 'connected' });
+    await send({ type: 'ready' });
     await go;
   });
   await send({ type: 'done', report });
@@ -261,8 +302,8 @@ const workerMode = async (specJson: string): Promise<void> => {
 };
 
 interface WorkerHandle {
-  /** Resolves once the worker's queue is declared and bound. */
-  readonly connected: Promise<void>;
+  /** Resolves once the worker is set up, before it connects. */
+  readonly ready: Promise<void>;
   /** Lets it consume; resolves with its report once it has settled every message. */
   go(): Promise<WorkerReport>;
   /** Ends it (a no-op once it has finished by itself). */
@@ -270,16 +311,16 @@ interface WorkerHandle {
 }
 
 const startWorkerInProcess = (spec: WorkerSpec): WorkerHandle => {
-  let connectedResolve: () => void = () => undefined;
+  let readyResolve: () => void = () => undefined;
   let goResolve: () => void = () => undefined;
-  const connected = new Promise<void>((resolve) => (connectedResolve = resolve));
+  const ready = new Promise<void>((resolve) => (readyResolve = resolve));
   const going = new Promise<void>((resolve) => (goResolve = resolve));
   const report = runWorker(spec, async () => {
-    connectedResolve();
+    readyResolve();
     await going;
   });
   return {
-    connected: Promise.race([connected, report.then(() => undefined)]),
+    ready: Promise.race([ready, report.then(() => undefined)]),
     go: () => {
       goResolve();
       return report;
@@ -318,9 +359,9 @@ const startWorkerProcess = (
       }),
       exited,
     ]);
-  const connected = next('connected').then(() => undefined);
+  const ready = next('ready').then(() => undefined);
   return {
-    connected,
+    ready,
     go: async () => {
       const done = next('done');
       child.send({ type: 'go' } satisfies ToWorker);
@@ -391,16 +432,41 @@ const hostStats = (upstream: Upstream): HostStats => {
   return { requests: upstream.requests.length, peakInFlight: upstream.peakInFlight, kinds };
 };
 
-/** The parking exchange the worker declared; Admin has no call for it. */
-const deleteExchange = async (exchange: string): Promise<void> => {
+/** Runs `task` on a channel of the broker's administrator, for what Admin has no call for. */
+const asBrokerAdmin = async (task: (channel: amqplib.Channel) => Promise<unknown>) => {
   const connection = await amqplib.connect(`amqp://guest:guest@${BROKER.host}:${BROKER.port}`);
   try {
-    const channel = await connection.createChannel();
-    await channel.deleteExchange(exchange);
-  } catch {
-    // Already gone: nothing to clean up.
+    await task(await connection.createChannel());
   } finally {
     await connection.close().catch(() => undefined);
+  }
+};
+
+/**
+ * The worker's queue, declared and bound as the worker declares it, so that the messages
+ * published before the worker connects wait there.
+ */
+const declareQueue = (queue: string, routingKey: string) =>
+  asBrokerAdmin(async (channel) => {
+    await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false });
+    await channel.bindQueue(queue, HGPUSH_EXCHANGE, routingKey);
+  });
+
+/** Every `queue/...` and `exchange/...` among the names (retry steps included). */
+const brokerNames = (value: unknown): string[] =>
+  typeof value === 'string'
+    ? [value].filter((name) => /^(queue|exchange)\//.test(name))
+    : typeof value === 'object' && value !== null
+      ? Object.values(value).flatMap(brokerNames)
+      : [];
+
+/** The queues and exchanges the worker may have declared, each on a channel of its own. */
+const deleteDeclared = async (names: PulseNames) => {
+  for (const name of brokerNames(names)) {
+    const queue = name.startsWith('queue/');
+    await asBrokerAdmin((channel) =>
+      queue ? channel.deleteQueue(name) : channel.deleteExchange(name),
+    ).catch(() => undefined); // already gone: nothing to clean up
   }
 };
 
@@ -409,6 +475,7 @@ const run = async (options: {
   admin: Admin;
   messages: number;
   prefetch: number;
+  store: StoreKind;
   inProcess: boolean;
   start: (spec: WorkerSpec) => WorkerHandle;
 }): Promise<RunResult> => {
@@ -418,6 +485,7 @@ const run = async (options: {
   const names = pulseNames(user.username, queueName);
   let fx: Fixtures | undefined;
   let worker: WorkerHandle | undefined;
+  const database = await createBenchDatabase(options.store);
   try {
     const data = syntheticFixtures({ pushes: messages, changesetsPerPush: CHANGESETS_PER_PUSH });
     fx = await startFixtures({ data, latencyMs: LATENCY_MS });
@@ -427,9 +495,10 @@ const run = async (options: {
       HTTP_CONCURRENCY: String(CONCURRENCY),
     };
     const hosts = { hg: fx.hg.host, bmo: fx.bmo.host, tmo: fx.tmo.host };
-    worker = options.start({ env, prefetch, messages, hosts });
-    await worker.connected;
+    worker = options.start({ env, prefetch, messages, hosts, databaseUrl: database.url });
+    await worker.ready;
 
+    await declareQueue(names.queue, routingKey);
     const publishStart = process.hrtime.bigint();
     const repoUrl = fx.repo(REPO);
     for (let pushId = 1; pushId <= messages; pushId += 1) {
@@ -461,9 +530,9 @@ const run = async (options: {
     };
   } finally {
     worker?.kill();
-    await admin.deleteQueues(names.queue, names.failedQueue);
-    await deleteExchange(names.failedExchange);
+    await deleteDeclared(names);
     await fx?.close();
+    await database.drop();
   }
 };
 
@@ -476,12 +545,14 @@ const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 
 interface Figures {
   readonly seconds: number;
+  /** Changesets per second, first delivery to last ack. */
+  readonly rate: number;
   readonly share: number;
   readonly speedup: number;
   readonly ok: boolean;
 }
 
-const report = (r: RunResult): Figures => {
+const report = (r: RunResult, title: string): Figures => {
   const { upstream: hosts, worker: w, messages } = r;
   const total = HOSTS.reduce((sum, name) => sum + hosts[name].requests, 0);
   const busiest = HOSTS.reduce((a, b) => (hosts[b].requests > hosts[a].requests ? b : a));
@@ -489,10 +560,10 @@ const report = (r: RunResult): Figures => {
   const share = ceiling / w.seconds;
   const baseline = (total * LATENCY_MS) / 1000;
   const speedup = baseline / w.seconds;
-  const correct =
-    w.verdicts.ack === messages &&
-    r.received === messages * CHANGESETS_PER_PUSH &&
-    w.verdicts.park + w.verdicts.requeue === 0;
+  // Every message acked, nothing else: deferred, requeued, retried, parked, ...
+  const { ack = 0, ...others } = w.actions;
+  const notAcked = Object.entries(others).map(([action, n]) => `${n} ${action}`);
+  const correct = ack === messages && r.received === messages * CHANGESETS_PER_PUSH;
   const heap = w.liveHeapAt;
   const [first = 0, ...later] = w.quarterPeaks;
   const flat =
@@ -504,10 +575,10 @@ const report = (r: RunResult): Figures => {
   const busy = w.client[busiest].mean / CONCURRENCY;
   const prefetchOk = busy >= GOAL_BUSY;
 
-  console.log(`\n== prefetch ${r.prefetch}`);
+  console.log(`\n== ${title}`);
   console.log(
-    `messages     ${messages} published in ${r.publishSeconds.toFixed(1)} s; ${w.verdicts.ack} ` +
-      `acked, ${w.verdicts.requeue} requeued, ${w.verdicts.park} parked; ${r.received} pings ` +
+    `messages     ${messages} published in ${r.publishSeconds.toFixed(1)} s; ${ack} acked` +
+      `${notAcked.length > 0 ? ` (and ${notAcked.join(', ')})` : ''}; ${r.received} pings ` +
       `received by telemetry: ${verdict(correct)}`,
   );
   console.log(
@@ -531,6 +602,7 @@ const report = (r: RunResult): Figures => {
       `${w.cpuSeconds.toFixed(1)} s (${((w.cpuSeconds / w.seconds) * 100).toFixed(0)}% of a core), ` +
       `event loop busy ${(w.loopBusy * 100).toFixed(0)}%`,
   );
+  console.log(`ledger       ${describeLedgerCalls(w.ledgerCalls, r.received, messages)}`);
   const psi = (p: number | undefined) => (p === undefined ? '?' : `${p.toFixed(0)}%`);
   console.log(
     `machine      ${cpus().length} CPUs; load average ${r.load[0].toFixed(1)} -> ` +
@@ -563,7 +635,7 @@ const report = (r: RunResult): Figures => {
       `speed-up ${speedup.toFixed(1)}x (goal > ${GOAL_SPEEDUP}x): ${verdict(speedup > GOAL_SPEEDUP)}`,
   );
   console.log(
-    `RSS          ${mb(w.startRss)} MB connected; at 25/50/75/100%: ` +
+    `RSS          ${mb(w.startRss)} MB set up; at 25/50/75/100%: ` +
       `${w.rssAt.map(mb).join(' / ')} MB; peak of each quarter ` +
       `${w.quarterPeaks.map(mb).join(' / ')} MB`,
   );
@@ -581,17 +653,23 @@ const report = (r: RunResult): Figures => {
   );
   return {
     seconds: w.seconds,
+    rate: r.received / w.seconds,
     share,
     speedup,
     ok: correct && share >= GOAL_SHARE && speedup > GOAL_SPEEDUP && rssOk && prefetchOk,
   };
 };
 
+const USAGE =
+  'tsx test/bench/worker.ts [--store none|sqlite|postgres] [--runs N] [--in-process] [--tsx] ' +
+  '[--cpu-prof DIR] [messages] [prefetch ...]';
+
 const parseArgs = (argv: string[]) => {
-  const flags = new Set(argv.filter((a) => a.startsWith('--')));
-  const profAt = argv.indexOf('--cpu-prof');
-  const cpuProfDir = profAt >= 0 ? argv[profAt + 1] : undefined;
-  const numbers = argv
+  const { store, runs, rest: args } = parseBenchOptions(argv, USAGE);
+  const flags = new Set(args.filter((a) => a.startsWith('--')));
+  const profAt = args.indexOf('--cpu-prof');
+  const cpuProfDir = profAt >= 0 ? args[profAt + 1] : undefined;
+  const numbers = args
     .filter((a, i) => !a.startsWith('--') && !(profAt >= 0 && i === profAt + 1))
     .map(Number);
   const [messages = 1000, ...rest] = numbers;
@@ -602,13 +680,13 @@ const parseArgs = (argv: string[]) => {
     [...flags].some((f) => !known.includes(f)) ||
     (profAt >= 0 && cpuProfDir === undefined)
   ) {
-    throw new Error(
-      'usage: tsx test/bench/worker.ts [--in-process] [--tsx] [--cpu-prof DIR] [messages] [prefetch ...]',
-    );
+    throw new Error(`usage: ${USAGE}`);
   }
   return {
     messages,
     prefetches,
+    store,
+    runs,
     inProcess: flags.has('--in-process'),
     tsx: flags.has('--tsx'),
     cpuProfDir,
@@ -617,7 +695,7 @@ const parseArgs = (argv: string[]) => {
 
 const main = async (argv: string[]): Promise<number> => {
   const options = parseArgs(argv);
-  const { messages, prefetches } = options;
+  const { messages, prefetches, store, runs } = options;
   configureLog({ level: 'warn' });
   const dir = mkdtempSync(join(tmpdir(), 'worker-bench-'));
   const user = await createPulseUser();
@@ -637,25 +715,34 @@ const main = async (argv: string[]): Promise<number> => {
       : (spec: WorkerSpec) => startWorkerProcess(spec, script, options.cpuProfDir);
     console.log(
       `${messages} messages x ${CHANGESETS_PER_PUSH} changesets, ${LATENCY_MS} ms added to every ` +
-        `upstream answer, HTTP_CONCURRENCY=${CONCURRENCY}; the worker runs ` +
+        `upstream answer, HTTP_CONCURRENCY=${CONCURRENCY}; store ${store}; ${runs} run(s) per ` +
+        `prefetch; the worker runs ` +
         `${options.inProcess ? 'in this process' : 'in a process of its own per run'}`,
     );
-    const figures: Figures[] = [];
+    const figures = new Map<number, Figures[]>();
     for (const prefetch of prefetches) {
       const inProcess = options.inProcess;
-      figures.push(report(await run({ user, admin, messages, prefetch, inProcess, start })));
+      const runsOf = figures.set(prefetch, []).get(prefetch)!;
+      for (let i = 1; i <= runs; i += 1) {
+        const title =
+          `prefetch ${prefetch}, store ${store}` + (runs > 1 ? ` (run ${i} of ${runs})` : '');
+        const result = await run({ user, admin, messages, prefetch, store, inProcess, start });
+        runsOf.push(report(result, title));
+      }
     }
-    if (figures.length > 1) {
-      console.log('\n== prefetch');
-      prefetches.forEach((prefetch, i) => {
-        const f = figures[i]!;
-        console.log(
-          `${String(prefetch).padStart(5)}        ${f.seconds.toFixed(2)} s, ${(f.share * 100).toFixed(1)}% ` +
-            `of the ceiling, ${f.speedup.toFixed(1)}x`,
-        );
-      });
+    console.log(`\n== summary, store ${store}`);
+    for (const [prefetch, runsOf] of figures) {
+      const shares = runsOf.map((f) => f.share * 100);
+      const speedups = runsOf.map((f) => f.speedup);
+      console.log(
+        `prefetch ${String(prefetch).padEnd(4)} ${describeRuns(
+          runsOf.map((f) => f.rate),
+          'changesets/s',
+        )}; ` +
+          `median ${median(shares).toFixed(1)}% of the ceiling, ${median(speedups).toFixed(1)}x`,
+      );
     }
-    const ok = figures.every((f) => f.ok);
+    const ok = [...figures.values()].flat().every((f) => f.ok);
     console.log(`\ngoals        ${ok ? 'all met' : 'NOT all met'}`);
     return ok ? 0 : 1;
   } finally {
