@@ -3,7 +3,7 @@ import { ChangegroupMessage, HgPushEnvelope } from '../src/codecs/pulseMessage.j
 import { allowedUrl } from '../src/clients/allowList.js';
 import { describeError } from '../src/errors.js';
 import type { PushTarget } from '../src/pipeline/job.js';
-import { repositoryUrl } from '../src/rules/repository.js';
+import { repositoryUrl } from '../src/codecs/scalars.js';
 
 /** What a Pulse message body asks of us. */
 export type MessageReading =
