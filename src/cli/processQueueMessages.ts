@@ -62,7 +62,8 @@ const program = createProgram(
   )
   .addHelpText(
     'after',
-    '\nExit status: 0 stopped cleanly, 1 could not connect, set up the queue or serve metrics, 2 usage or settings error.',
+    '\nExit status: 0 stopped cleanly, 1 could not connect, set up the queue, open the store or serve' +
+      '\nmetrics, or --replay-failed parked a message again; 2 usage or settings error.',
   )
   .parse();
 const options = program.opts<Options>();
@@ -115,4 +116,5 @@ await worker.start().catch((error: unknown) => {
 const stopped = await worker.stopped;
 server?.close();
 await store?.close().catch((error: unknown) => log.error('closing the store', { error }));
-process.exit(stopped.failed ? EXIT.failed : EXIT.ok);
+const parkedAgain = options.replayFailed && source.counters.parked > 0;
+process.exit(stopped.failed || parkedAgain ? EXIT.failed : EXIT.ok);
