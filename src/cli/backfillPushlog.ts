@@ -14,7 +14,7 @@ import { repositoryUrl } from '../codecs/scalars.js';
 import { backfillClients } from './backfillOutage.js';
 import { planBackfill } from './backfillPlan.js';
 import { signalExitCode, windDownOnSignals } from './backfillSignals.js';
-import { createProgram, EXIT, fail, intArgument, settingsOrExit } from './program.js';
+import { createProgram, EXIT, fail, intArgument, settingsOrExit, logLevelFor } from './program.js';
 import { BackfillProgress } from './progress.js';
 import { programInvocation, resumeCommand, tellResume } from './resumeCommand.js';
 import type { ResumeOptions } from './resumeCommand.js';
@@ -73,7 +73,7 @@ if (!options.yes && !process.stdin.isTTY) {
 }
 // Off a terminal, progress and the summary are info events; on one, the bar shows them.
 const quiet = process.stderr.isTTY ? 'warn' : 'info';
-configureLog({ level: options.debug || upstream.DEBUG ? 'debug' : quiet });
+configureLog({ level: logLevelFor(options.debug, upstream, quiet) });
 
 // A host that goes down is waited for: see backfillOutage.ts.
 const { limits, hg, bugzilla, outages } = backfillClients(upstream);

@@ -13,7 +13,7 @@ import { pipeline } from '../pipeline/index.js';
 import { dryRun } from '../pipeline/ledger.js';
 import { repositoryUrl } from '../codecs/scalars.js';
 import { stdoutSink } from '../sinks/stdout.js';
-import { createProgram, EXIT, fail, settingsOrExit } from './program.js';
+import { createProgram, EXIT, fail, settingsOrExit, logLevelFor } from './program.js';
 import { TARGET_REPO_HELP } from './settingsHelp.js';
 
 const NAME = 'dump-telemetry';
@@ -54,7 +54,7 @@ const main = async (): Promise<void> => {
     const from = options.targetRepo !== undefined ? '--target-repo' : 'TARGET_REPO';
     fail(NAME, `${from}: ${describeError(error)}`, EXIT.usage);
   }
-  configureLog({ level: options.debug || upstream.DEBUG ? 'debug' : 'warn' });
+  configureLog({ level: logLevelFor(options.debug, upstream, 'warn') });
 
   const { hg, bugzilla } = createClients(upstream);
   const sink = stdoutSink({ pretty: true });

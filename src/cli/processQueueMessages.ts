@@ -17,7 +17,7 @@ import { hostsUpCheck } from '../worker/pause.js';
 import { gapFillConfig, Worker } from '../worker/worker.js';
 import { openSinkAndLedger } from './sinkAndLedger.js';
 import { serveMetricsOrExit } from './serveMetricsOrExit.js';
-import { createProgram, EXIT, fail, intArgument, settingsOrExit } from './program.js';
+import { createProgram, EXIT, fail, intArgument, settingsOrExit, logLevelFor } from './program.js';
 import { GAP_FILL_HELP, PULSE_HELP, TELEMETRY_HELP } from './settingsHelp.js';
 
 const NAME = 'process-queue-messages';
@@ -72,7 +72,7 @@ const options = program.opts<Options>();
 const sending = options.send ? settingsOrExit(NAME, Sending) : undefined;
 const settings = sending ?? settingsOrExit(NAME, WorkerSettings);
 configureLog({
-  level: options.debug || settings.DEBUG ? 'debug' : 'info',
+  level: logLevelFor(options.debug, settings, 'info'),
   secrets: [settings.PULSE_PASSWORD],
 });
 

@@ -3,6 +3,7 @@ import type * as t from 'io-ts';
 import { IntFromString } from '../codecs/settings.js';
 import pkg from '../../package.json' with { type: 'json' };
 import { readSettings, setByDotenv } from '../config.js';
+import type { LogLevel } from '../log.js';
 import { SETTINGS_HELP } from './settingsHelp.js';
 
 /** Exit codes shared by every command. */
@@ -33,6 +34,13 @@ export const intArgument =
     }
     return decoded.right;
   };
+
+/** The log level: debug with --debug or DEBUG=true, else LOG_LEVEL, else the command's own. */
+export const logLevelFor = (
+  debugFlag: boolean | undefined,
+  settings: { readonly DEBUG: boolean; readonly LOG_LEVEL?: LogLevel | undefined } | undefined,
+  otherwise: LogLevel,
+): LogLevel => (debugFlag || settings?.DEBUG ? 'debug' : (settings?.LOG_LEVEL ?? otherwise));
 
 /** Prints `name: message` on stderr and exits with `code`. */
 export const fail = (name: string, message: string, code: number): never => {

@@ -10,6 +10,8 @@ Settings (environment variables, or a .env file in the working directory):
   MAX_ANSWER_MB        most MiB of an answer held in memory; a larger one fails for good
                        (default 32)
   DEBUG                true to log every request and decision (same as --debug)
+  LOG_LEVEL            debug, info, warn or error: the least severe lines logged (default: the
+                       command's own; --debug and DEBUG=true win); NO_COLOR turns colours off
   BREAKER_FAILURES     failures of distinct requests in a row (or answers with the same 4xx)
                        after which a host is taken for down: the worker pauses, a backfill
                        waits (1 to 1000, default 5)

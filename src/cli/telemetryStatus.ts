@@ -7,7 +7,7 @@ import { describeError } from '../errors.js';
 import { configureLog, log } from '../log.js';
 import { displayDatabaseUrl, parseDatabaseUrl } from '../state/index.js';
 import { openStoreOrExit } from './openStoreOrExit.js';
-import { createProgram, EXIT, fail, settingsOrExit } from './program.js';
+import { createProgram, EXIT, fail, settingsOrExit, logLevelFor } from './program.js';
 import { countPushesAfterWatermarks, statusDocument, type StatusReport } from './statusReport.js';
 import { statusTable } from './statusTable.js';
 import { tell } from './tell.js';
@@ -57,7 +57,7 @@ const settings = options.pushlog
   ? settingsOrExit(NAME, t.intersection([StoreSettings, UpstreamSettings]))
   : settingsOrExit(NAME, StoreSettings);
 const upstream = options.pushlog ? (settings as StoreSettings & UpstreamSettings) : undefined;
-configureLog({ level: options.debug || upstream?.DEBUG ? 'debug' : 'warn' });
+configureLog({ level: logLevelFor(options.debug, upstream, 'warn') });
 
 // openStoreOrExit refuses (exit 2) a DATABASE_URL that does not parse, before connecting.
 const parsed = parseDatabaseUrl(settings.DATABASE_URL);

@@ -51,6 +51,30 @@ export const HttpUrlFromString = fromString('an http(s) URL without user:passwor
   }
 });
 
+/** How much a command logs: `debug`, `info`, `warn` or `error` (any case). */
+export const LogLevelFromString = fromString('debug, info, warn or error', (s) => {
+  const level = s.toLowerCase();
+  return level === 'debug' || level === 'info' || level === 'warn' || level === 'error'
+    ? level
+    : undefined;
+});
+
+/** LOG_LEVEL, or undefined when it is unset or empty (each command then has its own). */
+const LogLevelOrUnset = new t.Type<
+  t.TypeOf<typeof LogLevelFromString> | undefined,
+  string,
+  unknown
+>(
+  'debug, info, warn or error',
+  (u): u is t.TypeOf<typeof LogLevelFromString> | undefined =>
+    u === undefined || LogLevelFromString.is(u),
+  (input, context) =>
+    input === undefined || input === ''
+      ? t.success(undefined)
+      : LogLevelFromString.validate(input, context),
+  String,
+);
+
 /** One URL path segment, such as a telemetry namespace. */
 export const PathSegment = fromString('letters, digits, "-", "_" or "."', (s) =>
   /^[A-Za-z0-9._-]+$/.test(s) ? s : undefined,
@@ -94,6 +118,8 @@ export const UpstreamSettings = t.exact(
       BREAKER_FAILURES: withDefault(IntFromString(1, 1000), DEFAULT_BREAKER_FAILURES),
       /** How often a host taken for down is probed. */
       BREAKER_PROBE_SECONDS: withDefault(IntFromString(1, 3600), DEFAULT_BREAKER_PROBE_SECONDS),
+      /** The least severe lines logged; unset, each command has its own (--debug wins). */
+      LOG_LEVEL: LogLevelOrUnset,
     }),
   ]),
 );

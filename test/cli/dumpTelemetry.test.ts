@@ -201,3 +201,18 @@ test('a 300 MB JSON answer: exit 1 at once, never held (peak RSS under 200 MB)',
     t.true(result.peakKiB < 200 * 1024, `peak RSS ${Math.round(result.peakKiB / 1024)} MB`);
   }
 });
+
+test('LOG_LEVEL=debug logs as --debug does; LOG_LEVEL=error keeps stderr quiet', async (t) => {
+  const debug = await runCommand('dumpTelemetry', ['f7ea35ab0117'], {
+    ...t.context.env,
+    LOG_LEVEL: 'debug',
+  });
+  t.is(debug.code, 0);
+  t.regex(debug.stderr, /"level":"debug".*"msg":"classified"/);
+  const quiet = await runCommand('dumpTelemetry', ['f7ea35ab0117'], {
+    ...t.context.env,
+    LOG_LEVEL: 'error',
+  });
+  t.is(quiet.code, 0);
+  t.is(quiet.stderr, '');
+});

@@ -718,3 +718,15 @@ test('decodeJsonWith: a field of the wrong type is named', (t) => {
   )('{"lastpushid": "2", "pushes": {}}');
   t.deepEqual(problemsOf(decoded), ['lastpushid: expected Int, got "2"']);
 });
+
+test('UpstreamSettings: LOG_LEVEL is one of four levels, any case; unset or empty is no level', (t) => {
+  t.is(valueOf(readSettings(UpstreamSettings, { LOG_LEVEL: 'WARN' })).LOG_LEVEL, 'warn');
+  t.is(valueOf(readSettings(UpstreamSettings, { LOG_LEVEL: '' })).LOG_LEVEL, undefined);
+  t.is(valueOf(readSettings(UpstreamSettings, {})).LOG_LEVEL, undefined);
+  const bad = readSettings(UpstreamSettings, { LOG_LEVEL: 'loud' });
+  t.false(bad.ok);
+  t.regex(
+    bad.ok ? '' : bad.error.message,
+    /LOG_LEVEL: expected debug, info, warn or error, got "loud"/,
+  );
+});
