@@ -1,3 +1,4 @@
+import pkg from '../../package.json' with { type: 'json' };
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Settlement } from '../../streams/pulse.js';
@@ -47,6 +48,22 @@ export class WorkerMetrics {
     help: 'Messages ready in the Pulse queue at the last check',
     registers: [this.registry],
   });
+  readonly parkedQueueDepth = new Gauge({
+    name: 'commit_telemetry_parked_queue_depth',
+    help: 'Messages waiting in the failed (parked) queue at the last check: an operator owns them',
+    registers: [this.registry],
+  });
+  readonly lastAck = new Gauge({
+    name: 'commit_telemetry_last_ack_timestamp_seconds',
+    help: 'When a message was last acknowledged (Unix seconds): a stuck worker stops moving it',
+    registers: [this.registry],
+  });
+  readonly buildInfo = new Gauge({
+    name: 'commit_telemetry_build_info',
+    help: 'Always 1; its labels say which version runs on which Node.js',
+    labelNames: ['version', 'node'] as const,
+    registers: [this.registry],
+  });
   readonly retries = new Counter({
     name: 'commit_telemetry_retries_total',
     help: 'Messages sent to a delay queue, by the attempt that failed (1 for the first)',
@@ -62,10 +79,15 @@ export class WorkerMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ version: pkg.version, node: process.version }, 1);
   }
 
   record(settlement: Settlement, inFlight: number): void {
     this.messages.inc({ event: EVENT_OF[settlement.action] });
+    // Skipped, retried and parked messages are acked too; held, deferred and requeued are not.
+    if (!['hold', 'defer', 'requeue'].includes(settlement.action)) {
+      this.lastAck.set(Date.now() / 1000);
+    }
     this.inFlight.set(inFlight);
     if (settlement.retry !== undefined) {
       const { attempt } = settlement.retry;

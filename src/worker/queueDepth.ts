@@ -20,6 +20,8 @@ export const watchQueueDepth = (
     const depth = await source.depth();
     if (depth === undefined) return;
     metrics.queueDepth.set(depth.ready);
+    const parked = await source.failedDepth().catch(() => undefined);
+    if (parked !== undefined) metrics.parkedQueueDepth.set(parked);
     const fields = { queue: source.names.queue, ...depth };
     if (depth.ready > DEPTH_WARNING) {
       log.warn('messages are piling up in the queue; Pulse deletes queues near 8,000', fields);

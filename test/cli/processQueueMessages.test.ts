@@ -216,6 +216,16 @@ test('serves metrics and a health check when METRICS_PORT is set', async (t) => 
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     t.regex(metrics, /commit_telemetry_messages_total\{event="acked"\} 1/);
     t.regex(metrics, /commit_telemetry_pings_total\{review_system="\w+",outcome="sent"\} \d/);
+    // What an alert needs: the parked backlog, a last ack that moves, what runs.
+    t.regex(metrics, /^commit_telemetry_parked_queue_depth 0$/m);
+    const lastAck = Number(
+      /^commit_telemetry_last_ack_timestamp_seconds (\S+)$/m.exec(metrics)?.[1],
+    );
+    t.true(Math.abs(lastAck - Date.now() / 1000) < 60, `last ack ${lastAck}`);
+    t.regex(
+      metrics,
+      /^commit_telemetry_build_info\{version="\d+\.\d+\.\d+",node="v20\.[\d.]+"\} 1$/m,
+    );
   } finally {
     worker.child.kill('SIGTERM');
     t.is((await worker.finished).code, 0);
