@@ -104,6 +104,9 @@ const REPLAY_RUN_HEADER = 'x-replay-run';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How long `stop()` waits for the broker to confirm the consumer is cancelled. */
+const CANCEL_WAIT_MS = 5_000;
+
 /**
  * The always-on worker's source: a durable Pulse queue bound to the hgpush exchange, consumed
  * through amqp-connection-manager, which reconnects by itself. Every (re)connect checks the
@@ -376,7 +379,9 @@ export class PulseSource {
    */
   stop(graceMs = 25_000): Promise<void> {
     this.stopping ??= (async () => {
-      await this.cancelConsumer();
+      // A consumer still being set up (a resume after an outage) may never answer while the
+      // connection is down: stop all the same, the broker takes back what it delivered.
+      await Promise.race([this.cancelConsumer(), sleep(CANCEL_WAIT_MS)]);
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'late'>((resolve) => {
         timer = setTimeout(() => resolve('late'), graceMs);

@@ -19,7 +19,7 @@ import { BackfillProgress } from './progress.js';
 import { programInvocation, resumeCommand, tellResume } from './resumeCommand.js';
 import type { ResumeOptions } from './resumeCommand.js';
 import { TELEMETRY_HELP } from './settingsHelp.js';
-import { openSinkAndLedger } from './sinkAndLedger.js';
+import { closeStore, openSinkAndLedger } from './sinkAndLedger.js';
 
 const NAME = 'backfill-pushlog';
 
@@ -106,7 +106,7 @@ await lastValueFrom(
 );
 progress.stop();
 progress.printSummary();
-await store?.close().catch((error: unknown) => log.error('closing the store', { error }));
+await closeStore(store);
 if (source.failure !== undefined) {
   log.error('stopped reading the pushlog', { repository, error: source.failure });
 }

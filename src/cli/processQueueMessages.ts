@@ -15,7 +15,7 @@ import { configureLog, log } from '../log.js';
 import { WorkerMetrics } from '../worker/metrics.js';
 import { hostsUpCheck } from '../worker/pause.js';
 import { gapFillConfig, Worker } from '../worker/worker.js';
-import { openSinkAndLedger } from './sinkAndLedger.js';
+import { closeStore, openSinkAndLedger } from './sinkAndLedger.js';
 import { serveMetricsOrExit } from './serveMetricsOrExit.js';
 import { createProgram, EXIT, fail, intArgument, settingsOrExit, logLevelFor } from './program.js';
 import { GAP_FILL_HELP, PULSE_HELP, TELEMETRY_HELP } from './settingsHelp.js';
@@ -115,6 +115,6 @@ await worker.start().catch((error: unknown) => {
 });
 const stopped = await worker.stopped;
 server?.close();
-await store?.close().catch((error: unknown) => log.error('closing the store', { error }));
+await closeStore(store);
 const parkedAgain = options.replayFailed && source.counters.parked > 0;
 process.exit(stopped.failed || parkedAgain ? EXIT.failed : EXIT.ok);

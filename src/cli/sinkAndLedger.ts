@@ -5,7 +5,9 @@ import { dryRun, type Ledger, type LedgerPolicy } from '../pipeline/ledger.js';
 import type { Sink } from '../sinks/sink.js';
 import { stdoutSink } from '../sinks/stdout.js';
 import { telemetrySink } from '../sinks/telemetry.js';
+import { log } from '../log.js';
 import type { Store } from '../state/index.js';
+import { within } from '../worker/within.js';
 import { openStoreOrExit } from './openStoreOrExit.js';
 
 export interface SinkAndLedger {
@@ -31,4 +33,14 @@ export const openSinkAndLedger = async (
   const store = await openStoreOrExit(name, sending);
   const sink = telemetrySink(createTelemetryClient(limits, sending));
   return { sink, ledger: store, policy, store };
+};
+
+/**
+ * Closes the store before the process exits, giving up after a few seconds: a database that
+ * went away must not keep the process from exiting (its claims expire within a lease).
+ */
+export const closeStore = async (store: Store | undefined, waitMs = 5_000): Promise<void> => {
+  if (store === undefined) return;
+  const closed = store.close().catch((error: unknown) => log.error('closing the store', { error }));
+  await within(waitMs, 'closing the store', closed);
 };

@@ -17,6 +17,10 @@ import { oneClaimPerProcess } from './processClaims.js';
 import { recordParkedPush } from './parkedPush.js';
 import { watchQueueDepth } from './queueDepth.js';
 import { settlementLine } from './settlementLog.js';
+import { within } from './within.js';
+
+/** What stopping may take beyond the grace period before the worker gives up waiting. */
+const CLOSE_SLACK_MS = 5_000;
 
 /** Acks are quick; parking waits for a confirm. The prefetch bounds them anyway. */
 const SETTLING_AT_ONCE = 64;
@@ -158,12 +162,13 @@ export class Worker {
       const graceMs = this.options.graceMs ?? 25_000;
       // Gap-fill stops polling at once; its jobs in flight get the same grace as messages.
       const gapFillStopped = this.gapFill?.stop(graceMs);
-      try {
-        await source.stop(graceMs);
-      } catch (error) {
-        log.error('closing the Pulse connection failed', { error });
-      }
-      await gapFillStopped;
+      // Past the grace and a little more, whatever has not closed is left behind (the broker
+      // takes back unacked messages; claims expire): the process must be able to exit.
+      const deadline = graceMs + CLOSE_SLACK_MS;
+      await within(deadline, 'closing the Pulse connection', source.stop(graceMs)).catch(
+        (error: unknown) => log.error('closing the Pulse connection failed', { error }),
+      );
+      await within(deadline, 'stopping gap-fill', gapFillStopped ?? Promise.resolve());
       // No more probes: nothing is left to wait for a host.
       this.options.deps.health?.close();
       for (const subscription of this.subscriptions) subscription.unsubscribe();
