@@ -26,7 +26,6 @@
  * do not share one event loop.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { lastValueFrom, reduce } from 'rxjs';
@@ -42,11 +41,15 @@ import { syntheticFixtures } from '../support/syntheticFixtures.js';
 import {
   createBenchDatabase,
   describeLedgerCalls,
+  describeOtherCpu,
   describeRuns,
+  machineCpu,
   median,
   openBenchLedger,
+  otherCpu,
   parseBenchOptions,
   type LedgerCalls,
+  type MachineCpu,
   type StoreKind,
 } from './benchStore.js';
 
@@ -93,6 +96,8 @@ interface RunResult {
   readonly baselineRss: number;
   /** User + system CPU seconds of the run. */
   readonly cpuSeconds: number;
+  /** The machine's CPU at the start and end of the run (before a store's connections close). */
+  readonly machine: [MachineCpu, MachineCpu];
   /** Share of the run the event loop was busy: near 1, the backfill is CPU-bound. */
   readonly eventLoopBusy: number;
   readonly ledgerCalls: LedgerCalls;
@@ -138,6 +143,7 @@ const runBackfill = async (spec: RunSpec): Promise<RunResult> => {
     sampledPeakHeap = Math.max(sampledPeakHeap, heapUsed);
   }, 50);
 
+  const machineBefore = machineCpu();
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const eluBefore = performance.eventLoopUtilization();
@@ -162,6 +168,7 @@ const runBackfill = async (spec: RunSpec): Promise<RunResult> => {
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const elu = performance.eventLoopUtilization(eluBefore);
+  const machineAfter = machineCpu();
   clearInterval(sampler);
   sampledPeakRss = Math.max(sampledPeakRss, process.memoryUsage.rss());
   await close();
@@ -175,6 +182,7 @@ const runBackfill = async (spec: RunSpec): Promise<RunResult> => {
     maxRss: process.resourceUsage().maxRSS * 1024,
     baselineRss,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    machine: [machineBefore, machineAfter],
     eventLoopBusy: elu.utilization,
     ledgerCalls: calls,
   };
@@ -206,19 +214,9 @@ interface Measured {
   readonly serverCpuSeconds: number;
   /** Mean requests in flight per host, per 100 ms of the run (BACKFILL_BENCH_TRACE=1). */
   readonly trace: { hg: number; bmo: number; tmo: number }[];
-  /** The machine's 1-minute load average and CPU pressure at the start and end of the run. */
-  readonly machine: { load: [number, number]; pressure: [string, string] };
+  /** What else used the CPU during the run, and the 1-minute load average at its start and end. */
+  readonly machine: { other: ReturnType<typeof otherCpu>; load: [number, number] };
 }
-
-/** Share of the last 10 s in which some runnable task waited for a CPU (Linux PSI). */
-const cpuPressure = (): string => {
-  try {
-    const match = /^some avg10=([\d.]+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
-    return match === null ? '?' : `${Number(match[1]).toFixed(0)}%`;
-  } catch {
-    return '?';
-  }
-};
 
 const runChild = (spec: RunSpec): Promise<RunResult> =>
   new Promise((resolve, reject) => {
@@ -269,7 +267,6 @@ const measure = async (scenario: Scenario, store: StoreKind): Promise<Measured> 
       bucket.n += 1;
     }, 2);
     const loadBefore = loadavg()[0]!;
-    const pressureBefore = cpuPressure();
     const cpuBefore = process.cpuUsage();
     const result = await runChild({
       repository: fx.repo(REPO_PATH),
@@ -282,6 +279,10 @@ const measure = async (scenario: Scenario, store: StoreKind): Promise<Measured> 
       databaseUrl: database.url,
     });
     const cpu = process.cpuUsage(cpuBefore);
+    const serverCpuSeconds = (cpu.user + cpu.system) / 1e6;
+    // The fixture servers work only while the backfill runs: their CPU falls in its window.
+    const [before, after] = result.machine;
+    const other = otherCpu(before, after, result.cpuSeconds + serverCpuSeconds);
     clearInterval(sampler);
     const hosts = { hg: fx.hg, bmo: fx.bmo, tmo: fx.tmo } as const;
     const pick = (f: (u: Upstream) => number) =>
@@ -295,12 +296,9 @@ const measure = async (scenario: Scenario, store: StoreKind): Promise<Measured> 
       requests: pick((u) => u.requests.length),
       peakInFlight: pick((u) => u.peakInFlight),
       hgBusy: samples === 0 ? 0 : sum / samples / scenario.concurrency,
-      serverCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      serverCpuSeconds,
       trace: buckets.map((b) => ({ hg: b.hg / b.n, bmo: b.bmo / b.n, tmo: b.tmo / b.n })),
-      machine: {
-        load: [loadBefore, loadavg()[0]!],
-        pressure: [pressureBefore, cpuPressure()],
-      },
+      machine: { other, load: [loadBefore, loadavg()[0]!] },
     };
   } finally {
     await database.drop();
@@ -341,8 +339,8 @@ const report = (measured: Measured, store: StoreKind): string[] => {
     `  peak in flight (server) hg ${peakInFlight.hg}, bmo ${peakInFlight.bmo}, ` +
       `tmo ${peakInFlight.tmo}${overCap ? '  <-- OVER THE CAP' : ' (cap respected)'}`,
     `  ledger      ${describeLedgerCalls(result.ledgerCalls, changesets, result.pushes)}`,
-    `  machine     load average ${machine.load.map((l) => l.toFixed(1)).join(' -> ')}, ` +
-      `CPU pressure (PSI some avg10) ${machine.pressure.join(' -> ')}`,
+    `  machine     ${describeOtherCpu(machine.other)}; load average ` +
+      `${machine.load.map((l) => l.toFixed(1)).join(' -> ')}`,
   ];
   if (scenario.judgeThroughput && scenario.latencyMs > 0) {
     lines.push(

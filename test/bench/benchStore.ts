@@ -11,7 +11,7 @@
  *   --runs N          the measured scenario N times (default 1), each reported, then the median
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -225,3 +225,69 @@ export const median = (values: readonly number[]): number => {
 /** `239.1, 241.0, 236.5 changesets/s: median 239.1` */
 export const describeRuns = (values: readonly number[], unit: string): string =>
   `${values.map((v) => v.toFixed(1)).join(', ')} ${unit}: median ${median(values).toFixed(1)}`;
+
+// ---- What else used the CPU ------------------------------------------------------------
+
+/** CPU seconds used so far by the whole machine, and by PostgreSQL's and RabbitMQ's processes. */
+export interface MachineCpu {
+  readonly busy: number;
+  readonly postgres: number;
+  readonly rabbitmq: number;
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** Linux /proc; zeros elsewhere. */
+export const machineCpu = (): MachineCpu => {
+  const cpu = { busy: 0, postgres: 0, rabbitmq: 0 };
+  try {
+    // cpu  user nice system idle iowait irq softirq steal ...
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    cpu.busy = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue; // it has exited
+      }
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const group = name.startsWith('postgres')
+        ? 'postgres'
+        : name === 'beam.smp'
+          ? 'rabbitmq'
+          : '';
+      if (group === '') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu[group] += Number(fields[11]) + Number(fields[12]); // utime, stime
+    }
+  } catch {
+    // not Linux: nothing to say
+  }
+  return {
+    busy: cpu.busy / TICKS_PER_SECOND,
+    postgres: cpu.postgres / TICKS_PER_SECOND,
+    rabbitmq: cpu.rabbitmq / TICKS_PER_SECOND,
+  };
+};
+
+/**
+ * The CPU the machine spent between two readings beyond `ours` (the benchmark's processes),
+ * PostgreSQL and RabbitMQ: what other work took. More than a few tenths of a second in a run
+ * of a few seconds means the run was disturbed.
+ */
+export const otherCpu = (before: MachineCpu, after: MachineCpu, ours: number) => {
+  const postgres = after.postgres - before.postgres;
+  const rabbitmq = after.rabbitmq - before.rabbitmq;
+  const others = Math.max(0, after.busy - before.busy - ours - postgres - rabbitmq);
+  return { others, postgres, rabbitmq };
+};
+
+export const describeOtherCpu = ({ others, postgres, rabbitmq }: ReturnType<typeof otherCpu>) =>
+  `CPU of other processes ${others.toFixed(2)} s (PostgreSQL ${postgres.toFixed(2)} s, ` +
+  `RabbitMQ ${rabbitmq.toFixed(2)} s)`;

@@ -58,11 +58,15 @@ import { syntheticFixtures } from '../support/syntheticFixtures.js';
 import {
   createBenchDatabase,
   describeLedgerCalls,
+  describeOtherCpu,
   describeRuns,
+  machineCpu,
   median,
   openBenchLedger,
+  otherCpu,
   parseBenchOptions,
   type LedgerCalls,
+  type MachineCpu,
   type StoreKind,
 } from './benchStore.js';
 import { transpileForNode } from './plainNode.js';
@@ -141,6 +145,8 @@ interface WorkerReport {
   readonly peakRss: number;
   readonly runtime: string;
   readonly ledgerCalls: LedgerCalls;
+  /** The machine's CPU at the first delivery and once every message is settled. */
+  readonly machine: [MachineCpu, MachineCpu];
 }
 
 /**
@@ -164,6 +170,8 @@ const runWorker = async (spec: WorkerSpec, ready: () => Promise<void>): Promise<
   let firstDelivery: bigint | undefined;
   let cpu: NodeJS.CpuUsage | undefined;
   let loop: EventLoopUtilization | undefined;
+  let machineAtStart: MachineCpu | undefined;
+  let machineAtEnd: MachineCpu | undefined;
   const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   const upstream = orThrow(readSettings(UpstreamSettings, env));
@@ -192,6 +200,7 @@ const runWorker = async (spec: WorkerSpec, ready: () => Promise<void>): Promise<
     tap(() => {
       if (firstDelivery !== undefined) return;
       firstDelivery = process.hrtime.bigint();
+      machineAtStart = machineCpu();
       cpu = process.cpuUsage();
       loop = performance.eventLoopUtilization();
       delay.enable();
@@ -211,7 +220,10 @@ const runWorker = async (spec: WorkerSpec, ready: () => Promise<void>): Promise<
         liveHeapAt.push(process.memoryUsage().heapUsed);
       }
     }
-    if (settled === messages) done();
+    if (settled === messages) {
+      machineAtEnd = machineCpu();
+      done();
+    }
   });
   const worker = new Worker({
     source,
@@ -275,6 +287,7 @@ const runWorker = async (spec: WorkerSpec, ready: () => Promise<void>): Promise<
       peakRss: Math.max(peakRss, process.resourceUsage().maxRSS * 1024),
       runtime: process.execArgv.some((a) => a.includes('tsx')) ? 'node + tsx' : 'node',
       ledgerCalls: calls,
+      machine: [machineAtStart!, machineAtEnd!],
     };
   } finally {
     if (sampler !== undefined) clearInterval(sampler);
@@ -406,6 +419,8 @@ interface RunResult {
   readonly pressure: [number | undefined, number | undefined];
   /** CPU seconds this process (the upstreams) spent while the worker ran. */
   readonly upstreamCpu: number;
+  /** What else used the CPU while the worker ran: the broker, the database, other work. */
+  readonly other: ReturnType<typeof otherCpu>;
   /** How late this process (the upstreams) ran timers such as their 20 ms: p50 and p99, ms. */
   readonly upstreamDelay: [number, number];
 }
@@ -514,6 +529,10 @@ const run = async (options: {
     const cpu = process.cpuUsage();
     const report = await worker.go();
     const upstreamCpu = process.cpuUsage(cpu);
+    const upstreamSeconds = (upstreamCpu.user + upstreamCpu.system) / 1e6;
+    // The worker read the machine's CPU over its run (a store's connections close after it).
+    const ours = report.cpuSeconds + (options.inProcess ? 0 : upstreamSeconds);
+    const other = otherCpu(report.machine[0], report.machine[1], ours);
     delay.disable();
     return {
       prefetch,
@@ -526,7 +545,8 @@ const run = async (options: {
       load: [load, loadavg()[0]!],
       pressure: [pressure, cpuPressure()],
       upstreamDelay: lateness(delay),
-      upstreamCpu: (upstreamCpu.user + upstreamCpu.system) / 1e6,
+      upstreamCpu: upstreamSeconds,
+      other,
     };
   } finally {
     worker?.kill();
@@ -612,6 +632,7 @@ const report = (r: RunResult, title: string): Figures => {
         ? 'the worker and the upstreams share this process (CPU above counts both)'
         : `the fixture upstreams used ${r.upstreamCpu.toFixed(1)} s of CPU`),
   );
+  console.log(`             ${describeOtherCpu(r.other)} while the worker ran`);
   const slot = (c: { mean: number; requests: number }) => (c.mean * w.seconds * 1000) / c.requests;
   const ms = ([p50, p99]: [number, number]) => `${p50.toFixed(1)}/${p99.toFixed(1)} ms`;
   console.log(
