@@ -187,8 +187,7 @@ const runWorker = async (spec: WorkerSpec, ready: () => Promise<void>): Promise<
     startsWatermarks: true,
   });
   await ready();
-  // Made only now: a PulseSource connects as soon as it is made, and its `ready()` (which
-  // `worker.start()` calls) waits for a connection event that has then already gone by.
+  // A PulseSource connects as soon as it is made: made only now, it connects as the run starts.
   const source = new PulseSource({
     settings: orThrow(readSettings(PulseSettings, env)),
     allowedHosts: upstream.ALLOWED_HOSTS,
