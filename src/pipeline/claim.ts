@@ -17,7 +17,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Before any upstream request: a changeset in the ledger is skipped as already sent; any
- * other is claimed for this process. One held by another live process is deferred (the
+ * other is claimed for this process. The store's claim answers both at once: it claims,
+ * then reads the ledger, and says `sent` for a changeset found there. One held by another live process is deferred (the
  * job is not done and goes back for a later try) or awaited until its claim is released,
  * after which it is sent already or ours to claim. Claims expire within a lease when their
  * process dies, so awaiting ends.
@@ -29,7 +30,6 @@ export const claim = ({
 }: ClaimDeps): OperatorFunction<ChangesetRef, Claimed> =>
   concatMap(async (ref): Promise<Claimed> => {
     const alreadySent = { status: 'skipped', node: ref.node, reason: 'already sent' } as const;
-    if (!policy.resend && (await ledger.isSent(ref.node))) return { ref, outcome: alreadySent };
     for (;;) {
       const answer = await ledger.claim(ref.node, ref.repository, { evenIfSent: policy.resend });
       if (answer === 'claimed') return { ref };

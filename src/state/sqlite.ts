@@ -7,6 +7,7 @@ import { realpathSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, SqliteDialect, sql } from 'kysely';
 import type { Connection, ConnectOptions } from './connection.js';
+import { withCachedStatements } from './cachedStatements.js';
 import { migrateToLatest } from './migrations.js';
 import type { StoreSchema } from './schema.js';
 
@@ -57,7 +58,9 @@ export const connectSqlite = async (path: string, options: ConnectOptions): Prom
     const file = inMemory ? path : realpathSync(path);
     const check = inMemory ? () => undefined : watchFile(file);
     const mutex = inMemory ? new Mutex() : mutexFor(file);
-    const base = new Kysely<unknown>({ dialect: new SqliteDialect({ database: handle }) });
+    const base = new Kysely<unknown>({
+      dialect: new SqliteDialect({ database: withCachedStatements(handle) }),
+    });
     // Kysely's migration lock is a no-op on SQLite (its adapter assumes one connection), so two
     // processes could both find a migration pending and both run it. BEGIN IMMEDIATE takes the
     // file's write lock first: the second process waits (busy timeout), then finds nothing to
