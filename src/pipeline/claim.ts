@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { ChangesetRef, Outcome } from './job.js';
 import type { Ledger, LedgerPolicy } from './ledger.js';
@@ -12,8 +13,6 @@ export interface ClaimDeps {
 /** A changeset this process may now work on, or what became of it without any work. */
 export type Claimed =
   { readonly ref: ChangesetRef } | { readonly ref: ChangesetRef; readonly outcome: Outcome };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Before any upstream request: a changeset in the ledger is skipped as already sent; any

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { concatMap, type OperatorFunction } from 'rxjs';
 import { PipelineError } from '../errors.js';
 import { log } from '../log.js';
@@ -12,8 +13,6 @@ export interface SendDeps {
   /** First wait before writing an accepted ping to the ledger again; it doubles, up to a minute. */
   readonly ledgerRetryMs?: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The ping was accepted, so it must reach the ledger: releasing the claim instead would let

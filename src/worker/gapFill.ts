@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Subject, type Observable } from 'rxjs';
 import type { HgClient } from '../clients/hgmo.js';
 import type { GapFillSettings, StoreSettings } from '../codecs/settings.js';
@@ -75,9 +76,6 @@ export const gapFillConfig = (
           ? {}
           : { leaseMs: settings.CLAIM_LEASE_SECONDS * 1000 }),
       };
-
-const sleep = (ms: number) =>
-  new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), ms).unref());
 
 /**
  * Gap-fill: the pushlog, not Pulse, is the record of truth. For every repository with a
@@ -210,7 +208,7 @@ export class GapFill {
           : new Promise<void>((resolve) => this.whenDrained.push(resolve));
       const finished = await Promise.race([
         Promise.all([this.polling, drained]).then(() => 'done' as const),
-        sleep(graceMs),
+        sleep(graceMs, 'late' as const, { ref: false }),
       ]);
       if (finished === 'late') {
         log.warn('gap-fill jobs still in flight at stop; their pushes are tried again later', {
