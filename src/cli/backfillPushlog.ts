@@ -13,7 +13,7 @@ import { isSettled } from '../pipeline/recordPush.js';
 import { repositoryUrl } from '../codecs/scalars.js';
 import { backfillClients } from './backfillOutage.js';
 import { planBackfill } from './backfillPlan.js';
-import { signalExitCode, windDownOnSignals } from './backfillSignals.js';
+import { endRun, windDownOnSignals } from './backfillSignals.js';
 import { createProgram, EXIT, fail, intArgument, settingsOrExit, logLevelFor } from './program.js';
 import { BackfillProgress } from './progress.js';
 import { programInvocation, resumeCommand, tellResume } from './resumeCommand.js';
@@ -117,4 +117,4 @@ if (incomplete && resumeAfter < plan.last) {
   const invocation = programInvocation(process.argv[1], NAME);
   tellResume(resumeAfter, resumeCommand(invocation, options, repository, resumeAfter, end));
 }
-process.exitCode = signal ? signalExitCode(signal) : incomplete ? EXIT.failed : EXIT.ok;
+endRun(signal, incomplete ? EXIT.failed : EXIT.ok);

@@ -7,6 +7,23 @@ type StopSignal = (typeof SIGNALS)[number];
 /** The exit status of a process that `signal` ended, as a shell reports it: 130, 143. */
 export const signalExitCode = (signal: StopSignal): number => 128 + constants.signals[signal];
 
+/**
+ * Ends the process by `signal` itself, not by an exit status of 130 or 143: a shell takes a
+ * child that exits (whatever its status) for one that handled the Ctrl-C, and goes on with
+ * the loop or script that ran it, so the next backfill would start. `$?` is 130 or 143.
+ */
+const dieOf = (signal: StopSignal): void => {
+  process.removeAllListeners(signal);
+  process.exitCode = signalExitCode(signal);
+  process.kill(process.pid, signal);
+};
+
+/** Ends a run with `code`, or, once a stop signal came, by that signal (see dieOf). */
+export const endRun = (signal: StopSignal | undefined, code: number): void => {
+  if (signal === undefined) process.exitCode = code;
+  else dieOf(signal);
+};
+
 const NOTICE: Record<StopSignal, string> = {
   SIGINT: 'Interrupted: finishing the pushes in flight (Ctrl-C again to quit now).',
   SIGTERM: 'Interrupted by SIGTERM: finishing the pushes in flight (SIGTERM again to quit now).',
@@ -16,14 +33,15 @@ const NOTICE: Record<StopSignal, string> = {
  * Makes Ctrl-C and SIGTERM (what containers and one-off dynos are stopped with) end the run
  * early but cleanly: at the first of them, `stoppable` (the progress bar, the source of work)
  * stop, so that what is in flight finishes and the resume point is exact. A second signal
- * quits at once, for when finishing takes too long. Returns what says which signal came.
+ * quits at once, for when finishing takes too long. Returns what says which signal came:
+ * pass it to endRun at the end.
  */
 export const windDownOnSignals = (
   stoppable: readonly { stop(): void }[],
 ): (() => StopSignal | undefined) => {
   let received: StopSignal | undefined;
   const onSignal = (signal: StopSignal): void => {
-    if (received !== undefined) process.exit(signalExitCode(signal));
+    if (received !== undefined) return dieOf(signal);
     received = signal;
     for (const item of stoppable) item.stop();
     // On a terminal the bar's line, or the ^C echoed after it, is left behind.
