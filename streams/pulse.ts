@@ -9,6 +9,7 @@ import { Observable, Subject } from 'rxjs';
 import { DEFAULT_RETRY_MAX_HOURS, type PulseSettings } from '../src/codecs/settings.js';
 import { log } from '../src/log.js';
 import { failureLines, type Job, type JobOutcome } from '../src/pipeline/job.js';
+import { pulseConnectOptions } from './pulseConnection.js';
 import { readPulseMessage } from './pulseMessage.js';
 import { DEFAULT_RETRY_DELAYS_MS, pulseNames, type PulseNames } from './pulseNames.js';
 import {
@@ -175,24 +176,10 @@ export class PulseSource {
     let replayDone: () => void = () => {};
     this.replayed = new Promise((resolve) => (replayDone = resolve));
     if (options.queue === 'failed') this.replay = { count: 0, run: randomUUID(), done: replayDone };
-    // Credentials go in an object, never in a URL that could end up in a log line.
-    this.connection = amqp.connect(
-      [
-        {
-          protocol: s.PULSE_SSL ? 'amqps' : 'amqp',
-          hostname: s.PULSE_HOST,
-          port: s.PULSE_PORT,
-          username: s.PULSE_USERNAME,
-          password: s.PULSE_PASSWORD,
-          vhost: s.PULSE_VHOST,
-          heartbeat: options.heartbeatSeconds ?? 30,
-        },
-      ],
-      {
-        heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 30,
-        reconnectTimeInSeconds: options.reconnectSeconds ?? 5,
-      },
-    );
+    this.connection = amqp.connect([pulseConnectOptions(s, options.heartbeatSeconds ?? 30)], {
+      heartbeatIntervalInSeconds: options.heartbeatSeconds ?? 30,
+      reconnectTimeInSeconds: options.reconnectSeconds ?? 5,
+    });
     const broker = `${s.PULSE_HOST}:${s.PULSE_PORT}`;
     this.connection.on('connect', () => log.info('connected to Pulse', { broker }));
     this.connection.on('disconnect', ({ err }) =>

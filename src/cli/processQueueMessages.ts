@@ -17,6 +17,7 @@ import { hostsUpCheck } from '../worker/pause.js';
 import { gapFillConfig, Worker } from '../worker/worker.js';
 import { closeStore, openSinkAndLedger } from './sinkAndLedger.js';
 import { serveMetricsOrExit } from './serveMetricsOrExit.js';
+import { runFailedQueueErrand, withFailedQueueOptions } from './failedQueue.js';
 import { createProgram, EXIT, fail, intArgument, settingsOrExit, logLevelFor } from './program.js';
 import { GAP_FILL_HELP, PULSE_HELP, TELEMETRY_HELP } from './settingsHelp.js';
 
@@ -34,7 +35,7 @@ interface Options {
   replayFailed: boolean;
 }
 
-const program = createProgram(
+const command = createProgram(
   NAME,
   'Consume hgpush messages from Pulse and send a ping for every changeset of every push. ' +
     'Runs until SIGTERM or SIGINT, then finishes the messages in flight and exits 0.',
@@ -55,18 +56,17 @@ const program = createProgram(
     'messages taken from the broker ahead of processing',
     intArgument('--prefetch', 1, 10_000),
     32,
-  )
-  .option(
-    '--replay-failed',
-    'run the parked messages (queue/<user>/<name>.failed) again; remove those that succeed, then exit',
-  )
+  );
+const program = withFailedQueueOptions(command)
   .addHelpText(
     'after',
-    '\nExit status: 0 stopped cleanly, 1 could not connect, set up the queue, open the store or serve' +
-      '\nmetrics, or --replay-failed parked a message again; 2 usage or settings error.',
+    '\nExit status: 0 stopped cleanly, or --list-failed or --drop-failed done; 1 could not connect,' +
+      '\nset up or read a queue, open the store or serve metrics, --replay-failed parked a message' +
+      '\nagain, or --drop-failed not confirmed; 2 usage or settings error.',
   )
   .parse();
 const options = program.opts<Options>();
+await runFailedQueueErrand(NAME, program.opts()); // --list-failed and --drop-failed exit there
 
 // --no-send sends nothing, so it does not read (or fail over) the telemetry settings.
 const sending = options.send ? settingsOrExit(NAME, Sending) : undefined;
@@ -80,7 +80,12 @@ const metrics = new WorkerMetrics();
 /** Set once the worker exists; /healthz says 503 until then. */
 let running: Worker | undefined = undefined;
 // Metrics first: a port in use must fail before anything is taken from the queue.
-const server = await serveMetricsOrExit(NAME, metrics, settings, () => running?.healthy() ?? false);
+const metricsOut = await serveMetricsOrExit(
+  NAME,
+  metrics,
+  settings,
+  () => running?.healthy() ?? false,
+);
 
 const clients = createClients(settings);
 const source = new PulseSource({
@@ -108,13 +113,13 @@ running = worker;
 if (!options.send) log.warn('--no-send: pings go to stdout; nothing is sent or acked');
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => void worker.stop(signal));
 await worker.start().catch((error: unknown) => {
-  server?.close();
+  void metricsOut.close(); // not awaited: fail() exits at once
   const broker = `${settings.PULSE_HOST}:${settings.PULSE_PORT}`;
   const why = `or set up ${source.names.queue}: ${describeError(error)}`;
   fail(NAME, `cannot connect to Pulse at ${broker} ${why}`, EXIT.failed);
 });
 const stopped = await worker.stopped;
-server?.close();
+await metricsOut.close(); // deletes our Pushgateway group before exiting
 await closeStore(store);
 const parkedAgain = options.replayFailed && source.counters.parked > 0;
 process.exit(stopped.failed || parkedAgain ? EXIT.failed : EXIT.ok);

@@ -38,7 +38,12 @@ export const PULSE_HELP = `
   PULSE_VHOST          virtual host (default /)
   RETRY_MAX_HOURS      how long after its first failure a failing message is still retried
                        through the delay queues (default 24); then it is parked
-  METRICS_PORT, PORT   serve /metrics and /healthz on this port (METRICS_PORT wins)`;
+  METRICS_PORT, PORT   serve /metrics and /healthz on this port (METRICS_PORT wins)
+  PROMETHEUS_PUSHGATEWAY_URL  also push the metrics to this Prometheus Pushgateway (http(s);
+                       user:password@ is basic auth, never logged) as job commit-telemetry,
+                       instance $DYNO (else the host name); the group is deleted at stop
+                       (default: no push)
+  PROMETHEUS_PUSH_SECONDS  seconds between two pushes (1 to 3600, default 15)`;
 
 export const TARGET_REPO_HELP = `
   TARGET_REPO          default for --target-repo`;

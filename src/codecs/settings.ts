@@ -51,6 +51,37 @@ export const HttpUrlFromString = fromString('an http(s) URL without user:passwor
   }
 });
 
+/**
+ * The Pushgateway's address: an http(s) URL without query or fragment, kept without its
+ * trailing slash (the client appends `/metrics/job/...`). Unlike HttpUrlFromString it may
+ * carry `user:password@`, sent as basic auth: a gateway reachable from Heroku is on the
+ * internet and should ask for it. Decode reports and log lines mask it.
+ */
+export const PushgatewayUrlFromString = fromString(
+  'an http(s) URL without ?query or #fragment',
+  (s) => {
+    try {
+      const url = new URL(s);
+      const web = url.protocol === 'http:' || url.protocol === 'https:';
+      return web && url.search === '' && url.hash === '' ? repositoryUrl(s) : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+);
+
+/** An optional setting with no default: absent or empty means unset (undefined). */
+const orUnset = <A, O>(
+  codec: t.Type<A, O, unknown>,
+): t.Type<A | undefined, O | undefined, unknown> =>
+  new t.Type<A | undefined, O | undefined, unknown>(
+    codec.name,
+    (u): u is A | undefined => u === undefined || codec.is(u),
+    (input, context) =>
+      input === undefined || input === '' ? t.success(undefined) : codec.validate(input, context),
+    (a) => (a === undefined ? undefined : codec.encode(a)),
+  );
+
 /** How much a command logs: `debug`, `info`, `warn` or `error` (any case). */
 export const LogLevelFromString = fromString('debug, info, warn or error', (s) => {
   const level = s.toLowerCase();
@@ -167,11 +198,19 @@ export const PulseSettings = t.exact(
 );
 export type PulseSettings = t.TypeOf<typeof PulseSettings>;
 
-/** Where metrics and /healthz are served: `METRICS_PORT`, else Heroku's `PORT`, else nowhere. */
+export const DEFAULT_PUSH_SECONDS = 15;
+
+/**
+ * Where metrics and /healthz are served: `METRICS_PORT`, else Heroku's `PORT`, else nowhere;
+ * and the Pushgateway the worker pushes its metrics to (a worker dyno cannot be scraped), every
+ * `PROMETHEUS_PUSH_SECONDS` (unset: DEFAULT_PUSH_SECONDS). Serving and pushing may both be on.
+ */
 export const MetricsSettings = t.exact(
   t.partial({
     METRICS_PORT: IntFromString(1, 65535),
     PORT: IntFromString(1, 65535),
+    PROMETHEUS_PUSHGATEWAY_URL: orUnset(PushgatewayUrlFromString),
+    PROMETHEUS_PUSH_SECONDS: orUnset(IntFromString(1, 3600)),
   }),
 );
 export type MetricsSettings = t.TypeOf<typeof MetricsSettings>;

@@ -1,0 +1,58 @@
+import type { ParkedSummary } from '../../streams/parkedMessage.js';
+import { ago, columns } from './statusTable.js';
+
+/** The widest error a table shows; the plain lines carry it whole. */
+export const TABLE_ERROR_WIDTH = 72;
+
+/** An error of several lines on one: its lines, trimmed, `; ` apart; tabs become spaces. */
+export const oneLine = (error: string): string =>
+  error
+    .split('\n')
+    .map((line) => line.replace(/\s+/g, ' ').trim())
+    .filter((line) => line !== '')
+    .join('; ');
+
+const cut = (text: string, width: number): string =>
+  text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+
+const pushCell = (s: ParkedSummary): string => (s.pushes === undefined ? '?' : s.pushes.join(','));
+
+/** `2024-05-01T12:00:00Z (3 h ago)`, or `?` when the time was not recorded or does not read. */
+const parkedAtCell = (parkedAt: string | undefined, now: number): string => {
+  const ms = parkedAt === undefined ? NaN : Date.parse(parkedAt);
+  if (!Number.isFinite(ms)) return parkedAt ?? '?';
+  return `${new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')} (${ago(ms, now)})`;
+};
+
+/**
+ * The parked messages for a person at a terminal, oldest first, one row each, the error's
+ * first part only; ends with a newline.
+ */
+export const parkedTable = (summaries: readonly ParkedSummary[], now: number): string =>
+  [
+    ...columns([
+      ['#', 'PARKED AT', 'PUSH', 'REPOSITORY', 'REASON', 'ERROR'],
+      ...summaries.map((s, i) => [
+        String(i + 1),
+        parkedAtCell(s.parkedAt, now),
+        pushCell(s),
+        s.repository ?? '?',
+        s.reason,
+        cut(oneLine(s.error), TABLE_ERROR_WIDTH),
+      ]),
+    ]),
+    '',
+  ].join('\n');
+
+/**
+ * The parked messages for a program (stdout not a terminal): one line each, oldest first,
+ * tab-separated: when parked (as recorded), push ids (comma-separated), repository, reason,
+ * the whole error on one line; `?` for what is unknown. Empty for no message.
+ */
+export const parkedLines = (summaries: readonly ParkedSummary[]): string =>
+  summaries
+    .map(
+      (s) =>
+        `${[s.parkedAt ?? '?', pushCell(s), s.repository ?? '?', s.reason, oneLine(s.error)].join('\t')}\n`,
+    )
+    .join('');
