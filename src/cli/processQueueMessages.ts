@@ -80,12 +80,8 @@ const metrics = new WorkerMetrics();
 /** Set once the worker exists; /healthz says 503 until then. */
 let running: Worker | undefined = undefined;
 // Metrics first: a port in use must fail before anything is taken from the queue.
-const metricsOut = await serveMetricsOrExit(
-  NAME,
-  metrics,
-  settings,
-  () => running?.healthy() ?? false,
-);
+const healthy = () => running?.healthy() ?? false;
+const metricsOut = await serveMetricsOrExit(NAME, metrics, settings, healthy);
 
 const clients = createClients(settings);
 const source = new PulseSource({
