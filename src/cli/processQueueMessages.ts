@@ -77,8 +77,7 @@ configureLog({
 });
 
 const metrics = new WorkerMetrics();
-/** Set once the worker exists; /healthz says 503 until then. */
-let running: Worker | undefined = undefined;
+let running: Worker | undefined = undefined; // /healthz says 503 until the worker exists
 // Metrics first: a port in use must fail before anything is taken from the queue.
 const healthy = () => running?.healthy() ?? false;
 const metricsOut = await serveMetricsOrExit(NAME, metrics, settings, healthy);
