@@ -26,6 +26,8 @@ export class SqlStore implements Store {
   readonly #timer: NodeJS.Timeout;
   #renewing: Promise<unknown> | undefined;
   #closing: Promise<void> | undefined;
+  /** Repositories whose watermark this store has seen exist: watermarks are never deleted. */
+  readonly #watermarked = new Set<string>();
 
   constructor(parts: SqlStoreParts) {
     this.#parts = parts;
@@ -76,10 +78,13 @@ export class SqlStore implements Store {
   renewClaims() {
     return this.#do('renewClaims', () => claims.renewAll(this.#parts));
   }
-  startWatermark(repository: string, pushId: number) {
-    return this.#do('startWatermark', () =>
+  /** The worker calls it for every push; once the watermark is known to exist, it costs nothing. */
+  async startWatermark(repository: string, pushId: number) {
+    if (this.#watermarked.has(repository)) return;
+    await this.#do('startWatermark', () =>
       watermarks.startWatermark(this.#conn, repository, pushId),
     );
+    this.#watermarked.add(repository);
   }
   pushSettled(repository: string, pushId: number) {
     return this.#do('pushSettled', () =>
