@@ -23,10 +23,13 @@
  *
  * The fixture servers run in this process; each backfill runs in a child process of its own
  * (this script again, with `--run`), so that its peak RSS is the backfill's alone and the two
- * do not share one event loop.
+ * do not share one event loop. The child runs on plain node, transpiled once (plainNode.ts),
+ * as the service runs from dist/; BACKFILL_BENCH_TSX=1 runs it under tsx instead.
  */
 import { spawn } from 'node:child_process';
-import { availableParallelism, loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lastValueFrom, reduce } from 'rxjs';
 import { PushlogSource } from '../../streams/pushlog.js';
@@ -52,8 +55,10 @@ import {
   type MachineCpu,
   type StoreKind,
 } from './benchStore.js';
+import { transpileForNode } from './plainNode.js';
 
 const MiB = 1024 * 1024;
+const SELF = fileURLToPath(import.meta.url);
 const REPO_PATH = 'integration/autoland';
 const CHANGESETS_PER_PUSH = 3;
 const GOAL_SHARE = 0.8;
@@ -218,14 +223,17 @@ interface Measured {
   readonly machine: { other: ReturnType<typeof otherCpu>; load: [number, number] };
 }
 
+/** This script transpiled for plain node, once per benchmark; undefined: run it under tsx. */
+let plainScript: string | undefined;
+
 const runChild = (spec: RunSpec): Promise<RunResult> =>
   new Promise((resolve, reject) => {
+    const script = plainScript === undefined ? [...process.execArgv, SELF] : [plainScript];
     const child = spawn(
       process.execPath,
       [
-        ...process.execArgv,
         ...(process.env.BACKFILL_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
-        fileURLToPath(import.meta.url),
+        ...script,
         '--run',
         JSON.stringify(spec),
       ],
@@ -408,6 +416,30 @@ const main = async (argv: string[]) => {
     `backfill benchmark (node ${process.version}, ${availableParallelism()} CPUs, ` +
       `load average ${load()} at start); store ${store}, ${runs} run(s) per throughput scenario`,
   );
+  const dir = mkdtempSync(join(tmpdir(), 'backfill-bench-'));
+  if (process.env.BACKFILL_BENCH_TSX !== '1') {
+    const root = join(SELF, '..', '..', '..');
+    plainScript = await transpileForNode(join(dir, 'js'), relative(root, SELF), [
+      'src',
+      'streams',
+      join('test', 'support'),
+      join('test', 'bench'),
+    ]);
+  }
+  console.log(`the backfill runs on ${plainScript === undefined ? 'node + tsx' : 'plain node'}`);
+  try {
+    await runScenarios(scenarios, store, runs, load);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+const runScenarios = async (
+  scenarios: readonly Scenario[],
+  store: StoreKind,
+  runs: number,
+  load: () => string,
+) => {
   const summary: string[] = [];
   for (const scenario of scenarios) {
     const times = scenario.judgeThroughput ? runs : 1;
