@@ -5,6 +5,7 @@ import amqp, {
 } from 'amqp-connection-manager';
 import type { Channel as AmqpChannel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, Subject } from 'rxjs';
 import { DEFAULT_RETRY_MAX_HOURS, type PulseSettings } from '../src/codecs/settings.js';
 import { log } from '../src/log.js';
@@ -102,8 +103,6 @@ interface Delivery {
 
 /** Marks the messages a replay parks again, so the same replay knows them when they come back. */
 const REPLAY_RUN_HEADER = 'x-replay-run';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How long `stop()` waits for the broker to confirm the consumer is cancelled. */
 const CANCEL_WAIT_MS = 5_000;
@@ -368,7 +367,7 @@ export class PulseSource {
     this.stopping ??= (async () => {
       // A consumer still being set up (a resume after an outage) may never answer while the
       // connection is down: stop all the same, the broker takes back what it delivered.
-      await Promise.race([this.cancelConsumer(), sleep(CANCEL_WAIT_MS)]);
+      await Promise.race([this.cancelConsumer(), sleep(CANCEL_WAIT_MS, undefined, { ref: false })]);
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'late'>((resolve) => {
         timer = setTimeout(() => resolve('late'), graceMs);
