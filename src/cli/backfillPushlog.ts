@@ -117,4 +117,4 @@ if (incomplete && resumeAfter < plan.last) {
   const invocation = programInvocation(process.argv[1], NAME);
   tellResume(resumeAfter, resumeCommand(invocation, options, repository, resumeAfter, end));
 }
-endRun(signal, incomplete ? EXIT.failed : EXIT.ok);
+await endRun(signal, incomplete ? EXIT.failed : EXIT.ok);

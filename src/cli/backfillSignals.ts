@@ -11,17 +11,31 @@ export const signalExitCode = (signal: StopSignal): number => 128 + constants.si
  * Ends the process by `signal` itself, not by an exit status of 130 or 143: a shell takes a
  * child that exits (whatever its status) for one that handled the Ctrl-C, and goes on with
  * the loop or script that ran it, so the next backfill would start. `$?` is 130 or 143.
+ * As PID 1 of a container a signal's default action does nothing: then it exits with that
+ * status instead.
  */
-const dieOf = (signal: StopSignal): void => {
+const dieOf = (signal: StopSignal): never => {
   process.removeAllListeners(signal);
-  process.exitCode = signalExitCode(signal);
   process.kill(process.pid, signal);
+  return process.exit(signalExitCode(signal));
 };
 
-/** Ends a run with `code`, or, once a stop signal came, by that signal (see dieOf). */
-export const endRun = (signal: StopSignal | undefined, code: number): void => {
-  if (signal === undefined) process.exitCode = code;
-  else dieOf(signal);
+/** Resolves once what was written to `stream` has been handed to the system. */
+const flushed = (stream: NodeJS.WriteStream): Promise<void> =>
+  new Promise((resolve) => stream.write('', () => resolve()));
+
+/**
+ * Ends a run with `code`, or, once a stop signal came, by that signal (see dieOf), after the
+ * summary and the resume command are out: dying by a signal drops what Node still holds for
+ * a slow pipe (`2>&1 | tee`).
+ */
+export const endRun = async (signal: StopSignal | undefined, code: number): Promise<void> => {
+  if (signal === undefined) {
+    process.exitCode = code;
+    return;
+  }
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  dieOf(signal);
 };
 
 const NOTICE: Record<StopSignal, string> = {

@@ -4,11 +4,21 @@ import { ago, columns } from './statusTable.js';
 /** The widest error a table shows; the plain lines carry it whole. */
 export const TABLE_ERROR_WIDTH = 72;
 
-/** An error of several lines on one: its lines, trimmed, `; ` apart; tabs become spaces. */
-export const oneLine = (error: string): string =>
-  error
+/**
+ * A text of several lines on one: its lines, trimmed, `; ` apart; tabs become spaces, and
+ * other control characters (a terminal's escape sequences) `?`. Every field of a parked
+ * message goes through it: the message's body and headers are not ours to trust.
+ */
+export const oneLine = (text: string): string =>
+  text
     .split('\n')
-    .map((line) => line.replace(/\s+/g, ' ').trim())
+    .map((line) =>
+      line
+        .replace(/\s+/g, ' ')
+        // eslint-disable-next-line no-control-regex
+        .replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+        .trim(),
+    )
     .filter((line) => line !== '')
     .join('; ');
 
@@ -34,10 +44,10 @@ export const parkedTable = (summaries: readonly ParkedSummary[], now: number): s
       ['#', 'PARKED AT', 'PUSH', 'REPOSITORY', 'REASON', 'ERROR'],
       ...summaries.map((s, i) => [
         String(i + 1),
-        parkedAtCell(s.parkedAt, now),
+        oneLine(parkedAtCell(s.parkedAt, now)),
         pushCell(s),
-        s.repository ?? '?',
-        s.reason,
+        oneLine(s.repository ?? '?'),
+        oneLine(s.reason),
         cut(oneLine(s.error), TABLE_ERROR_WIDTH),
       ]),
     ]),
@@ -53,6 +63,6 @@ export const parkedLines = (summaries: readonly ParkedSummary[]): string =>
   summaries
     .map(
       (s) =>
-        `${[s.parkedAt ?? '?', pushCell(s), s.repository ?? '?', s.reason, oneLine(s.error)].join('\t')}\n`,
+        `${[s.parkedAt ?? '?', pushCell(s), s.repository ?? '?', s.reason, s.error].map(oneLine).join('\t')}\n`,
     )
     .join('');

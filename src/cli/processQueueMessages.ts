@@ -114,7 +114,7 @@ await worker.start().catch((error: unknown) => {
   fail(NAME, `cannot connect to Pulse at ${broker} ${why}`, EXIT.failed);
 });
 const stopped = await worker.stopped;
-await metricsOut.close(); // deletes our Pushgateway group before exiting
-await closeStore(store);
+// Together: the Pushgateway's delete may take seconds, and the store releases our claims.
+await Promise.all([metricsOut.close(), closeStore(store)]);
 const parkedAgain = options.replayFailed && source.counters.parked > 0;
 process.exit(stopped.failed || parkedAgain ? EXIT.failed : EXIT.ok);

@@ -6,14 +6,13 @@
  * ledger in one transaction, so at every instant it is claimed, sent, or free, never two.
  * A claim is live while `expiresAt > now`; at `expiresAt <= now` anyone may take it over.
  *
- * The statements every changeset goes through (claim, the ledger check, recordSent) are
- * written as SQL, through Kysely's `sql` tag, rather than with its query builder: measured,
+ * The statements every changeset goes through (the ledger check, claim, the check before
+ * sending, recordSent) are written as SQL, through Kysely's `sql` tag, rather than with its query builder: measured,
  * building an upsert with the builder took 50 µs, longer than SQLite takes to run it, and it
  * ran for every changeset. The SQL is the same on both engines; the store's test suite runs
  * every statement on both.
  */
 import { sql, type Kysely } from 'kysely';
-import type { ClaimExpiries } from './claimExpiries.js';
 import type { Connection } from './connection.js';
 import type { SentChangeset, StoreSchema } from './schema.js';
 
@@ -24,8 +23,6 @@ export interface ClaimContext {
   readonly owner: string;
   readonly now: () => number;
   readonly leaseMs: number;
-  /** Until when each of our claims is surely live, so holdsClaim rarely asks the database. */
-  readonly expiries: ClaimExpiries;
 }
 
 /** `claimed`: it is ours to send; `sent`: it is in the ledger; `held`: a live claim of another. */
@@ -67,38 +64,23 @@ export const claim = (
         where claims.expires_at <= ${now} or claims.owner = excluded.owner
       returning owner`.execute(db);
     const taken = rows[0];
-    if (taken === undefined) ctx.expiries.dropped(node);
-    else ctx.expiries.claimed(node, expiresAt);
-    // Checked after claiming, not before: a sender's recordSent deletes its claim and fills the
-    // ledger together, so once our claim is in, the ledger we read now is the last word. (A
-    // check before as well would cost every new changeset a statement to save a sent one two.)
+    // Checked (again) after claiming: a sender's recordSent deletes its claim and fills the
+    // ledger together, so once our claim is in, the ledger we read now is the last word.
     if (evenIfSent || !(await isSentIn(db, node))) return taken === undefined ? 'held' : 'claimed';
-    if (taken !== undefined) {
-      await deleteOwnClaim(ctx, db, node);
-      ctx.expiries.dropped(node);
-    }
+    if (taken !== undefined) await deleteOwnClaim(ctx, db, node);
     return 'sent';
   });
 
-export const holdsClaim = async (ctx: ClaimContext, node: string): Promise<boolean> => {
-  if (ctx.expiries.surelyLive(node, ctx.now())) return true;
-  return ctx.conn.run(async (db) => {
-    const row = await db
-      .selectFrom('claims')
-      .select('expiresAt')
-      .where('node', '=', node)
-      .where('owner', '=', ctx.owner)
-      .where('expiresAt', '>', ctx.now())
-      .executeTakeFirst();
-    // Not on every changeset's path any more (see ClaimExpiries): the builder is fine here.
-    if (row === undefined) ctx.expiries.dropped(node);
-    else ctx.expiries.claimed(node, row.expiresAt);
-    return row !== undefined;
+export const holdsClaim = (ctx: ClaimContext, node: string): Promise<boolean> =>
+  ctx.conn.run(async (db) => {
+    const { rows } = await sql`
+      select 1 from claims
+      where node = ${node} and owner = ${ctx.owner} and expires_at > ${ctx.now()}`.execute(db);
+    return rows.length > 0;
   });
-};
 
-export const recordSent = async (ctx: ClaimContext, sent: SentChangeset): Promise<void> => {
-  await ctx.conn.write(async (trx) => {
+export const recordSent = (ctx: ClaimContext, sent: SentChangeset): Promise<void> =>
+  ctx.conn.write(async (trx) => {
     // A node already in the ledger keeps its first row: that is when its ping was accepted.
     await sql`
       insert into ledger (node, repository, push_id, review_system, sent_at)
@@ -107,33 +89,30 @@ export const recordSent = async (ctx: ClaimContext, sent: SentChangeset): Promis
       on conflict (node) do nothing`.execute(trx);
     await deleteOwnClaim(ctx, trx, sent.node);
   });
-  ctx.expiries.dropped(sent.node);
-};
 
-export const release = async (ctx: ClaimContext, node: string): Promise<void> => {
-  await ctx.conn.run((db) => deleteOwnClaim(ctx, db, node));
-  ctx.expiries.dropped(node);
-};
+export const release = (ctx: ClaimContext, node: string): Promise<void> =>
+  ctx.conn.run(async (db) => {
+    await deleteOwnClaim(ctx, db, node);
+  });
 
 /** Deletes every claim of this owner; answers how many there were. */
-export const releaseAll = async (ctx: ClaimContext): Promise<number> => {
-  const result = await ctx.conn.run((db) =>
-    db.deleteFrom('claims').where('owner', '=', ctx.owner).executeTakeFirst(),
-  );
-  ctx.expiries.droppedAll();
-  return Number(result.numDeletedRows);
-};
+export const releaseAll = (ctx: ClaimContext): Promise<number> =>
+  ctx.conn.run(async (db) => {
+    const result = await db.deleteFrom('claims').where('owner', '=', ctx.owner).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
 
 /**
  * Extends every claim still ours by a full lease from now; answers how many. A claim whose
  * lease ran out but that nobody took over is still ours and is extended too: nobody else can
  * have sent it, since sending takes the claim first.
  */
-export const renewAll = async (ctx: ClaimContext): Promise<number> => {
-  const expiresAt = ctx.now() + ctx.leaseMs;
-  const result = await ctx.conn.run((db) =>
-    db.updateTable('claims').set({ expiresAt }).where('owner', '=', ctx.owner).executeTakeFirst(),
-  );
-  ctx.expiries.renewed(expiresAt, ctx.now());
-  return Number(result.numUpdatedRows);
-};
+export const renewAll = (ctx: ClaimContext): Promise<number> =>
+  ctx.conn.run(async (db) => {
+    const result = await db
+      .updateTable('claims')
+      .set({ expiresAt: ctx.now() + ctx.leaseMs })
+      .where('owner', '=', ctx.owner)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  });

@@ -10,7 +10,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { secretMasker } from '../redact.js';
-import { ClaimExpiries } from './claimExpiries.js';
 import type { ClaimOptions, ClaimOutcome } from './claims.js';
 import { connect } from './connection.js';
 import {
@@ -124,7 +123,6 @@ export const openStore = async (
       owner: options.owner ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
       now: options.now ?? Date.now,
       leaseMs: Math.round(leaseSeconds * 1000),
-      expiries: new ClaimExpiries(),
       fail,
       onRenewalError,
     });

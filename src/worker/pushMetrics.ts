@@ -8,8 +8,8 @@ export const PUSH_JOB = 'commit-telemetry';
 
 /**
  * Most a push (or the delete at stop) may take. Pushes never overlap (the next one is due an
- * interval after the last one ended), and at stop this bounds the wait well inside the 30 s
- * Heroku leaves between SIGTERM and SIGKILL.
+ * interval after the last one ended). At stop, a push in flight and then the delete may take
+ * twice this, after the worker's own drain: the store is closed meanwhile, not after.
  */
 export const PUSH_TIMEOUT_MS = 5_000;
 

@@ -51,3 +51,19 @@ test('parkedTable: an error is cut to the width; a time that does not read is sh
   t.true(row.endsWith(`${'x'.repeat(TABLE_ERROR_WIDTH - 1)}…`), row);
   t.regex(row, /^1 {2}yesterday {2}/);
 });
+
+test('a field with a tab, a newline or a terminal escape cannot break a line or the terminal', (t) => {
+  const crafted: ParkedSummary = {
+    ...push,
+    repository: 'https://example/\u001b[2Jrepo\tx\ny',
+    reason: 'perm\u0007anent',
+  };
+  const line = parkedLines([crafted]);
+  t.is(line.split('\t').length, 5);
+  t.is(line.split('\n').length, 2);
+  // eslint-disable-next-line no-control-regex
+  t.notRegex(line, /[\u0000-\u0008\u000b-\u001f]/);
+  t.regex(line, /\thttps:\/\/example\/\?\[2Jrepo x; y\tperm\?anent\t/);
+  // eslint-disable-next-line no-control-regex
+  t.notRegex(parkedTable([crafted], NOW), /[\u0000-\u0009\u000b-\u001f]/);
+});
