@@ -16,11 +16,11 @@ export type Claimed =
 
 /**
  * Before any upstream request: a changeset in the ledger is skipped as already sent; any
- * other is claimed for this process (and the store's claim looks at the ledger again once
- * the claim is in, for a changeset sent meanwhile). One held by another live process is deferred (the
- * job is not done and goes back for a later try) or awaited until its claim is released,
- * after which it is sent already or ours to claim. Claims expire within a lease when their
- * process dies, so awaiting ends.
+ * other is claimed for this process. The store's claim does both: it claims only what the
+ * ledger does not hold, and says `sent` for what it does. One held by another live process
+ * is deferred (the job is not done and goes back for a later try) or awaited until its
+ * claim is released, after which it is sent already or ours to claim. Claims expire within
+ * a lease when their process dies, so awaiting ends.
  */
 export const claim = ({
   ledger,
@@ -29,8 +29,6 @@ export const claim = ({
 }: ClaimDeps): OperatorFunction<ChangesetRef, Claimed> =>
   concatMap(async (ref): Promise<Claimed> => {
     const alreadySent = { status: 'skipped', node: ref.node, reason: 'already sent' } as const;
-    // A read first: a changeset sent before (a backfill run again) costs no write.
-    if (!policy.resend && (await ledger.isSent(ref.node))) return { ref, outcome: alreadySent };
     for (;;) {
       const answer = await ledger.claim(ref.node, ref.repository, { evenIfSent: policy.resend });
       if (answer === 'claimed') return { ref };

@@ -6,8 +6,7 @@
  * ledger in one transaction, so at every instant it is claimed, sent, or free, never two.
  * A claim is live while `expiresAt > now`; at `expiresAt <= now` anyone may take it over.
  *
- * The statements every changeset goes through (the ledger check, claim, the check before
- * sending, recordSent) are written as SQL, through Kysely's `sql` tag, rather than with its query builder: measured,
+ * The statements every changeset goes through (claim, the check before sending, recordSent) are written as SQL, through Kysely's `sql` tag, rather than with its query builder: measured,
  * building an upsert with the builder took 50 µs, longer than SQLite takes to run it, and it
  * ran for every changeset. The SQL is the same on both engines; the store's test suite runs
  * every statement on both.
@@ -53,19 +52,26 @@ export const claim = (
   ctx.conn.run(async (db) => {
     const now = ctx.now();
     const expiresAt = now + ctx.leaseMs;
-    // One statement decides, atomically on both engines: insert if free, take over if the
-    // lease ran out (or the claim is already ours), and return no row otherwise.
+    // One statement decides, atomically on both engines: insert if free and not in the ledger
+    // (a changeset sent before costs no write), take over if the lease ran out (or the claim
+    // is already ours), and return no row otherwise. (`where true` is SQLite's way of telling
+    // an INSERT ... SELECT's ON CONFLICT from a join's ON.)
+    const unlessSent = evenIfSent
+      ? sql`where true`
+      : sql`where not exists (select 1 from ledger where node = ${node})`;
     const { rows } = await sql`
       insert into claims (node, repository, owner, expires_at)
-      values (${node}, ${repository}, ${ctx.owner}, ${expiresAt})
+      select ${node}, ${repository}, ${ctx.owner}, cast(${expiresAt} as bigint)
+      ${unlessSent}
       on conflict (node) do update
         set owner = excluded.owner, repository = excluded.repository,
             expires_at = excluded.expires_at
         where claims.expires_at <= ${now} or claims.owner = excluded.owner
       returning owner`.execute(db);
     const taken = rows[0];
-    // Checked (again) after claiming: a sender's recordSent deletes its claim and fills the
-    // ledger together, so once our claim is in, the ledger we read now is the last word.
+    // Checked again after claiming: a sender's recordSent deletes its claim and fills the
+    // ledger together, and on PostgreSQL our insert may have waited for exactly that and gone
+    // in once the claim was gone; once our claim is in, the ledger we read now is the last word.
     if (evenIfSent || !(await isSentIn(db, node))) return taken === undefined ? 'held' : 'claimed';
     if (taken !== undefined) await deleteOwnClaim(ctx, db, node);
     return 'sent';
@@ -79,16 +85,25 @@ export const holdsClaim = (ctx: ClaimContext, node: string): Promise<boolean> =>
     return rows.length > 0;
   });
 
-export const recordSent = (ctx: ClaimContext, sent: SentChangeset): Promise<void> =>
-  ctx.conn.write(async (trx) => {
-    // A node already in the ledger keeps its first row: that is when its ping was accepted.
-    await sql`
-      insert into ledger (node, repository, push_id, review_system, sent_at)
-      values (${sent.node}, ${sent.repository}, ${sent.pushId ?? null}, ${sent.reviewSystem},
-              ${ctx.now()})
-      on conflict (node) do nothing`.execute(trx);
+export const recordSent = async (ctx: ClaimContext, sent: SentChangeset): Promise<void> => {
+  // A node already in the ledger keeps its first row: that is when its ping was accepted.
+  const insert = sql`
+    insert into ledger (node, repository, push_id, review_system, sent_at)
+    values (${sent.node}, ${sent.repository}, ${sent.pushId ?? null}, ${sent.reviewSystem},
+            ${ctx.now()})
+    on conflict (node) do nothing`;
+  if (ctx.conn.engine === 'postgres') {
+    // One statement is one transaction: one round trip rather than four (begin, insert,
+    // delete, commit). SQLite has no DELETE inside WITH, and no round trips to save.
+    const release = sql`delete from claims where node = ${sent.node} and owner = ${ctx.owner}`;
+    await ctx.conn.run((db) => sql`with released as (${release}) ${insert}`.execute(db));
+    return;
+  }
+  await ctx.conn.write(async (trx) => {
+    await insert.execute(trx);
     await deleteOwnClaim(ctx, trx, sent.node);
   });
+};
 
 export const release = (ctx: ClaimContext, node: string): Promise<void> =>
   ctx.conn.run(async (db) => {
