@@ -537,13 +537,15 @@ test('a database away while messages arrive: none is acked, none is sent, and al
 // worker would die. Here the worker is stopped (SIGSTOP) at an instant one of its
 // transactions is open, its connections are ended, and it is let go on.
 test('the worker survives PostgreSQL ending its connections in the middle of a transaction', async (t) => {
-  const s = await setup(t, 'pgcut', 30);
+  // Enough pushes that the worker is still settling them (a transaction each) while we look:
+  // its other writes are single statements.
+  const s = await setup(t, 'pgcut', 150);
   const worker = await s.startWorker();
-  await s.publish(range(1, 30));
+  await s.publish(range(1, 150));
   await until('some pings', () => s.fx.tmo.received.size >= 3, 15_000);
   const pid = worker.child.pid!;
   let caught = false;
-  for (let attempt = 0; attempt < 200 && !caught && worker.child.exitCode === null; attempt++) {
+  for (let attempt = 0; attempt < 1000 && !caught && worker.child.exitCode === null; attempt++) {
     process.kill(pid, 'SIGSTOP');
     try {
       const open = await onServer(
