@@ -15,7 +15,7 @@ import {
   queueCounts,
   type PulseUser,
 } from '../support/broker.js';
-import { commandPath, runCommand, startCommand, type Finished } from '../support/cli.js';
+import { commandPath, runCommand, startConsumingWorker, type Finished } from '../support/cli.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
@@ -133,8 +133,7 @@ test('--list-failed lists what the worker parked, in order, and leaves every mes
   const { env, names } = setup(t, 'listreal');
   const routingKey = env.PULSE_QUEUE_ROUTING_KEY!;
   fx.fail({ match: /startID=6&endID=7/, status: 404, times: 1 });
-  const worker = startCommand('processQueueMessages', ['--timeout', '2'], { ...env, ...fx.env });
-  await until('the worker to consume', () => worker.stderr().includes('"msg":"consuming"'), 60_000);
+  const worker = await startConsumingWorker(['--timeout', '2'], { ...env, ...fx.env });
   const before = Date.now();
   await t.context.admin.publish(routingKey, changegroupMessage(fx.repo(REPO), 7));
   await t.context.admin.publish(routingKey, BROKEN);

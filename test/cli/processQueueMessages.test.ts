@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { pulseNames } from '../../streams/pulseNames.js';
 import { documentId } from '../../src/rules/ping.js';
 import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
-import { runCommand, startCommand } from '../support/cli.js';
+import { runCommand, startConsumingWorker } from '../support/cli.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
@@ -54,27 +54,6 @@ const setup = (t: { context: Context }, name: string, fx: Fixtures = t.context.f
   return { names, env, routingKey, publishPushes };
 };
 
-/** Starts the worker and waits until its queue exists, so messages published are kept. */
-const startWorker = async (
-  t: { context: Context },
-  args: string[],
-  env: Record<string, string>,
-) => {
-  const running = startCommand('processQueueMessages', args, env);
-  let exited = false;
-  void running.finished.then(() => (exited = true));
-  await until(
-    'the worker to consume',
-    () => {
-      if (exited) throw new Error(`the worker exited before consuming: ${running.stderr()}`);
-      return running.stderr().includes('"msg":"consuming"');
-    },
-    // Generous: a loaded machine (the whole suite at once) starts a process slowly.
-    60_000,
-  );
-  return running;
-};
-
 const logLines = (stderr: string) =>
   stderr
     .split('\n')
@@ -109,7 +88,7 @@ test('rejects bad options with a usage error', async (t) => {
 
 test('--no-send prints every ping, sends nothing and leaves every message in the queue', async (t) => {
   const { env, names, publishPushes } = setup(t, 'nosend');
-  const worker = await startWorker(t, ['--no-send', '--timeout', '3'], env);
+  const worker = await startConsumingWorker(['--no-send', '--timeout', '3'], env);
   await publishPushes([1, 2, 3]);
   const result = await worker.finished;
   t.is(result.code, 0);
@@ -128,7 +107,7 @@ test('--no-send prints every ping, sends nothing and leaves every message in the
 
 test('--timeout: sends every ping, acks every message, logs one line per message, exits 0 when idle', async (t) => {
   const { env, names, publishPushes } = setup(t, 'timeout');
-  const worker = await startWorker(t, ['--timeout', '3'], env);
+  const worker = await startConsumingWorker(['--timeout', '3'], env);
   await publishPushes([4, 5]);
   const result = await worker.finished;
   t.is(result.code, 0);
@@ -149,7 +128,7 @@ test('--timeout: sends every ping, acks every message, logs one line per message
 
 test('SIGTERM lets messages in flight finish, loses none, and exits 0', async (t) => {
   const { env, names, publishPushes } = setup(t, 'sigterm', t.context.slowFx);
-  const worker = await startWorker(t, ['--prefetch', '2'], env);
+  const worker = await startConsumingWorker(['--prefetch', '2'], env);
   await publishPushes([6, 7, 8, 9, 10, 11]);
   await until('a message in flight', () =>
     t.context.slowFx.hg.requests.some((r) => r.includes('startID=5&endID=6')),
@@ -171,7 +150,7 @@ test('SIGTERM lets messages in flight finish, loses none, and exits 0', async (t
 
 test('never logs the Pulse password, even with --debug', async (t) => {
   const { env, publishPushes } = setup(t, 'secret');
-  const worker = await startWorker(t, ['--debug', '--timeout', '3'], env);
+  const worker = await startConsumingWorker(['--debug', '--timeout', '3'], env);
   await publishPushes([12]);
   const result = await worker.finished;
   t.is(result.code, 0);
@@ -182,7 +161,7 @@ test('never logs the Pulse password, even with --debug', async (t) => {
 test('--replay-failed runs parked messages again, removes those that succeed and exits', async (t) => {
   const { env, names, routingKey, publishPushes } = setup(t, 'replaycli');
   t.context.fx.fail({ match: /startID=12&endID=13/, status: 404, times: 1 });
-  const worker = await startWorker(t, ['--timeout', '3'], env);
+  const worker = await startConsumingWorker(['--timeout', '3'], env);
   await publishPushes([13]);
   await t.context.admin.publish(routingKey, '{"payload": "broken"}');
   t.is((await worker.finished).code, 0);
@@ -207,7 +186,7 @@ test('--replay-failed runs parked messages again, removes those that succeed and
 test('serves metrics and a health check when METRICS_PORT is set', async (t) => {
   const { env, publishPushes } = setup(t, 'metrics');
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const worker = await startWorker(t, [], { ...env, METRICS_PORT: String(port) });
+  const worker = await startConsumingWorker([], { ...env, METRICS_PORT: String(port) });
   try {
     await publishPushes([14]);
     await until('the push acked', () => worker.stderr().includes('"action":"ack"'));

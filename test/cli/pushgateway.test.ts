@@ -6,12 +6,11 @@ import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { pulseNames } from '../../streams/pulseNames.js';
 import { Admin, brokerObjectsOf, createPulseUser, type PulseUser } from '../support/broker.js';
-import { runCommand, startCommand } from '../support/cli.js';
+import { runCommand, startConsumingWorker } from '../support/cli.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
 import { closedPort, startGateway, type Gateway } from '../support/pushgateway.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
-import { until } from '../support/wait.js';
 
 interface Context {
   fx: Fixtures;
@@ -56,22 +55,6 @@ const setup = (t: { context: Context }, name: string) => {
   return { env, names: pulseNames(t.context.user.username, queueName), publish };
 };
 
-/** Starts the worker and waits until it consumes, so a message published is kept. */
-const startWorker = async (args: string[], env: Record<string, string>) => {
-  const running = startCommand('processQueueMessages', args, env);
-  let exited = false;
-  void running.finished.then(() => (exited = true));
-  await until(
-    'the worker to consume',
-    () => {
-      if (exited) throw new Error(`the worker exited before consuming: ${running.stderr()}`);
-      return running.stderr().includes('"msg":"consuming"');
-    },
-    60_000,
-  );
-  return running;
-};
-
 test.serial(
   'the worker pushes its metrics by PUT every interval and deletes them at stop',
   async (t) => {
@@ -79,7 +62,7 @@ test.serial(
     const { env, publish } = setup(t, 'push');
     // Credentials in the URL are basic auth; they must never reach the log.
     const url = gateway.url.replace('//', '//pusher:hunter2-secret@');
-    const worker = await startWorker(['--timeout', '4'], {
+    const worker = await startConsumingWorker(['--timeout', '4'], {
       ...env,
       PROMETHEUS_PUSHGATEWAY_URL: url,
     });
@@ -110,7 +93,7 @@ test.serial(
   async (t) => {
     const { env, publish } = setup(t, 'unreachable');
     const url = `http://127.0.0.1:${await closedPort()}`;
-    const worker = await startWorker(['--timeout', '3'], {
+    const worker = await startConsumingWorker(['--timeout', '3'], {
       ...env,
       PROMETHEUS_PUSHGATEWAY_URL: url,
     });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { until } from './wait.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -59,6 +60,30 @@ export const startCommand = (
     }),
   );
   return { child, stdout: () => stdout, stderr: () => stderr, finished };
+};
+
+/**
+ * Starts the worker and waits until it consumes, so that what is published from then on is
+ * kept; fails, with its stderr, if it exits first. Generous by default: a loaded machine (the
+ * whole suite at once) starts a process slowly.
+ */
+export const startConsumingWorker = async (
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<Running> => {
+  const running = startCommand('processQueueMessages', args, env);
+  let exited = false;
+  void running.finished.then(() => (exited = true));
+  await until(
+    'the worker to consume',
+    () => {
+      if (exited) throw new Error(`the worker exited before consuming: ${running.stderr()}`);
+      return running.stderr().includes('"msg":"consuming"');
+    },
+    timeoutMs,
+  );
+  return running;
 };
 
 export const runCommand = (
