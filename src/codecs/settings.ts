@@ -11,6 +11,18 @@ const withDefault = <A, O>(codec: t.Type<A, O, unknown>, fallback: A): t.Type<A,
     codec.encode,
   );
 
+/** An optional setting with no default: absent or empty means unset (undefined). */
+const orUnset = <A, O>(
+  codec: t.Type<A, O, unknown>,
+): t.Type<A | undefined, O | undefined, unknown> =>
+  new t.Type<A | undefined, O | undefined, unknown>(
+    codec.name,
+    (u): u is A | undefined => u === undefined || codec.is(u),
+    (input, context) =>
+      input === undefined || input === '' ? t.success(undefined) : codec.validate(input, context),
+    (a) => (a === undefined ? undefined : codec.encode(a)),
+  );
+
 const fromString = <A>(name: string, parse: (s: string) => A | undefined) =>
   new t.Type<A, string, unknown>(
     name,
@@ -37,18 +49,23 @@ export const BooleanFromString = fromString('true or false (also 1/0, yes/no)', 
   return undefined;
 });
 
+/** `s` parsed, if it is an http(s) URL. */
+const webUrl = (s: string): URL | undefined => {
+  try {
+    const url = new URL(s);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * An http(s) URL, kept without its trailing slash so paths can be appended. No
  * `user:password@`: it would be repeated in every error message that names the URL.
  */
 export const HttpUrlFromString = fromString('an http(s) URL without user:password@', (s) => {
-  try {
-    const url = new URL(s);
-    const web = url.protocol === 'http:' || url.protocol === 'https:';
-    return web && url.username === '' && url.password === '' ? repositoryUrl(s) : undefined;
-  } catch {
-    return undefined;
-  }
+  const url = webUrl(s);
+  return url && url.username === '' && url.password === '' ? repositoryUrl(s) : undefined;
 });
 
 /**
@@ -60,27 +77,10 @@ export const HttpUrlFromString = fromString('an http(s) URL without user:passwor
 export const PushgatewayUrlFromString = fromString(
   'an http(s) URL without ?query or #fragment',
   (s) => {
-    try {
-      const url = new URL(s);
-      const web = url.protocol === 'http:' || url.protocol === 'https:';
-      return web && url.search === '' && url.hash === '' ? repositoryUrl(s) : undefined;
-    } catch {
-      return undefined;
-    }
+    const url = webUrl(s);
+    return url && url.search === '' && url.hash === '' ? repositoryUrl(s) : undefined;
   },
 );
-
-/** An optional setting with no default: absent or empty means unset (undefined). */
-const orUnset = <A, O>(
-  codec: t.Type<A, O, unknown>,
-): t.Type<A | undefined, O | undefined, unknown> =>
-  new t.Type<A | undefined, O | undefined, unknown>(
-    codec.name,
-    (u): u is A | undefined => u === undefined || codec.is(u),
-    (input, context) =>
-      input === undefined || input === '' ? t.success(undefined) : codec.validate(input, context),
-    (a) => (a === undefined ? undefined : codec.encode(a)),
-  );
 
 /** How much a command logs: `debug`, `info`, `warn` or `error` (any case). */
 export const LogLevelFromString = fromString('debug, info, warn or error', (s) => {
@@ -91,20 +91,7 @@ export const LogLevelFromString = fromString('debug, info, warn or error', (s) =
 });
 
 /** LOG_LEVEL, or undefined when it is unset or empty (each command then has its own). */
-const LogLevelOrUnset = new t.Type<
-  t.TypeOf<typeof LogLevelFromString> | undefined,
-  string,
-  unknown
->(
-  'debug, info, warn or error',
-  (u): u is t.TypeOf<typeof LogLevelFromString> | undefined =>
-    u === undefined || LogLevelFromString.is(u),
-  (input, context) =>
-    input === undefined || input === ''
-      ? t.success(undefined)
-      : LogLevelFromString.validate(input, context),
-  String,
-);
+const LogLevelOrUnset = orUnset(LogLevelFromString);
 
 /** One URL path segment, such as a telemetry namespace. */
 export const PathSegment = fromString('letters, digits, "-", "_" or "."', (s) =>
