@@ -10,7 +10,7 @@ export interface TelemetryTarget {
   readonly docversion: string;
 }
 
-/** Mozilla's telemetry ingestion: one PUT per ping, its document id derived from the node. */
+/** Mozilla's telemetry ingestion: one PUT per ping, its document id derived from the landing. */
 export class TelemetryClient {
   constructor(
     private readonly http: Http,
@@ -22,7 +22,8 @@ export class TelemetryClient {
 
   urlFor(ping: Ping): string {
     const { baseUrl, namespace, doctype, docversion } = this.target;
-    return `${baseUrl}/${namespace}/${doctype}/${docversion}/${documentId(ping.changesetID)}`;
+    const id = documentId(ping.repository, ping.changesetID);
+    return `${baseUrl}/${namespace}/${doctype}/${docversion}/${id}`;
   }
 
   /** Resolves once ingestion accepted the ping; 4xx is permanent, 5xx is retried by Http. */

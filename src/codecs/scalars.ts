@@ -36,5 +36,7 @@ export const Bit = t.union([t.literal(0), t.literal(1)], '0 or 1');
 /**
  * A repository URL as pings and requests use it: without trailing slashes, so that
  * `https://hg.mozilla.org/mozilla-central/` and `.../mozilla-central` are one repository.
+ * It is also the repository of a landing's key (the ledger's, the claims', the document id's):
+ * whatever else makes two spellings one repository belongs here, so that all of them agree.
  */
 export const repositoryUrl = (url: string): string => url.replace(/\/+$/, '');

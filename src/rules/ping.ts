@@ -3,6 +3,7 @@ import { Ping, type Diffstat, type ReviewSystem } from '../codecs/ping.js';
 import { decodeWith, type Decoded } from '../codecs/report.js';
 import { repositoryUrl } from '../codecs/scalars.js';
 import { needsDiffstat } from './reviewSystem.js';
+import { uuidV5 } from './uuidV5.js';
 
 export interface PingFacts {
   readonly changeset: Changeset;
@@ -27,12 +28,17 @@ export const buildPing = (facts: PingFacts): Decoded<Ping> => {
   });
 };
 
-/** The telemetry document id: the node's first 32 hex characters as an 8-4-4-4-12 UUID. */
-export const documentId = (node: string): string =>
-  [
-    node.slice(0, 8),
-    node.slice(8, 12),
-    node.slice(12, 16),
-    node.slice(16, 20),
-    node.slice(20, 32),
-  ].join('-');
+/**
+ * The namespace of our document ids. It must never change: a ping sent again (a retry, a
+ * --resend) must keep its id, so that ingestion can drop the copy. Generated once, at random.
+ */
+export const DOCUMENT_ID_NAMESPACE = '15b03f13-ea4b-4140-b8ad-53f44bc1999e';
+
+/**
+ * The telemetry document id of a landing: a version 5 UUID of the repository URL and the node.
+ * The same for every send of one landing, and another for the same changeset in another
+ * repository: ingestion de-duplicates on it, and would otherwise drop mozilla-central's ping of
+ * a changeset merged from autoland. A space parts the two, since a URL cannot hold one.
+ */
+export const documentId = (repository: string, node: string): string =>
+  uuidV5(DOCUMENT_ID_NAMESPACE, `${repositoryUrl(repository)} ${node}`);

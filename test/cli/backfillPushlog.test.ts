@@ -121,7 +121,7 @@ const range = (from: number, to: number): number[] =>
 const nodesOf = (data: Data, from: number, to: number): string[] =>
   range(from, to).flatMap((pushId) => data.nodes(pushId));
 
-const submitPath = (node: string) => `${SUBMIT_PATH}${documentId(node)}`;
+const submitPath = (repo: string, node: string) => `${SUBMIT_PATH}${documentId(repo, node)}`;
 
 /** How many of these changesets each review system should count in the summary. */
 const systemCounts = (data: Data, nodes: readonly string[]): Map<string, number> => {
@@ -372,7 +372,7 @@ test('--yes: every ping reaches telemetry; the summary counts pings per review s
   const expected = nodesOf(data, 1, 20);
   t.is(fx.tmo.received.size, expected.length);
   for (const node of expected) {
-    const ping = fx.tmo.received.get(submitPath(node)) as Record<string, unknown> | undefined;
+    const ping = fx.tmo.received.get(submitPath(repo, node)) as Record<string, unknown> | undefined;
     t.truthy(ping, `ping for ${node}`);
     t.like(ping, { changesetID: node, repository: repo, reviewSystemUsed: data.kindOf(node) });
   }
@@ -442,7 +442,7 @@ test('a changeset that is not found: reported, the run goes on, exit 1, resume c
   t.is(result.code, 1, result.stderr);
   const others = nodesOf(data, 1, 20).filter((node) => node !== bad);
   t.is(fx.tmo.received.size, others.length, 'every other changeset was sent');
-  t.false(fx.tmo.received.has(submitPath(bad)));
+  t.false(fx.tmo.received.has(submitPath(repo, bad)));
   const summary = summaryOf(t, result.stderr);
   t.like(summary, { pushes: 20, failed: 1 });
   assertPings(t, summary, systemCounts(data, others));
@@ -473,7 +473,7 @@ test('the resume command runs as printed and finishes the backfill', async (t) =
   t.is(again.code, 0, again.stderr);
   t.like(eventOf(t, again.stderr, 'plan'), { first: 7, last: 20 });
   t.like(summaryOf(t, again.stderr), { pushes: 14, failed: 0 });
-  t.true(nodesOf(data, 1, 20).every((node) => fx.tmo.received.has(submitPath(node))));
+  t.true(nodesOf(data, 1, 20).every((node) => fx.tmo.received.has(submitPath(repo, node))));
 });
 
 test('telemetry refusing pings (400): reported, exit 1, resume from before the first failure', async (t) => {
@@ -481,7 +481,7 @@ test('telemetry refusing pings (400): reported, exit 1, resume from before the f
   const first = data.nodes(12)[0]!;
   const second = data.nodes(15)[2]!;
   for (const node of [second, first]) {
-    fx.fail({ match: new RegExp(`^PUT .*/${documentId(node)}$`), status: 400 });
+    fx.fail({ match: new RegExp(`^PUT .*/${documentId(repo, node)}$`), status: 400 });
   }
   const result = await run(fx, ['--yes', repo, '4', '25']);
   t.is(result.code, 1, result.stderr);
@@ -491,7 +491,7 @@ test('telemetry refusing pings (400): reported, exit 1, resume from before the f
   t.regex(reasonOf(summary, `push 15 ${second}`) ?? '', /telemetry refused .*400/);
   t.is(resumeOf(t, result.stderr), `${INVOCATION} --yes ${repo} 11 25`);
   const sent = nodesOf(data, 5, 25).filter((node) => node !== first && node !== second);
-  t.true(sent.every((node) => fx.tmo.received.has(submitPath(node))));
+  t.true(sent.every((node) => fx.tmo.received.has(submitPath(repo, node))));
 });
 
 test('--no-send with a failure: the resume command keeps --no-send', async (t) => {
@@ -538,7 +538,9 @@ const receivedPushes = (fx: Fixtures, data: Data, pushes: number) => {
   const any: number[] = [];
   const all: number[] = [];
   for (const pushId of range(1, pushes)) {
-    const got = data.nodes(pushId).filter((node) => fx.tmo.received.has(submitPath(node)));
+    const got = data
+      .nodes(pushId)
+      .filter((node) => fx.tmo.received.has(submitPath(fx.repo(REPO_PATH), node)));
     if (got.length > 0) any.push(pushId);
     if (got.length === data.nodes(pushId).length) all.push(pushId);
   }

@@ -187,7 +187,7 @@ tmuxTest('in tmux: the prompt, the bar with an ETA, Ctrl-C, then the resume comm
   const puts = putsByPath(fx.tmo.requests);
   const expected = Array.from({ length: PUSHES }, (_, i) => data.nodes(i + 1))
     .flat()
-    .map((node) => `${SUBMIT_PATH}${documentId(node)}`);
+    .map((node) => `${SUBMIT_PATH}${documentId(repo, node)}`);
   t.is(puts.size, expected.length);
   t.true(
     expected.every((path) => puts.get(path) === 1),
@@ -210,7 +210,7 @@ tmuxTest('in tmux: Ctrl-C stops a shell loop of backfills, not just the one runn
   t.false(rest.includes('pushes 201 to 400'), `the loop went on:\n${rest}`);
   const secondRange = Array.from({ length: 200 }, (_, i) => data.nodes(PUSHES - i)).flat();
   t.false(
-    secondRange.some((node) => fx.tmo.received.has(`${SUBMIT_PATH}${documentId(node)}`)),
+    secondRange.some((node) => fx.tmo.received.has(`${SUBMIT_PATH}${documentId(repo, node)}`)),
     'no push of the second range was sent',
   );
 });

@@ -173,7 +173,7 @@ const setup = async (t: T, name: string, pushes: number, latencyMs = 0) => {
     },
     /** PUT requests telemetry received for a changeset. */
     puts: (node: string) =>
-      fx.tmo.requests.filter((r) => r === `${SUBMIT}${documentId(node)}`).length,
+      fx.tmo.requests.filter((r) => r === `${SUBMIT}${documentId(repo, node)}`).length,
     ledger: async () =>
       (await t.context.harness.query(target, 'SELECT node FROM ledger')).map(
         (r) => r.node as string,

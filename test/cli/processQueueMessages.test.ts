@@ -95,13 +95,15 @@ test('--no-send prints every ping, sends nothing and leaves every message in the
   const pings = result.stdout
     .trim()
     .split('\n')
-    .map((line) => JSON.parse(line) as { changesetID: string });
+    .map((line) => JSON.parse(line) as { changesetID: string; repository: string });
   t.deepEqual(
     pings.map((p) => p.changesetID).sort(),
     [1, 2, 3].flatMap((id) => t.context.synthetic.nodes(id)).sort(),
   );
   const sent = [...t.context.fx.tmo.received.keys()];
-  t.false(pings.some((p) => sent.some((path) => path.endsWith(documentId(p.changesetID)))));
+  t.false(
+    pings.some((p) => sent.some((path) => path.endsWith(documentId(p.repository, p.changesetID)))),
+  );
   t.is(await t.context.admin.depth(names.queue), 3);
 });
 
@@ -114,7 +116,9 @@ test('--timeout: sends every ping, acks every message, logs one line per message
   t.is(result.stdout, '');
   for (const node of [4, 5].flatMap((id) => t.context.synthetic.nodes(id))) {
     t.true(
-      [...t.context.fx.tmo.received.keys()].some((path) => path.endsWith(documentId(node))),
+      [...t.context.fx.tmo.received.keys()].some((path) =>
+        path.endsWith(documentId(t.context.fx.repo(REPO), node)),
+      ),
       node,
     );
   }
@@ -142,7 +146,9 @@ test('SIGTERM lets messages in flight finish, loses none, and exits 0', async (t
   for (const line of acked) {
     for (const node of t.context.synthetic.nodes(line.push as number)) {
       t.true(
-        [...t.context.slowFx.tmo.received.keys()].some((path) => path.endsWith(documentId(node))),
+        [...t.context.slowFx.tmo.received.keys()].some((path) =>
+          path.endsWith(documentId(t.context.slowFx.repo(REPO), node)),
+        ),
       );
     }
   }

@@ -84,7 +84,7 @@ test('a telemetry 4xx is a permanent failure reported with the answer body', asy
   const synthetic = syntheticFixtures({ pushes: 1 });
   const fx = await startFixtures({ data: synthetic });
   const node = synthetic.nodes(1)[2]!;
-  fx.fail({ match: new RegExp(documentId(node)), status: 400 });
+  fx.fail({ match: new RegExp(documentId(fx.repo(REPO), node)), status: 400 });
   const { limits } = clientsFor(fx);
   const sink = telemetrySink(
     createTelemetryClient(limits, {
@@ -99,10 +99,10 @@ test('a telemetry 4xx is a permanent failure reported with the answer body', asy
   t.is(failed?.status === 'failed' ? failed.node : undefined, node);
   t.is(
     failed?.status === 'failed' ? failed.error.message : undefined,
-    `telemetry refused the ping for ${node} (PUT ${fx.tmo.url}/submit/eng-workflow/hgpush/1/${documentId(node)} answered 400: {"error":true,"message":"injected failure"})`,
+    `telemetry refused the ping for ${node} (PUT ${fx.tmo.url}/submit/eng-workflow/hgpush/1/${documentId(fx.repo(REPO), node)} answered 400: {"error":true,"message":"injected failure"})`,
   );
   t.true(failed?.status === 'failed' && failed.error.kind === 'permanent');
-  t.is(fx.tmo.requests.filter((r) => r.includes(documentId(node))).length, 1);
+  t.is(fx.tmo.requests.filter((r) => r.includes(documentId(fx.repo(REPO), node))).length, 1);
   t.is(fx.tmo.received.size, 2);
   await fx.close();
 });

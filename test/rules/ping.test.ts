@@ -1,8 +1,16 @@
 import test from 'ava';
+import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { Changeset } from '../../src/codecs/changeset.js';
 import { Ping, type Diffstat, type ReviewSystem } from '../../src/codecs/ping.js';
 import type { Decoded } from '../../src/codecs/report.js';
-import { buildPing, documentId, type PingFacts } from '../../src/rules/ping.js';
+import {
+  buildPing,
+  DOCUMENT_ID_NAMESPACE,
+  documentId,
+  type PingFacts,
+} from '../../src/rules/ping.js';
+import { uuidV5 } from '../../src/rules/uuidV5.js';
 
 const NODE = '62a578a28fe94efb7f03138bbfaa458d1c31314e';
 const REPOSITORY = 'https://hg.mozilla.org/integration/autoland';
@@ -215,16 +223,61 @@ test('Ping.encode drops keys the schema does not know, at every level', (t) => {
   });
 });
 
-const documentIds: readonly (readonly [string, string])[] = [
-  [NODE, '62a578a2-8fe9-4efb-7f03-138bbfaa458d'],
-  ['0123456789abcdef0123456789abcdef01234567', '01234567-89ab-cdef-0123-456789abcdef'],
-  ['ffffffffffffffffffffffffffffffff00000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff'],
+// Computed apart from this code, with Python's uuid.uuid5(UUID(DOCUMENT_ID_NAMESPACE), f'{repository} {node}').
+const documentIds: readonly (readonly [string, string, string])[] = [
+  [REPOSITORY, NODE, 'f420b116-829a-5ac2-9a60-9e92cc90aa2e'],
+  ['https://hg.mozilla.org/mozilla-central', NODE, '1baf3695-d0e1-56dc-a9a2-edb3648f1b5b'],
+  [
+    'https://github.com/mozilla-firefox/firefox/tree/main',
+    '0123456789abcdef0123456789abcdef01234567',
+    'b4115b74-61e6-5a67-a7aa-550565895ada',
+  ],
 ];
 
-for (const [node, expected] of documentIds) {
-  test(`documentId(${node}) is ${expected}`, (t) => {
-    const id = documentId(node);
+for (const [repository, node, expected] of documentIds) {
+  test(`documentId(${repository}, ${node.slice(0, 12)}) is ${expected}`, (t) => {
+    const id = documentId(repository, node);
     t.is(id, expected);
-    t.regex(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    t.regex(id, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    t.is(documentId(`${repository}/`, node), id, 'the repository as the ping writes it');
   });
 }
+
+test('uuidV5 gives RFC 9562 example: www.example.com in the DNS namespace', (t) => {
+  // RFC 9562, Appendix A.4.
+  t.is(
+    uuidV5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com'),
+    '2ed6657d-e927-568b-95e1-2665a8aea6a2',
+  );
+  t.throws(() => uuidV5('not-a-uuid', 'x'), { instanceOf: RangeError });
+});
+
+/** RFC 9562 §5.5 written out again, apart from uuidV5: SHA-1, 16 bytes, version and variant. */
+const independentV5 = (name: string): string => {
+  const digest = createHash('sha1')
+    .update(Buffer.from(DOCUMENT_ID_NAMESPACE.split('-').join(''), 'hex'))
+    .update(Buffer.from(name, 'utf8'))
+    .digest('hex')
+    .slice(0, 32)
+    .split('');
+  digest[12] = '5';
+  digest[16] = '89ab'[parseInt(digest[16] ?? '0', 16) & 0b11] ?? '';
+  const hex = digest.join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+};
+
+test('documentId is the v5 UUID of "<repository> <node>", one per landing', (t) => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(REPOSITORY, 'https://hg.mozilla.org/mozilla-central', 'https://h/x'),
+      fc.constantFrom('https://hg.mozilla.org/releases/mozilla-beta', 'https://h/y'),
+      fc.stringMatching(/^[0-9a-f]{40}$/),
+      (repository, other, node) => {
+        const id = documentId(repository, node);
+        t.is(id, independentV5(`${repository} ${node}`));
+        t.not(id, documentId(other, node), 'another repository, another id');
+        t.is(documentId(repository, node), id, 'the same landing, the same id');
+      },
+    ),
+  );
+});

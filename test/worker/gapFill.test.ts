@@ -178,7 +178,7 @@ const putsOf = (fx: Fixtures): Map<string, number> => {
 const sentOnce = (t: ExecutionContext, fx: Fixtures, nodes: string[]): void => {
   const puts = putsOf(fx);
   t.deepEqual(
-    nodes.filter((node) => puts.get(documentId(node)) !== 1),
+    nodes.filter((node) => puts.get(documentId(fx.repo(REPO), node)) !== 1),
     [],
     'every changeset PUT exactly once',
   );
@@ -369,7 +369,7 @@ test('a worker with no watermark yet polls nothing and backfills no history', as
   sentOnce(t, fx, nodesOf(FIRST, PUSHES));
   const puts = putsOf(fx);
   t.deepEqual(
-    nodesOf(1, FIRST - 1).filter((node) => puts.has(documentId(node))),
+    nodesOf(1, FIRST - 1).filter((node) => puts.has(documentId(repository, node))),
     [],
     'nothing before the first push',
   );
