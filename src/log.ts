@@ -1,4 +1,5 @@
 import { Logger, type ILogObj, type IMeta } from 'tslog';
+import { preview } from './preview.js';
 import { MASK, isCredentialKey, maskUrlCredentials, secretMasker } from './redact.js';
 
 const LEVELS = { debug: 2, info: 3, warn: 4, error: 5, silent: 7 } as const;
@@ -35,15 +36,16 @@ let state = { level: 'info' as LogLevel, mask: maskUrlCredentials };
 const MAX_DEPTH = 6;
 const MAX_CAUSES = 5;
 
+/** How much of a thrown value that is not an Error a line shows. */
+const MAX_NON_ERROR = 1_000;
+
 // A cause need not be an Error: `{ code: 'ECONNRESET' }` should not read as `[object Object]`.
-const describeNonError = (value: unknown): string => {
-  if (typeof value === 'string') return value;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-};
+// Nor serialised whole: a value thrown from input may nest thousands deep (JSON.stringify and
+// String would both overflow the stack) or run to megabytes.
+const describeNonError = (value: unknown, mask: (text: string) => string): string =>
+  typeof value === 'string'
+    ? mask(value).slice(0, MAX_NON_ERROR)
+    : mask(preview(value, MAX_NON_ERROR, mask));
 
 const serialiseError = (
   error: unknown,
@@ -51,7 +53,7 @@ const serialiseError = (
   stacks: boolean,
   depth = 0,
 ): LoggedError => {
-  if (!(error instanceof Error)) return { message: mask(describeNonError(error)) };
+  if (!(error instanceof Error)) return { message: describeNonError(error, mask) };
   const logged: LoggedError = { message: mask(error.message) };
   const kind = (error as { kind?: unknown }).kind;
   if (typeof kind === 'string') logged.kind = kind;

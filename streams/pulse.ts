@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, Subject } from 'rxjs';
 import { DEFAULT_RETRY_MAX_HOURS, type PulseSettings } from '../src/codecs/settings.js';
+import { describeError } from '../src/errors.js';
 import { log } from '../src/log.js';
 import { failureLines, type Job, type JobOutcome } from '../src/pipeline/job.js';
 import { pulseConnectOptions } from './pulseConnection.js';
@@ -55,6 +56,8 @@ export interface PulseOptions {
   readonly testHooks?: {
     readonly afterPark?: () => Promise<void>;
     readonly afterRetry?: () => Promise<void>;
+    /** Runs in the consume callback before the body is read: a throw here is any throw there. */
+    readonly beforeRead?: (message: ConsumeMessage) => void;
   };
 }
 
@@ -492,16 +495,36 @@ export class PulseSource {
     this.counters.received += 1;
     this.lastDeliveryAt = Date.now();
     this.pending += 1;
-    const reading = readPulseMessage(message.content, this.options.allowedHosts);
-    if (reading.kind === 'skip') {
-      void this.conclude(delivery, 'skip', { reason: reading.reason });
-    } else if (reading.kind === 'reject') {
-      void this.conclude(delivery, 'park', { reason: reading.reason, parkReason: 'undecodable' });
-    } else {
-      const job: Job = { label: delivery.label, target: reading.target, receivedAt: Date.now() };
-      this.deliveries.set(job, delivery);
-      this.subscriber.next(job);
+    let job: Job | undefined;
+    try {
+      this.options.testHooks?.beforeRead?.(message);
+      const reading = readPulseMessage(message.content, this.options.allowedHosts);
+      if (reading.kind === 'skip') {
+        this.concludeNow(delivery, 'skip', { reason: reading.reason });
+      } else if (reading.kind === 'reject') {
+        this.concludeNow(delivery, 'park', { reason: reading.reason, parkReason: 'undecodable' });
+      } else {
+        job = { label: delivery.label, target: reading.target, receivedAt: Date.now() };
+        this.deliveries.set(job, delivery);
+        this.subscriber.next(job);
+      }
+    } catch (error) {
+      // A throw out of the consume callback reaches amqplib, which closes the channel: the
+      // message would come back first, throw again, and hold up the queue for ever.
+      if (job !== undefined) this.deliveries.delete(job);
+      const reason = `could not read the message: ${describeError(error)}`;
+      this.concludeNow(delivery, 'park', { reason, parkReason: 'undecodable' });
     }
+  }
+
+  /** Settles a message that never became a job; a failure to is logged, never thrown. */
+  private concludeNow(delivery: Delivery, verdict: Verdict | 'skip', detail: Detail): void {
+    this.conclude(delivery, verdict, detail).catch((error: unknown) =>
+      log.error('could not settle a message; the broker will deliver it again', {
+        job: delivery.label,
+        error,
+      }),
+    );
   }
 
   /** A message this replay parked again has come round: every earlier one was taken. */
@@ -602,7 +625,7 @@ export class PulseSource {
         persistent: true,
         headers: {
           ...copiedHeaders(message, this.names),
-          'x-error': errorText(detail).slice(0, 4000),
+          'x-error': parkedText(detail, this.retryMaxAgeMs).slice(0, 4000),
           'x-parked-at': new Date().toISOString(),
           ...(detail.parkReason === undefined ? {} : { 'x-park-reason': detail.parkReason }),
           ...(this.replay !== undefined ? { [REPLAY_RUN_HEADER]: this.replay.run } : {}),
@@ -704,3 +727,10 @@ export class PulseSource {
 /** What a parked or retried copy says went wrong. */
 const errorText = (detail: Detail): string =>
   detail.result !== undefined ? failureLines(detail.result).join('\n') : (detail.reason ?? '');
+
+/** A parked copy's error; one parked for its age says how long it kept failing, and why. */
+const parkedText = (detail: Detail, maxAgeMs: number): string => {
+  if (detail.parkReason !== 'too_old') return errorText(detail);
+  const age = maxAgeMs >= 3_600_000 ? `${maxAgeMs / 3_600_000} hours` : `${maxAgeMs / 1000} s`;
+  return `still failing ${age} after its first failure (RETRY_MAX_HOURS); the last try:\n${errorText(detail)}`;
+};

@@ -14,7 +14,15 @@ export type MessageReading =
   /** Cannot be processed as it is: parked for an operator, never dropped. */
   | { readonly kind: 'reject'; readonly reason: string };
 
-const readEnvelope = decodeJsonWith(HgPushEnvelope, 'hgpush message');
+/**
+ * An hgpush message is a few KB; a megabyte is far past any real one and far below what the
+ * broker lets through. The body is read whole, so it is refused before it is parsed.
+ */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+const LIMITS = { maxBytes: MAX_MESSAGE_BYTES, strictUtf8: true };
+
+const readEnvelope = decodeJsonWith(HgPushEnvelope, 'hgpush message', LIMITS);
+// The envelope was read already: its size, text and depth passed.
 const readChangegroup = decodeJsonWith(ChangegroupMessage, 'changegroup.1 message');
 
 /**

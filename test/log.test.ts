@@ -287,3 +287,19 @@ test('end to end: on a terminal, text; NO_COLOR keeps it plain', async (t) => {
   );
   t.regex(stderr, /^\d\d:\d\d:\d\d WARN {2}slow job="message 1" n=2\n$/);
 });
+
+test('a thrown value nested thousands deep, or megabytes long, is logged bounded, never serialised whole', (t) => {
+  configureLog({ level: 'info' });
+  let deep: unknown = [];
+  for (let i = 0; i < 100_000; i += 1) deep = [deep];
+  const huge = { heads: ['x'.repeat(5_000_000)] };
+  const [line, other] = captureLines(() => {
+    log.error('deep', { error: deep, cause: new Error('outer', { cause: deep }) });
+    log.error('huge', { error: new Error('outer', { cause: huge }) });
+  });
+  const cause = (line?.cause as { cause?: { message: string } }).cause?.message ?? '';
+  t.true(cause.startsWith('[[[[') && cause.length <= 1_000, `${cause.length} characters`);
+  const big = (other?.error as { cause?: { message: string } }).cause?.message ?? '';
+  t.true(big.startsWith('{"heads":["xxx') && big.length <= 1_000, `${big.length} characters`);
+  configureLog({ level: 'silent' });
+});

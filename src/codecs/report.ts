@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
+import { preview } from '../preview.js';
 import { maskUrlCredentials } from '../redact.js';
 
 /**
@@ -18,12 +19,14 @@ export class DecodeError extends Error {
 
 export type Decoded<A> = { ok: true; value: A } | { ok: false; error: DecodeError };
 
-const show = (value: unknown): string => {
-  if (value === undefined) return 'nothing';
-  // A rejected URL may carry user:password@; the message must not repeat it.
-  const text = maskUrlCredentials(JSON.stringify(value) ?? String(value));
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-};
+// The value came from input: it is described within 60 characters, never serialised whole
+// (JSON.stringify of a value nested thousands deep overflows the stack). A rejected URL may
+// carry user:password@; the message must not repeat it.
+const show = (value: unknown): string =>
+  value === undefined ? 'nothing' : preview(value, 60, maskUrlCredentials);
+
+/** More problems than this are counted, not listed: a reason stays a line a person reads. */
+const MAX_PROBLEMS = 10;
 
 type Tagged = { _tag?: string; type?: Tagged };
 
@@ -62,8 +65,19 @@ const describe = (error: t.ValidationError): string => {
   return `${path}: ${error.message ?? `expected ${expected}, got ${show(value)}`}`;
 };
 
-/** Reports every failure of a decode once, with the path of the field at fault. */
-export const reportErrors = (errors: t.Errors): string[] => [...new Set(errors.map(describe))];
+/**
+ * Reports each failure of a decode once, with the path of the field at fault; past
+ * MAX_PROBLEMS, how many more there are.
+ */
+export const reportErrors = (errors: t.Errors): string[] => {
+  const problems = new Set<string>();
+  let more = 0;
+  for (const error of errors) {
+    if (problems.size < MAX_PROBLEMS) problems.add(describe(error));
+    else more += 1;
+  }
+  return more > 0 ? [...problems, `and ${more} more`] : [...problems];
+};
 
 /** Decodes `input` with `codec`; a failure is a value, never a throw. */
 export const decodeWith =
