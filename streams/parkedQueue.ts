@@ -13,6 +13,21 @@ const HEARTBEAT_SECONDS = 30;
 const isNotFound = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === 404;
 
 /**
+ * How many messages are parked: the failed queue's depth, by a passive declare (nothing is
+ * created). Undefined when the queue does not exist (nothing was ever parked, or Pulse deleted
+ * it); a refusal of the broker (which closes the channel) rejects. The worker's metric, the
+ * status command and --list-failed all count the parked messages here.
+ */
+export const parkedQueueDepth = (
+  channel: Pick<Channel, 'checkQueue'>,
+  name: string,
+): Promise<number | undefined> =>
+  channel.checkQueue(name).then(
+    (queue) => queue.messageCount,
+    (error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)),
+  );
+
+/**
  * The failed queue, for an operator: one plain connection (no reconnecting: a failure is
  * reported, not waited out). `take()` gets the messages with basic.get and holds them unacked,
  * so that nobody else takes them meanwhile; then `drop()` acks them, or `close()` gives them
@@ -43,11 +58,8 @@ export class ParkedQueue {
     try {
       const channel = await connection.createChannel();
       channel.on('error', () => undefined);
-      // Passive: a missing queue (a 404, which closes the channel) is an empty one, not made.
-      const count = await channel.checkQueue(name).then(
-        (queue) => queue.messageCount,
-        (error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)),
-      );
+      // A missing queue (a 404, which closes the channel) is an empty one, not made.
+      const count = await parkedQueueDepth(channel, name);
       if (count === undefined) return new ParkedQueue(connection, undefined, name, 0);
       return new ParkedQueue(connection, channel, name, count);
     } catch (error) {

@@ -11,6 +11,7 @@ import { DEFAULT_RETRY_MAX_HOURS, type PulseSettings } from '../src/codecs/setti
 import { describeError } from '../src/errors.js';
 import { log } from '../src/log.js';
 import { failureLines, type Job, type JobOutcome } from '../src/pipeline/job.js';
+import { parkedQueueDepth } from './parkedQueue.js';
 import { pulseConnectOptions } from './pulseConnection.js';
 import { readPulseMessage } from './pulseMessage.js';
 import { DEFAULT_RETRY_DELAYS_MS, pulseNames, type PulseNames } from './pulseNames.js';
@@ -351,9 +352,9 @@ export class PulseSource {
     }
   }
 
-  /** Messages waiting in the failed queue. */
+  /** Messages waiting in the failed queue (none when Pulse deleted it). */
   async failedDepth(): Promise<number> {
-    return (await this.channel.checkQueue(this.names.failedQueue)).messageCount;
+    return (await parkedQueueDepth(this.channel, this.names.failedQueue)) ?? 0;
   }
 
   /** Resolves once no message is in flight. */

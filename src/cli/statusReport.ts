@@ -1,6 +1,7 @@
 import type { HgClient } from '../clients/hgmo.js';
 import { describeError } from '../errors.js';
 import type { RepositoryStatus, StoreStatus } from '../state/index.js';
+import type { ParkedQueueCount } from './parkedQueueCount.js';
 
 /** What one repository's pushlog said about the pushes after the watermark. */
 export type PushlogCount =
@@ -12,6 +13,8 @@ export interface StatusReport {
   /** The database, as it may be shown (password masked). */
   readonly database: string;
   readonly status: StoreStatus;
+  /** The parked queue's depth now, read from the broker (the store remembers only the past). */
+  readonly parkedMessages: ParkedQueueCount;
   /** By repository, with --pushlog: null for a repository without a watermark (nothing asked). */
   readonly pushlog?: ReadonlyMap<string, PushlogCount | null>;
 }
@@ -48,11 +51,14 @@ const iso = (ms: number | undefined): string | null =>
 
 /**
  * The `--json` document. Times are ISO 8601 (UTC) strings; `watermark` and `lastSettledAt`
- * are null when unknown; `pushlog` is present with --pushlog only.
+ * are null when unknown; `pushlog` is present with --pushlog only. `parkedMessages` is what
+ * waits in the parked queue now; a repository's `everParked` counts what the worker ever
+ * parked of it (a replay that succeeds does not lower it).
  */
-export const statusDocument = ({ database, status, pushlog }: StatusReport) => ({
+export const statusDocument = ({ database, status, parkedMessages, pushlog }: StatusReport) => ({
   database,
   at: iso(status.at),
+  parkedMessages,
   claims: status.claims,
   repositories: status.repositories.map((r) => ({
     repository: r.repository,
@@ -61,7 +67,7 @@ export const statusDocument = ({ database, status, pushlog }: StatusReport) => (
     sentLast24Hours: r.sentLast24Hours,
     sentLast7Days: r.sentLast7Days,
     claims: r.claims,
-    parked: r.parked,
+    everParked: r.parked,
     ...(pushlog === undefined ? {} : { pushlog: pushlog.get(r.repository) ?? null }),
   })),
 });

@@ -1,4 +1,5 @@
 import type { RepositoryStatus } from '../state/index.js';
+import type { ParkedQueueCount } from './parkedQueueCount.js';
 import type { PushlogCount, StatusReport } from './statusReport.js';
 
 export const EMPTY_STORE =
@@ -40,6 +41,16 @@ const pushlogCell = (count: PushlogCount | null | undefined): string => {
   return `${count.pushesAfterWatermark} (newest ${count.lastPushId})`;
 };
 
+/** The parked queue's depth, where an operator finds the messages, or why it is unknown. */
+const parkedCell = (parked: ParkedQueueCount): string => {
+  if (parked.count === null)
+    return parked.queue === null ? parked.why : `${parked.queue}: ${parked.why}`;
+  const where = `in ${parked.queue}`;
+  return parked.count === 0
+    ? `0 ${where}`
+    : `${parked.count} ${where} (process-queue-messages --list-failed shows them)`;
+};
+
 const sum = (counts: Record<string, number>): number =>
   Object.values(counts).reduce((a, b) => a + b, 0);
 
@@ -60,11 +71,17 @@ const pingRows = (r: RepositoryStatus): string[][] => {
 };
 
 /** The table for a person; ends with a newline. */
-export const statusTable = ({ database, status, pushlog }: StatusReport): string => {
+export const statusTable = ({
+  database,
+  status,
+  parkedMessages,
+  pushlog,
+}: StatusReport): string => {
   const { at, claims, repositories } = status;
   const head = [
     ['database', database],
     ['at', time(at)],
+    ['parked messages', parkedCell(parkedMessages)],
   ];
   if (repositories.length === 0) return [...columns(head), '', EMPTY_STORE, ''].join('\n');
   head.push(['claims', `${claims.held} held, ${claims.expired} expired`]);
@@ -75,7 +92,7 @@ export const statusTable = ({ database, status, pushlog }: StatusReport): string
       'LAST SETTLED',
       'CLAIMS',
       'EXPIRED',
-      'PARKED',
+      'EVER PARKED',
       ...(pushlog === undefined ? [] : ['PUSHES AFTER WATERMARK']),
     ],
     ...repositories.map((r) => [

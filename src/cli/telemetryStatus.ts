@@ -1,16 +1,15 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs';
 import * as t from 'io-ts';
 import { createClients } from '../clients/index.js';
 import { StoreSettings, UpstreamSettings } from '../codecs/settings.js';
 import { describeError } from '../errors.js';
 import { configureLog, log } from '../log.js';
 import { displayDatabaseUrl, parseDatabaseUrl } from '../state/index.js';
-import { openStoreOrExit } from './openStoreOrExit.js';
+import { openStoreReader } from '../state/storeReader.js';
+import { countParkedMessages, pulseSettingsIfSet } from './parkedQueueCount.js';
 import { createProgram, EXIT, fail, settingsOrExit, logLevelFor } from './program.js';
 import { countPushesAfterWatermarks, statusDocument, type StatusReport } from './statusReport.js';
 import { statusTable } from './statusTable.js';
-import { tell } from './tell.js';
 
 const NAME = 'telemetry-status';
 
@@ -18,10 +17,14 @@ const STORE_HELP = `
                        (the settings above are read with --pushlog only)
   DATABASE_URL         the store to read: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE or
                        sqlite:PATH (default sqlite:commit-telemetry.sqlite, in the working
-                       directory). Opening it brings its schema up to date, and creates a
-                       SQLite file that does not exist yet (empty; a warning says so)
+                       directory). It is opened read only: nothing is created or migrated, and
+                       a store that is not there (or is older than this version) is an error
   CLAIM_LEASE_SECONDS  checked as the worker checks it (5 to 3600, default 60); the counts
-                       do not depend on it`;
+                       do not depend on it
+  PULSE_*              the worker's Pulse settings (see above): with them, the parked messages
+                       are counted in the parked queue (one passive declare); without them
+                       (none of PULSE_USERNAME, PULSE_PASSWORD, PULSE_QUEUE_NAME set) that
+                       count is shown as unknown`;
 
 interface Options {
   json?: boolean;
@@ -33,8 +36,9 @@ const program = createProgram(
   NAME,
   'Show what the durable store (DATABASE_URL) knows, per repository: the watermark (the worker ' +
     'resumes after it), when a push was last settled, pings sent in the last 24 hours and 7 days ' +
-    'by review system, claims held and expired, parked pushes and changesets. Reads no queue ' +
-    'and sends nothing.',
+    'by review system, claims held and expired, pushes and changesets ever parked; and, with the ' +
+    'Pulse settings, how many messages wait in the parked queue now. Changes nothing and sends ' +
+    'nothing.',
   STORE_HELP,
 )
   .option('--json', 'print one JSON document (for scripts) instead of the table')
@@ -46,9 +50,10 @@ const program = createProgram(
   .option('--debug', 'log every request and decision to stderr')
   .addHelpText(
     'after',
-    '\nA repository whose pushlog cannot be asked shows the error in its row; the exit status' +
-      '\nstays 0. Exit status: 0 printed, 1 the store could not be opened or read, 2 usage or' +
-      '\nsettings error.',
+    '\nA repository whose pushlog cannot be asked shows the error in its row, and a parked queue' +
+      '\nthat cannot be read shows why; the exit status stays 0. Exit status: 0 printed, 1 no' +
+      '\nstore where DATABASE_URL points, or it could not be opened or read, 2 usage or settings' +
+      '\nerror.',
   )
   .parse();
 const options = program.opts<Options>();
@@ -57,34 +62,31 @@ const settings = options.pushlog
   ? settingsOrExit(NAME, t.intersection([StoreSettings, UpstreamSettings]))
   : settingsOrExit(NAME, StoreSettings);
 const upstream = options.pushlog ? (settings as StoreSettings & UpstreamSettings) : undefined;
-configureLog({ level: logLevelFor(options.debug, upstream, 'warn') });
+const pulse = pulseSettingsIfSet(NAME);
+configureLog({
+  level: logLevelFor(options.debug, upstream, 'warn'),
+  secrets: pulse === undefined ? [] : [pulse.PULSE_PASSWORD],
+});
 
-// openStoreOrExit refuses (exit 2) a DATABASE_URL that does not parse, before connecting.
 const parsed = parseDatabaseUrl(settings.DATABASE_URL);
-const target = parsed.ok ? parsed.value : undefined;
-const database = target === undefined ? settings.DATABASE_URL : displayDatabaseUrl(target);
-const created =
-  target?.engine === 'sqlite' && target.path !== ':memory:' && !existsSync(target.path);
+const target = parsed.ok ? parsed.value : fail(NAME, parsed.error.message, EXIT.usage);
+const database = displayDatabaseUrl(target);
 
-const store = await openStoreOrExit(NAME, settings);
+// Read only: a DATABASE_URL that points at the wrong place is an error, never a new store.
+const store = await openStoreReader(target).catch((error: unknown) =>
+  fail(NAME, describeError(error), EXIT.failed),
+);
 const status = await store.status().catch(async (error: unknown) => {
   await store.close().catch(() => undefined);
   return fail(NAME, `cannot read the store: ${describeError(error)}`, EXIT.failed);
 });
 // The counts are read; a failure to let go of the database changes none of them.
 await store.close().catch((error: unknown) => log.warn('closing the store', { error }));
-if (created) {
-  tell(
-    'warn',
-    'the store did not exist and was created empty',
-    { database },
-    `${NAME}: ${database} did not exist and was created empty; is DATABASE_URL the worker's?`,
-  );
-}
 
 const report: StatusReport = {
   database,
-  status: status,
+  status,
+  parkedMessages: await countParkedMessages(pulse),
   ...(upstream === undefined
     ? {}
     : {

@@ -29,9 +29,17 @@ export interface ConnectOptions {
   statementTimeoutMs: number;
   /** PostgreSQL: an idle pooled connection failed; the next statement opens a new one. */
   onIdleError: (error: Error) => void;
+  /**
+   * For a command that only shows what the store holds: nothing is created, migrated or
+   * written, and a database without this version's schema is refused (StoreNotReady).
+   */
+  readOnly?: boolean;
 }
 
-/** Opens the database and brings its schema up to date before anything else uses it. */
+/**
+ * Opens the database and brings its schema up to date before anything else uses it (or, read
+ * only, checks that it is).
+ */
 export const connect = async (
   target: DatabaseTarget,
   options: ConnectOptions,

@@ -44,6 +44,11 @@ export const parseDatabaseUrl = (raw: string | undefined): ParsedDatabaseUrl => 
       return refuse(value, `is not a URL (expected ${scheme}://...)`);
     }
     if (!URL.canParse(value)) return refuse(value, 'is not a valid URL');
+    // Without one, the driver connects to the database named after the user (often
+    // `postgres`), and the store's tables would be created there.
+    if (/^\/*$/.test(new URL(value).pathname)) {
+      return refuse(value, 'names no database (add /DATABASE after the host)');
+    }
     return { ok: true, value: { engine: 'postgres', url: value } };
   }
   if (scheme === 'sqlite') {

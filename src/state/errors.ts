@@ -14,6 +14,22 @@ export class StoreClosed extends StoreError {
 }
 
 /**
+ * Opened for reading only, the database does not exist (`missing`, a SQLite file), holds no
+ * store (`empty`) or one of an older schema (`older`): a reader creates and migrates nothing,
+ * so it cannot go on.
+ */
+export class StoreNotReady extends StoreError {
+  override readonly name = 'StoreNotReady';
+  constructor(
+    readonly state: 'missing' | 'empty' | 'older',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
  * A database error's own words. Node reports a refused connection to a host with several
  * addresses (localhost: ::1 and 127.0.0.1) as an AggregateError with an empty message; its
  * parts say what happened.

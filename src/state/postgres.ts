@@ -5,6 +5,7 @@ import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Connection, ConnectOptions } from './connection.js';
 import { migrateToLatest } from './migrations.js';
+import { requireCurrentSchema } from './schemaCheck.js';
 import type { StoreSchema } from './schema.js';
 
 const INT8 = pg.types.builtins.INT8;
@@ -29,6 +30,8 @@ export const connectPostgres = async (
     // A server that vanishes without closing the socket is noticed instead of waited on.
     keepAlive: true,
     application_name: 'commit-telemetry',
+    // A reader's every transaction is read only: a write would fail rather than change the store.
+    ...(options.readOnly === true ? { options: '-c default_transaction_read_only=on' } : {}),
   });
   // Without a listener, a connection killed by the server would crash the process: the
   // pool listens on idle clients only, so each client gets its own listener too, for the
@@ -39,7 +42,7 @@ export const connectPostgres = async (
   try {
     // Kysely's migrator holds a PostgreSQL advisory lock while it migrates, inside one
     // transaction: processes starting together wait for each other and migrate once.
-    await migrateToLatest(base);
+    await (options.readOnly === true ? requireCurrentSchema(base) : migrateToLatest(base));
   } catch (error) {
     await base.destroy();
     throw error;

@@ -9,6 +9,7 @@ import { CamelCasePlugin, Kysely, SqliteDialect, sql } from 'kysely';
 import type { Connection, ConnectOptions } from './connection.js';
 import { withCachedStatements } from './cachedStatements.js';
 import { migrateToLatest } from './migrations.js';
+import { requireCurrentSchema } from './schemaCheck.js';
 import type { StoreSchema } from './schema.js';
 
 /** Runs one task at a time, in the order they came. */
@@ -49,11 +50,18 @@ const watchFile = (file: string): (() => void) => {
 };
 
 export const connectSqlite = async (path: string, options: ConnectOptions): Promise<Connection> => {
-  const handle = new Database(path, { timeout: options.busyTimeoutMs });
+  const readonly = options.readOnly === true;
+  const handle = new Database(path, {
+    timeout: options.busyTimeoutMs,
+    readonly,
+    fileMustExist: readonly,
+  });
   try {
-    handle.pragma('journal_mode = WAL');
-    // In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last commits.
-    handle.pragma('synchronous = NORMAL');
+    if (!readonly) {
+      handle.pragma('journal_mode = WAL');
+      // In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last commits.
+      handle.pragma('synchronous = NORMAL');
+    }
     const inMemory = path === ':memory:';
     const file = inMemory ? path : realpathSync(path);
     const check = inMemory ? () => undefined : watchFile(file);
@@ -68,6 +76,7 @@ export const connectSqlite = async (path: string, options: ConnectOptions): Prom
     // itself; every statement it sends goes through this handle, inside this transaction, and
     // SQLite's DDL is transactional, so a failed migration leaves nothing half done.
     await mutex.run(async () => {
+      if (readonly) return requireCurrentSchema(base);
       handle.exec('BEGIN IMMEDIATE');
       try {
         await migrateToLatest(base);

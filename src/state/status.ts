@@ -1,6 +1,6 @@
 /**
  * What an operator's `telemetry-status` shows: per repository, how far the worker got, what
- * it sent lately, and what is in flight or parked.
+ * it sent lately, what is in flight, and what it ever parked.
  */
 import type { Connection } from './connection.js';
 
@@ -23,6 +23,10 @@ export interface RepositoryStatus {
   sentLast24Hours: Record<string, number>;
   sentLast7Days: Record<string, number>;
   claims: ClaimCounts;
+  /**
+   * Pushes and changesets the worker ever parked (its record; a replay that succeeds does not
+   * lower it). What waits for an operator now is in the parked queue, not here.
+   */
   parked: number;
 }
 

@@ -54,6 +54,9 @@ test('an unknown scheme or an unparsable value is refused, naming DATABASE_URL a
     ['postgres:telemetry', /is not a URL \(expected postgres:\/\/\.\.\.\)/],
     ['postgres://host:port/x', /is not a valid URL/],
     ['sqlite:', /names no file/],
+    // The driver would take the user's name for the database's, and the store's tables with it.
+    ['postgres://postgres@127.0.0.1:5432', /names no database/],
+    ['postgresql://u:pw@db.example/', /names no database/],
     ['sqlite:///tmp/x.sqlite', /is ambiguous \(write sqlite:PATH\)/],
   ];
   for (const [raw, why] of cases) {
