@@ -15,7 +15,8 @@ export type Claimed =
   { readonly ref: ChangesetRef } | { readonly ref: ChangesetRef; readonly outcome: Outcome };
 
 /**
- * Before any upstream request: a changeset in the ledger is skipped as already sent; any
+ * Before any upstream request: a changeset the ledger holds for this repository (the landing,
+ * not the node alone) is skipped as already sent; any
  * other is claimed for this process. The store's claim does both: it claims only what the
  * ledger does not hold, and says `sent` for what it does. One held by another live process
  * is deferred (the job is not done and goes back for a later try) or awaited until its
@@ -30,7 +31,7 @@ export const claim = ({
   concatMap(async (ref): Promise<Claimed> => {
     const alreadySent = { status: 'skipped', node: ref.node, reason: 'already sent' } as const;
     for (;;) {
-      const answer = await ledger.claim(ref.node, ref.repository, { evenIfSent: policy.resend });
+      const answer = await ledger.claim(ref, { evenIfSent: policy.resend });
       if (answer === 'claimed') return { ref };
       if (answer === 'sent') return { ref, outcome: alreadySent };
       if (answer === 'held' && policy.whenHeld === 'defer') {

@@ -47,7 +47,7 @@ const work = (deps: PipelineDeps, ref: ChangesetRef): Observable<Outcome> =>
     encodePing(deps),
     send(deps),
     catchError(async (error: unknown) => {
-      await deps.ledger.release(ref.node).catch(() => undefined);
+      await deps.ledger.release(ref).catch(() => undefined);
       return failedOutcome(ref.node, error);
     }),
   );

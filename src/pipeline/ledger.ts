@@ -1,6 +1,9 @@
 import type { Store } from '../state/index.js';
 
-/** What the pipeline asks of the durable store: which changesets are sent, and who works on which. */
+/**
+ * What the pipeline asks of the durable store: which landings (a changeset in a repository) are
+ * sent, and who works on which.
+ */
 export type Ledger = Pick<
   Store,
   'isSent' | 'claim' | 'holdsClaim' | 'recordSent' | 'release' | 'startWatermark' | 'pushSettled'

@@ -48,7 +48,7 @@ export const send = ({
 }: SendDeps): OperatorFunction<EncodedChangeset, Outcome> =>
   concatMap(async (work): Promise<Outcome> => {
     const node = work.changeset.node;
-    if (!(await ledger.holdsClaim(node))) {
+    if (!(await ledger.holdsClaim({ repository: work.repository, node }))) {
       throw new PipelineError(
         `the claim on changeset ${node} ran out before its ping was sent; it will be tried again`,
         'transient',

@@ -1,7 +1,12 @@
 /**
- * Claims and the ledger: how several processes agree that each changeset is sent once.
+ * Claims and the ledger: how several processes agree that each landing is sent once.
  *
- * A process claims a changeset before it builds and sends its ping; the claim is a lease that
+ * Both are keyed by the landing, (repository, node): a changeset merged from autoland to
+ * mozilla-central is two landings, each with its own ping, while the same changeset twice in
+ * one repository is one. The repository is taken in the form the ping carries (repositoryUrl),
+ * so that the key and the ping's document id can never disagree.
+ *
+ * A process claims a landing before it builds and sends its ping; the claim is a lease that
  * its owner renews while it is alive. Sending a changeset moves it from the claims into the
  * ledger in one transaction, so at every instant it is claimed, sent, or free, never two.
  * A claim is live while `expiresAt > now`; at `expiresAt <= now` anyone may take it over.
@@ -13,8 +18,9 @@
  * recordSent's single statement on PostgreSQL; the store's test suite runs both.
  */
 import { sql, type Kysely } from 'kysely';
+import { repositoryUrl } from '../codecs/scalars.js';
 import type { Connection } from './connection.js';
-import type { SentChangeset, StoreSchema } from './schema.js';
+import type { Landing, SentChangeset, StoreSchema } from './schema.js';
 
 type Db = Kysely<StoreSchema>;
 
@@ -28,16 +34,25 @@ export interface ClaimContext {
 /** `claimed`: it is ours to send; `sent`: it is in the ledger; `held`: a live claim of another. */
 export type ClaimOutcome = 'claimed' | 'sent' | 'held';
 
-const isSentIn = async (db: Db, node: string): Promise<boolean> => {
-  const found = await sql`select 1 from ledger where node = ${node}`.execute(db);
+/** The landing as the tables key it. */
+const keyOf = ({ repository, node }: Landing): Landing => ({
+  repository: repositoryUrl(repository),
+  node,
+});
+
+const isSentIn = async (db: Db, { repository, node }: Landing): Promise<boolean> => {
+  const found = await sql`
+    select 1 from ledger where repository = ${repository} and node = ${node}`.execute(db);
   return found.rows.length > 0;
 };
 
-const deleteOwnClaim = (ctx: ClaimContext, db: Db, node: string) =>
-  sql`delete from claims where node = ${node} and owner = ${ctx.owner}`.execute(db);
+const deleteOwnClaim = (ctx: ClaimContext, db: Db, { repository, node }: Landing) =>
+  sql`
+    delete from claims
+    where repository = ${repository} and node = ${node} and owner = ${ctx.owner}`.execute(db);
 
-export const isSent = (ctx: ClaimContext, node: string): Promise<boolean> =>
-  ctx.conn.run((db) => isSentIn(db, node));
+export const isSent = (ctx: ClaimContext, landing: Landing): Promise<boolean> =>
+  ctx.conn.run((db) => isSentIn(db, keyOf(landing)));
 
 export interface ClaimOptions {
   /** Claim it even if the ledger has it (a backfill's --resend sends it again). */
@@ -46,11 +61,12 @@ export interface ClaimOptions {
 
 export const claim = (
   ctx: ClaimContext,
-  node: string,
-  repository: string,
+  landing: Landing,
   { evenIfSent = false }: ClaimOptions = {},
 ): Promise<ClaimOutcome> =>
   ctx.conn.run(async (db) => {
+    const key = keyOf(landing);
+    const { repository, node } = key;
     const now = ctx.now();
     const expiresAt = now + ctx.leaseMs;
     // One statement decides, atomically on both engines: insert if free and not in the ledger
@@ -59,56 +75,61 @@ export const claim = (
     // an INSERT ... SELECT's ON CONFLICT from a join's ON.)
     const unlessSent = evenIfSent
       ? sql`where true`
-      : sql`where not exists (select 1 from ledger where node = ${node})`;
+      : sql`where not exists (
+          select 1 from ledger where repository = ${repository} and node = ${node})`;
     const { rows } = await sql`
-      insert into claims (node, repository, owner, expires_at)
-      select ${node}, ${repository}, ${ctx.owner}, cast(${expiresAt} as bigint)
+      insert into claims (repository, node, owner, expires_at)
+      select ${repository}, ${node}, ${ctx.owner}, cast(${expiresAt} as bigint)
       ${unlessSent}
-      on conflict (node) do update
-        set owner = excluded.owner, repository = excluded.repository,
-            expires_at = excluded.expires_at
+      on conflict (repository, node) do update
+        set owner = excluded.owner, expires_at = excluded.expires_at
         where claims.expires_at <= ${now} or claims.owner = excluded.owner
       returning owner`.execute(db);
     const taken = rows[0];
     // Checked again after claiming: a sender's recordSent deletes its claim and fills the
     // ledger together, and on PostgreSQL our insert may have waited for exactly that and gone
     // in once the claim was gone; once our claim is in, the ledger we read now is the last word.
-    if (evenIfSent || !(await isSentIn(db, node))) return taken === undefined ? 'held' : 'claimed';
-    if (taken !== undefined) await deleteOwnClaim(ctx, db, node);
+    if (evenIfSent || !(await isSentIn(db, key))) return taken === undefined ? 'held' : 'claimed';
+    if (taken !== undefined) await deleteOwnClaim(ctx, db, key);
     return 'sent';
   });
 
-export const holdsClaim = (ctx: ClaimContext, node: string): Promise<boolean> =>
+export const holdsClaim = (ctx: ClaimContext, landing: Landing): Promise<boolean> =>
   ctx.conn.run(async (db) => {
+    const { repository, node } = keyOf(landing);
     const { rows } = await sql`
       select 1 from claims
-      where node = ${node} and owner = ${ctx.owner} and expires_at > ${ctx.now()}`.execute(db);
+      where repository = ${repository} and node = ${node} and owner = ${ctx.owner}
+        and expires_at > ${ctx.now()}`.execute(db);
     return rows.length > 0;
   });
 
 export const recordSent = async (ctx: ClaimContext, sent: SentChangeset): Promise<void> => {
-  // A node already in the ledger keeps its first row: that is when its ping was accepted.
+  const key = keyOf(sent);
+  // A landing already in the ledger keeps its first row: that is when its ping was accepted.
   const insert = sql`
-    insert into ledger (node, repository, push_id, review_system, sent_at)
-    values (${sent.node}, ${sent.repository}, ${sent.pushId ?? null}, ${sent.reviewSystem},
+    insert into ledger (repository, node, push_id, review_system, sent_at)
+    values (${key.repository}, ${key.node}, ${sent.pushId ?? null}, ${sent.reviewSystem},
             ${ctx.now()})
-    on conflict (node) do nothing`;
+    on conflict (repository, node) do nothing`;
   if (ctx.conn.engine === 'postgres') {
     // One statement is one transaction: one round trip rather than four (begin, insert,
     // delete, commit). SQLite has no DELETE inside WITH, and no round trips to save.
-    const release = sql`delete from claims where node = ${sent.node} and owner = ${ctx.owner}`;
+    const release = sql`
+      delete from claims
+      where repository = ${key.repository} and node = ${key.node} and owner = ${ctx.owner}`;
     await ctx.conn.run((db) => sql`with released as (${release}) ${insert}`.execute(db));
     return;
   }
   await ctx.conn.write(async (trx) => {
     await insert.execute(trx);
-    await deleteOwnClaim(ctx, trx, sent.node);
+    await deleteOwnClaim(ctx, trx, key);
   });
 };
 
-export const release = (ctx: ClaimContext, node: string): Promise<void> =>
+export const release = (ctx: ClaimContext, landing: Landing): Promise<void> =>
   ctx.conn.run(async (db) => {
-    await deleteOwnClaim(ctx, db, node);
+    await deleteOwnClaim(ctx, db, keyOf(landing));
   });
 
 /** Deletes every claim of this owner; answers how many there were. */

@@ -11,6 +11,6 @@ export {
   type ParsedDatabaseUrl,
 } from './databaseUrl.js';
 export { StoreClosed, StoreError } from './errors.js';
-export type { ParkRequest, SentChangeset } from './schema.js';
+export type { Landing, ParkRequest, SentChangeset } from './schema.js';
 export type { ClaimCounts, RepositoryStatus, StoreStatus } from './status.js';
 export { DEFAULT_LEASE_SECONDS, openStore, type Store, type StoreOptions } from './store.js';

@@ -93,9 +93,65 @@ const leases: Migration = {
   },
 };
 
+/**
+ * A landing is a changeset in a repository: the same node merged from autoland to
+ * mozilla-central is two landings, two pings. The ledger and the claims were keyed by the node
+ * alone, so the second landing was taken as sent. Both tables are rebuilt keyed by
+ * (repository, node), every row copied as it is: its `repository` is the one it was sent (or
+ * claimed) for. A table is rebuilt rather than altered because SQLite cannot change a primary key.
+ *
+ * No `down`: going back would have to drop one of the two rows of a node sent for two
+ * repositories, and with it the record that its ping was sent.
+ */
+const landingKey: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('ledger_0003')
+      .addColumn('repository', 'text', (c) => c.notNull())
+      .addColumn('node', 'text', (c) => c.notNull())
+      .addColumn('push_id', 'bigint')
+      .addColumn('review_system', 'text', (c) => c.notNull())
+      .addColumn('sent_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('ledger_landing', ['repository', 'node'])
+      .execute();
+    await sql`
+      insert into ledger_0003 (repository, node, push_id, review_system, sent_at)
+      select repository, node, push_id, review_system, sent_at from ledger`.execute(db);
+    await db.schema.dropTable('ledger').execute();
+    await db.schema.alterTable('ledger_0003').renameTo('ledger').execute();
+    await db.schema.createIndex('ledger_sent_at').on('ledger').column('sent_at').execute();
+
+    await db.schema
+      .createTable('claims_0003')
+      .addColumn('repository', 'text', (c) => c.notNull())
+      .addColumn('node', 'text', (c) => c.notNull())
+      .addColumn('owner', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('claims_landing', ['repository', 'node'])
+      .execute();
+    await sql`
+      insert into claims_0003 (repository, node, owner, expires_at)
+      select repository, node, owner, expires_at from claims`.execute(db);
+    await db.schema.dropTable('claims').execute();
+    await db.schema.alterTable('claims_0003').renameTo('claims').execute();
+    await db.schema.createIndex('claims_owner').on('claims').column('owner').execute();
+
+    // A changeset is parked once per repository it landed in.
+    await db.schema.dropIndex('parked_node').execute();
+    await db.schema
+      .createIndex('parked_landing')
+      .on('parked')
+      .columns(['repository', 'node'])
+      .unique()
+      .where(sql<boolean>`node is not null`)
+      .execute();
+  },
+};
+
 export const migrations: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_leases': leases,
+  '0003_landing_key': landingKey,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -9,20 +9,20 @@
  */
 import type { Insertable, Selectable } from 'kysely';
 
-/** Every changeset whose ping telemetry accepted: the one thing that must never be lost. */
+/** Every landing whose ping telemetry accepted: the one thing that must never be lost. */
 export interface LedgerTable {
-  node: string;
   repository: string;
+  node: string;
   /** null for a changeset sent on its own (`dump-telemetry`), outside any push. */
   pushId: number | null;
   reviewSystem: string;
   sentAt: number;
 }
 
-/** A changeset some process is working on, until `expiresAt` unless its owner renews it. */
+/** A landing some process is working on, until `expiresAt` unless its owner renews it. */
 export interface ClaimsTable {
-  node: string;
   repository: string;
+  node: string;
   owner: string;
   expiresAt: number;
 }
@@ -60,6 +60,13 @@ export interface StoreSchema {
 }
 
 export type LedgerRow = Selectable<LedgerTable>;
+
+/**
+ * A landing: a changeset in a repository, the key of the ledger and of the claims. The same
+ * node merged to another repository is another landing, with a ping of its own. `repository`
+ * is the URL as the ping carries it (repositoryUrl).
+ */
+export type Landing = Readonly<Pick<LedgerTable, 'repository' | 'node'>>;
 export type ParkedRow = Selectable<ParkedTable>;
 
 /** What recordSent needs: a ledger row but for the time, which the store's clock gives. */

@@ -3,11 +3,12 @@
  * watermarks.ts or status.ts, its failure reworded to name the database, plus the timer that
  * keeps this store's claims alive while it is open.
  */
+import { checkedPushId } from '../codecs/pushId.js';
 import * as claims from './claims.js';
 import type { Connection } from './connection.js';
 import { StoreClosed, StoreError } from './errors.js';
 import * as leases from './leases.js';
-import type { ParkRequest, SentChangeset } from './schema.js';
+import type { Landing, ParkRequest, SentChangeset } from './schema.js';
 import { settledPushes } from './settledPushes.js';
 import { status, type StoreStatus } from './status.js';
 import type { Store } from './store.js';
@@ -57,20 +58,24 @@ export class SqlStore implements Store {
     }
   }
 
-  isSent(node: string) {
-    return this.#do('isSent', () => claims.isSent(this.#parts, node));
+  isSent(landing: Landing) {
+    return this.#do('isSent', () => claims.isSent(this.#parts, landing));
   }
-  claim(node: string, repository: string, options?: claims.ClaimOptions) {
-    return this.#do('claim', () => claims.claim(this.#parts, node, repository, options));
+  claim(landing: Landing, options?: claims.ClaimOptions) {
+    return this.#do('claim', () => claims.claim(this.#parts, landing, options));
   }
-  holdsClaim(node: string) {
-    return this.#do('holdsClaim', () => claims.holdsClaim(this.#parts, node));
+  holdsClaim(landing: Landing) {
+    return this.#do('holdsClaim', () => claims.holdsClaim(this.#parts, landing));
   }
   recordSent(sent: SentChangeset) {
-    return this.#do('recordSent', () => claims.recordSent(this.#parts, sent));
+    return this.#do('recordSent', () => {
+      // A push id that is not one would be a REAL in SQLite, or overflow PostgreSQL's bigint.
+      if (sent.pushId != null) checkedPushId(sent.pushId);
+      return claims.recordSent(this.#parts, sent);
+    });
   }
-  release(node: string) {
-    return this.#do('release', () => claims.release(this.#parts, node));
+  release(landing: Landing) {
+    return this.#do('release', () => claims.release(this.#parts, landing));
   }
   releaseAll() {
     return this.#do('releaseAll', () => claims.releaseAll(this.#parts));
@@ -82,13 +87,13 @@ export class SqlStore implements Store {
   async startWatermark(repository: string, pushId: number) {
     if (this.#watermarked.has(repository)) return;
     await this.#do('startWatermark', () =>
-      watermarks.startWatermark(this.#conn, repository, pushId),
+      watermarks.startWatermark(this.#conn, repository, checkedPushId(pushId)),
     );
     this.#watermarked.add(repository);
   }
   pushSettled(repository: string, pushId: number) {
     return this.#do('pushSettled', () =>
-      watermarks.pushSettled(this.#conn, repository, pushId, this.#parts.now()),
+      watermarks.pushSettled(this.#conn, repository, checkedPushId(pushId), this.#parts.now()),
     );
   }
   watermark(repository: string) {
@@ -100,7 +105,13 @@ export class SqlStore implements Store {
     );
   }
   park(parked: ParkRequest) {
-    return this.#do('park', () => watermarks.park(this.#conn, parked, this.#parts.now()));
+    return this.#do('park', () =>
+      watermarks.park(
+        this.#conn,
+        { ...parked, pushId: checkedPushId(parked.pushId) },
+        this.#parts.now(),
+      ),
+    );
   }
   parkedCounts() {
     return this.#do('parkedCounts', () => watermarks.parkedCounts(this.#conn));

@@ -19,7 +19,7 @@ import {
   type DatabaseTarget,
 } from './databaseUrl.js';
 import { StoreError, reasonOf } from './errors.js';
-import type { ParkRequest, SentChangeset } from './schema.js';
+import type { Landing, ParkRequest, SentChangeset } from './schema.js';
 import { SqlStore } from './sqlStore.js';
 import type { StoreStatus } from './status.js';
 
@@ -45,16 +45,16 @@ export interface StoreOptions {
 export interface Store {
   /** Names this store's claims. */
   readonly owner: string;
-  /** Whether the changeset is in the ledger (its ping was accepted). */
-  isSent(node: string): Promise<boolean>;
-  /** Claims the changeset for this store: `claimed`, or `sent` (ledger), or `held` (another). */
-  claim(node: string, repository: string, options?: ClaimOptions): Promise<ClaimOutcome>;
+  /** Whether the landing (a changeset in a repository) is in the ledger: its ping was accepted. */
+  isSent(landing: Landing): Promise<boolean>;
+  /** Claims the landing for this store: `claimed`, or `sent` (ledger), or `held` (another). */
+  claim(landing: Landing, options?: ClaimOptions): Promise<ClaimOutcome>;
   /** Whether this store still holds a live claim on it: asked just before sending. */
-  holdsClaim(node: string): Promise<boolean>;
-  /** Puts it in the ledger (a node already there keeps its row) and drops our claim, at once. */
+  holdsClaim(landing: Landing): Promise<boolean>;
+  /** Puts it in the ledger (a landing already there keeps its row) and drops our claim, at once. */
   recordSent(sent: SentChangeset): Promise<void>;
   /** Drops our claim on it (sending failed); another process may claim it at once. */
-  release(node: string): Promise<void>;
+  release(landing: Landing): Promise<void>;
   /** Drops all our claims; answers how many. */
   releaseAll(): Promise<number>;
   /** Extends all our claims by a lease from now (the timer does this); answers how many. */

@@ -4,10 +4,18 @@
  * it; a settled push above a gap waits in `pushes` until the gap is settled too.
  */
 import { sql, type Kysely } from 'kysely';
+import type { PushId } from '../codecs/pushId.js';
 import type { Connection } from './connection.js';
 import type { ParkRequest, StoreSchema } from './schema.js';
 
 type Db = Kysely<StoreSchema>;
+
+/**
+ * A park request whose push id was checked: every write here takes a PushId, so a number that
+ * is not one (1e20 would be a REAL in SQLite, out of range for PostgreSQL's bigint) cannot be
+ * written; the store checks at its boundary (sqlStore.ts) and refuses it with a clear error.
+ */
+export type CheckedParkRequest = Omit<ParkRequest, 'pushId'> & { readonly pushId: PushId };
 
 /** Pushes read per round trip while walking over settled pushes. */
 const BATCH = 500;
@@ -69,7 +77,7 @@ const settle = async (
   conn: Connection,
   trx: Db,
   repository: string,
-  pushId: number,
+  pushId: PushId,
   at: number,
 ) => {
   await trx
@@ -90,10 +98,15 @@ export const watermark = (conn: Connection, repository: string): Promise<number 
     return row?.pushId;
   });
 
+/**
+ * Creates the repository's watermark at the push before `pushId`, if there is none. Only for
+ * a push the pushlog confirmed (recordPush.ts): a watermark below the pushlog's first push
+ * would make gap-fill walk the whole history, one above its head would never be reached.
+ */
 export const startWatermark = async (
   conn: Connection,
   repository: string,
-  pushId: number,
+  pushId: PushId,
 ): Promise<void> => {
   // The worker calls this for every push; once the watermark exists, a read is all it costs.
   if ((await watermark(conn, repository)) !== undefined) return;
@@ -118,11 +131,11 @@ export const startWatermark = async (
 export const pushSettled = (
   conn: Connection,
   repository: string,
-  pushId: number,
+  pushId: PushId,
   at: number,
 ): Promise<number | undefined> => conn.write((trx) => settle(conn, trx, repository, pushId, at));
 
-export const park = (conn: Connection, parked: ParkRequest, at: number): Promise<void> =>
+export const park = (conn: Connection, parked: CheckedParkRequest, at: number): Promise<void> =>
   conn.write(async (trx) => {
     const node = parked.node ?? null;
     await trx
@@ -132,7 +145,7 @@ export const park = (conn: Connection, parked: ParkRequest, at: number): Promise
       .onConflict((oc) =>
         node === null
           ? oc.columns(['repository', 'pushId']).where('node', 'is', null).doNothing()
-          : oc.column('node').where('node', 'is not', null).doNothing(),
+          : oc.columns(['repository', 'node']).where('node', 'is not', null).doNothing(),
       )
       .execute();
     // The operator owns the push now; the worker is done with it.

@@ -9,8 +9,8 @@ import { OutageMetrics, type WorkerMetrics } from './metrics.js';
 /** The store, among the hosts whose health is watched. */
 export const STORE_HOST = 'store';
 
-/** A node no ledger holds: asking for it is the store's probe. */
-const PROBE_NODE = '0'.repeat(40);
+/** A landing no ledger holds: asking for it is the store's probe. */
+const PROBE_LANDING = { repository: 'store-probe', node: '0'.repeat(40) };
 
 /** What pausing needs of the source (PulseSource). */
 export interface PausableSource {
@@ -66,7 +66,7 @@ export class OutagePause {
     if (ledger !== undefined) {
       health.setProbe(STORE_HOST, {
         run: async () => {
-          await ledger.isSent(PROBE_NODE);
+          await ledger.isSent(PROBE_LANDING);
           return 200;
         },
         setting: 'DATABASE_URL (and the database itself)',

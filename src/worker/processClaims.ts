@@ -1,4 +1,6 @@
+import { repositoryUrl } from '../codecs/scalars.js';
 import type { Ledger } from '../pipeline/ledger.js';
+import type { Landing } from '../state/index.js';
 
 /**
  * The store's claims keep two processes from sending one changeset, but all the jobs of one
@@ -9,34 +11,37 @@ import type { Ledger } from '../pipeline/ledger.js';
  * the gap-fill push is tried at the next poll, and by then the ledger says it was sent.
  */
 export const oneClaimPerProcess = (ledger: Ledger): Ledger => {
+  /** Landings being worked on, as `<repository> <node>` (a URL holds no space). */
   const working = new Set<string>();
+  const keyOf = (landing: Landing) => `${repositoryUrl(landing.repository)} ${landing.node}`;
   return {
-    isSent: (node) => ledger.isSent(node),
-    claim: async (node, repository, options) => {
-      if (working.has(node)) return 'held';
+    isSent: (landing) => ledger.isSent(landing),
+    claim: async (landing, options) => {
+      const key = keyOf(landing);
+      if (working.has(key)) return 'held';
       // Taken before the await, so that two jobs asking at once cannot both pass.
-      working.add(node);
+      working.add(key);
       try {
-        const answer = await ledger.claim(node, repository, options);
-        if (answer !== 'claimed') working.delete(node);
+        const answer = await ledger.claim(landing, options);
+        if (answer !== 'claimed') working.delete(key);
         return answer;
       } catch (error) {
-        working.delete(node);
+        working.delete(key);
         throw error;
       }
     },
-    holdsClaim: (node) => ledger.holdsClaim(node),
+    holdsClaim: (landing) => ledger.holdsClaim(landing),
     // Let go only once the store has: a job claiming it meanwhile would find our row and
     // take it as its own, and the row deleted under it.
     recordSent: async (sent) => {
       await ledger.recordSent(sent);
-      working.delete(sent.node);
+      working.delete(keyOf(sent));
     },
-    release: async (node) => {
+    release: async (landing) => {
       try {
-        await ledger.release(node);
+        await ledger.release(landing);
       } finally {
-        working.delete(node);
+        working.delete(keyOf(landing));
       }
     },
     startWatermark: (repository, pushId) => ledger.startWatermark(repository, pushId),

@@ -157,11 +157,11 @@ const counted = (ledger: Ledger, calls: LedgerCalls): Ledger => {
       }
     };
   return {
-    isSent: wrap('isSent', (node) => ledger.isSent(node)),
-    claim: wrap('claim', (node, repository, options) => ledger.claim(node, repository, options)),
-    holdsClaim: wrap('holdsClaim', (node) => ledger.holdsClaim(node)),
+    isSent: wrap('isSent', (landing) => ledger.isSent(landing)),
+    claim: wrap('claim', (landing, options) => ledger.claim(landing, options)),
+    holdsClaim: wrap('holdsClaim', (landing) => ledger.holdsClaim(landing)),
     recordSent: wrap('recordSent', (sent) => ledger.recordSent(sent)),
-    release: wrap('release', (node) => ledger.release(node)),
+    release: wrap('release', (landing) => ledger.release(landing)),
     startWatermark: wrap('startWatermark', (repo, pushId) => ledger.startWatermark(repo, pushId)),
     pushSettled: wrap('pushSettled', (repo, pushId) => ledger.pushSettled(repo, pushId)),
   };

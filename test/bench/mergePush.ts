@@ -143,13 +143,13 @@ const runCase = async (spec: CaseSpec): Promise<CaseResult> => {
   };
   const ledger: Ledger = {
     ...opened.ledger,
-    claim: async (node, repository, options) => {
-      const answer = await opened.ledger.claim(node, repository, options);
+    claim: async (landing, options) => {
+      const answer = await opened.ledger.claim(landing, options);
       if (answer === 'claimed') peakClaimed = Math.max(peakClaimed, (claimed += 1));
       return answer;
     },
     recordSent: (sent) => unclaim(opened.ledger.recordSent(sent)),
-    release: (node) => unclaim(opened.ledger.release(node)),
+    release: (landing) => unclaim(opened.ledger.release(landing)),
   };
   let fetched = 0;
   let peakFetched = 0;

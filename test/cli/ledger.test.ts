@@ -298,7 +298,7 @@ test('a claim whose lease ran out is taken over: the worker sends the ping', asy
     now: () => Date.now() - 60_000,
   });
   t.teardown(() => dead.close().catch(() => undefined));
-  t.is(await dead.claim(node, s.repo), 'claimed');
+  t.is(await dead.claim({ repository: s.repo, node }), 'claimed');
   const before = await runCommand('telemetryStatus', ['--json'], s.storeEnv);
   t.deepEqual((JSON.parse(before.stdout) as StatusDocument).claims, { held: 0, expired: 1 });
 
@@ -321,7 +321,7 @@ test('a message whose changeset another live process holds is deferred, not acke
   // Another live process: its store renews the claim every third of the 5 s lease.
   const holder = await openStore(s.target, { leaseSeconds: 5, owner: 'live-holder' });
   t.teardown(() => holder.close().catch(() => undefined));
-  t.is(await holder.claim(held, s.repo), 'claimed');
+  t.is(await holder.claim({ repository: s.repo, node: held }), 'claimed');
 
   const worker = await s.startWorker();
   await s.publish([2]);
@@ -341,7 +341,7 @@ test('a message whose changeset another live process holds is deferred, not acke
     worker.stderr(),
   );
 
-  await holder.release(held);
+  await holder.release({ repository: s.repo, node: held });
   await until(
     'the ack',
     () => settlements(worker.stderr()).some((l) => l.push === 2 && l.action === 'ack'),

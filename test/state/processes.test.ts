@@ -53,6 +53,7 @@ for (const [engine, makeHarness] of [
     t.deepEqual(await harness.query(target, 'SELECT name FROM kysely_migration ORDER BY name'), [
       { name: '0001_initial' },
       { name: '0002_leases' },
+      { name: '0003_landing_key' },
     ]);
   });
 }

@@ -9,64 +9,66 @@ const LEASE_MS = 60_000;
 export const claimTests = ({ open }: Suite): void => {
   test('a free changeset is claimed; held for others; sent for everyone once recorded', async (t) => {
     const [a, b] = [await open(t), await open(t)];
-    const [node, repository] = [randomNode(), randomRepository()];
-    t.is(await a.claim(node, repository), 'claimed');
-    t.true(await a.holdsClaim(node));
-    t.is(await b.claim(node, repository), 'held');
-    t.false(await b.holdsClaim(node));
-    t.false(await a.isSent(node));
+    const landing = { repository: randomRepository(), node: randomNode() };
+    const { repository, node } = landing;
+    t.is(await a.claim(landing), 'claimed');
+    t.true(await a.holdsClaim(landing));
+    t.is(await b.claim(landing), 'held');
+    t.false(await b.holdsClaim(landing));
+    t.false(await a.isSent(landing));
     await a.recordSent({ node, repository, pushId: 7, reviewSystem: 'phabricator' });
-    t.true(await b.isSent(node));
-    t.false(await a.holdsClaim(node), 'recordSent drops the claim');
-    t.is(await b.claim(node, repository), 'sent');
-    t.is(await a.claim(node, repository), 'sent');
-    t.false(await a.holdsClaim(node), 'answering sent leaves no claim behind');
+    t.true(await b.isSent(landing));
+    t.false(await a.holdsClaim(landing), 'recordSent drops the claim');
+    t.is(await b.claim(landing), 'sent');
+    t.is(await a.claim(landing), 'sent');
+    t.false(await a.holdsClaim(landing), 'answering sent leaves no claim behind');
   });
 
   test('a store claims again what it holds, and that renews the lease', async (t) => {
     const clock = new ManualClock();
     const [a, b] = [await open(t, { now: clock.now }), await open(t, { now: clock.now })];
-    const [node, repository] = [randomNode(), randomRepository()];
-    t.is(await a.claim(node, repository), 'claimed');
+    const landing = { repository: randomRepository(), node: randomNode() };
+    t.is(await a.claim(landing), 'claimed');
     clock.advance(LEASE_MS - 1);
-    t.is(await a.claim(node, repository), 'claimed');
+    t.is(await a.claim(landing), 'claimed');
     clock.advance(LEASE_MS - 1);
-    t.true(await a.holdsClaim(node));
-    t.is(await b.claim(node, repository), 'held');
+    t.true(await a.holdsClaim(landing));
+    t.is(await b.claim(landing), 'held');
   });
 
   test('a claim whose lease ran out is taken over, and its old owner knows it', async (t) => {
     const clock = new ManualClock();
     const [a, b] = [await open(t, { now: clock.now }), await open(t, { now: clock.now })];
-    const [node, repository] = [randomNode(), randomRepository()];
-    t.is(await a.claim(node, repository), 'claimed');
+    const landing = { repository: randomRepository(), node: randomNode() };
+    t.is(await a.claim(landing), 'claimed');
     clock.advance(LEASE_MS - 1);
-    t.is(await b.claim(node, repository), 'held');
+    t.is(await b.claim(landing), 'held');
     clock.advance(1);
-    t.false(await a.holdsClaim(node), 'the lease ends at expiresAt');
-    t.is(await b.claim(node, repository), 'claimed');
-    t.true(await b.holdsClaim(node));
-    t.false(await a.holdsClaim(node));
-    t.is(await a.claim(node, repository), 'held');
+    t.false(await a.holdsClaim(landing), 'the lease ends at expiresAt');
+    t.is(await b.claim(landing), 'claimed');
+    t.true(await b.holdsClaim(landing));
+    t.false(await a.holdsClaim(landing));
+    t.is(await a.claim(landing), 'held');
   });
 
   test('release frees a changeset for another store at once', async (t) => {
     const [a, b] = [await open(t), await open(t)];
-    const [node, repository] = [randomNode(), randomRepository()];
-    t.is(await a.claim(node, repository), 'claimed');
-    await b.release(node);
-    t.is(await b.claim(node, repository), 'held', "a store cannot release another's claim");
-    await a.release(node);
-    t.false(await a.holdsClaim(node));
-    t.is(await b.claim(node, repository), 'claimed');
+    const landing = { repository: randomRepository(), node: randomNode() };
+    t.is(await a.claim(landing), 'claimed');
+    await b.release(landing);
+    t.is(await b.claim(landing), 'held', "a store cannot release another's claim");
+    await a.release(landing);
+    t.false(await a.holdsClaim(landing));
+    t.is(await b.claim(landing), 'claimed');
   });
 
   test('recordSent keeps the first ledger row, needs no claim, and takes no push for dump', async (t) => {
     const a = await open(t);
-    const [node, repository] = [randomNode(), randomRepository()];
+    const landing = { repository: randomRepository(), node: randomNode() };
+    const { repository, node } = landing;
     await a.recordSent({ node, repository, reviewSystem: 'bmo' });
     await a.recordSent({ node, repository, pushId: 3, reviewSystem: 'phabricator' });
-    t.true(await a.isSent(node));
+    t.true(await a.isSent(landing));
     const mine = (await a.status()).repositories.find((r) => r.repository === repository);
     t.deepEqual(mine?.sentLast7Days, { bmo: 1 });
   });
@@ -77,14 +79,14 @@ export const claimTests = ({ open }: Suite): void => {
     const nodes = Array.from({ length: 200 }, randomNode);
     // Opposite orders, so that the two meet in the middle rather than take turns.
     const [fromA, fromB] = await Promise.all([
-      Promise.all(nodes.map((n) => a.claim(n, repository))),
-      Promise.all([...nodes].reverse().map((n) => b.claim(n, repository))),
+      Promise.all(nodes.map((node) => a.claim({ repository, node }))),
+      Promise.all([...nodes].reverse().map((node) => b.claim({ repository, node }))),
     ]);
     fromB.reverse();
     const winners = nodes.map((_, i) => [fromA[i], fromB[i]].filter((o) => o === 'claimed'));
     t.true(winners.every((w) => w.length === 1));
     t.true([...fromA, ...fromB].every((o) => o === 'claimed' || o === 'held'));
-    const heldByA = await Promise.all(nodes.map((n) => a.holdsClaim(n)));
+    const heldByA = await Promise.all(nodes.map((node) => a.holdsClaim({ repository, node })));
     t.deepEqual(
       heldByA,
       fromA.map((o) => o === 'claimed'),
@@ -94,27 +96,27 @@ export const claimTests = ({ open }: Suite): void => {
   test('renewal keeps a claim alive past its first lease', async (t) => {
     // A 300 ms lease, renewed every 100 ms by the store's timer.
     const [a, b] = [await open(t, { leaseSeconds: 0.3 }), await open(t, { leaseSeconds: 0.3 })];
-    const [node, repository] = [randomNode(), randomRepository()];
-    t.is(await a.claim(node, repository), 'claimed');
+    const landing = { repository: randomRepository(), node: randomNode() };
+    t.is(await a.claim(landing), 'claimed');
     await sleep(900);
-    t.true(await a.holdsClaim(node));
-    t.is(await b.claim(node, repository), 'held');
+    t.true(await a.holdsClaim(landing));
+    t.is(await b.claim(landing), 'held');
   });
 
   test('close releases the claims of the store, and only those', async (t) => {
     const [a, b] = [await open(t), await open(t)];
     const repository = randomRepository();
     const [mine, theirs] = [[randomNode(), randomNode()], randomNode()];
-    for (const node of mine) t.is(await a.claim(node, repository), 'claimed');
-    t.is(await b.claim(theirs, repository), 'claimed');
+    for (const node of mine) t.is(await a.claim({ repository, node }), 'claimed');
+    t.is(await b.claim({ repository, node: theirs }), 'claimed');
     await a.close();
     await a.close();
-    for (const node of mine) t.is(await b.claim(node, repository), 'claimed');
-    await t.throwsAsync(a.claim(randomNode(), repository), {
+    for (const node of mine) t.is(await b.claim({ repository, node }), 'claimed');
+    await t.throwsAsync(a.claim({ repository, node: randomNode() }), {
       instanceOf: StoreError,
       message: /claim: the store is closed/,
     });
     t.is(await b.releaseAll(), 3);
-    t.false(await b.holdsClaim(theirs));
+    t.false(await b.holdsClaim({ repository, node: theirs }));
   });
 };

@@ -7,6 +7,7 @@ import type { DatabaseTarget } from '../../../src/state/databaseUrl.js';
 import { openStore, type Store, type StoreOptions } from '../../../src/state/store.js';
 import type { Harness } from '../harness.js';
 import { claimTests } from './claims.js';
+import { landingTests } from './landings.js';
 import { lifecycleTests } from './lifecycle.js';
 import { statusTests } from './status.js';
 import { watermarkTests } from './watermarks.js';
@@ -38,6 +39,7 @@ export const defineStoreSuite = (makeHarness: () => Promise<Harness>): void => {
     },
   };
   claimTests(suite);
+  landingTests(suite);
   watermarkTests(suite);
   statusTests(suite);
   lifecycleTests(suite);

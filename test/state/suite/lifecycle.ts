@@ -11,12 +11,14 @@ export const lifecycleTests = ({ harness, open }: Suite): void => {
     const target = await harness().fresh();
     const first = await open(t, {}, target);
     const node = randomNode();
-    await first.recordSent({ node, repository: randomRepository(), reviewSystem: 'bmo' });
+    const repository = randomRepository();
+    await first.recordSent({ node, repository, reviewSystem: 'bmo' });
     const second = await open(t, {}, target);
-    t.true(await second.isSent(node));
+    t.true(await second.isSent({ repository, node }));
     t.deepEqual(await harness().query(target, MIGRATIONS), [
       { name: '0001_initial' },
       { name: '0002_leases' },
+      { name: '0003_landing_key' },
     ]);
   });
 
@@ -26,9 +28,10 @@ export const lifecycleTests = ({ harness, open }: Suite): void => {
     t.deepEqual(await harness().query(target, MIGRATIONS), [
       { name: '0001_initial' },
       { name: '0002_leases' },
+      { name: '0003_landing_key' },
     ]);
     const [node, repository] = [randomNode(), randomRepository()];
-    const outcomes = await Promise.all(stores.map((s) => s.claim(node, repository)));
+    const outcomes = await Promise.all(stores.map((s) => s.claim({ repository, node })));
     t.deepEqual(outcomes.sort(), ['claimed', 'held', 'held', 'held']);
   });
 
@@ -58,14 +61,14 @@ export const lifecycleTests = ({ harness, open }: Suite): void => {
     const target = await harness().fresh();
     const store = await open(t, {}, target);
     const [node, repository] = [randomNode(), randomRepository()];
-    t.is(await store.claim(node, repository), 'claimed');
+    t.is(await store.claim({ repository, node }), 'claimed');
     await harness().destroy(target);
     const started = Date.now();
     await t.throwsAsync(store.recordSent({ node, repository, reviewSystem: 'bmo' }), {
       instanceOf: StoreError,
       message: /^recordSent \(\S+\): ./,
     });
-    await t.throwsAsync(store.isSent(node), { instanceOf: StoreError });
+    await t.throwsAsync(store.isSent({ repository, node }), { instanceOf: StoreError });
     t.true(Date.now() - started < 5_000);
   });
 };

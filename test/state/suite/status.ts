@@ -21,9 +21,9 @@ export const statusTests = ({ open }: Suite): void => {
     const settledAt = clock.time;
     clock.advance(2 * 24 * HOUR);
     await send('phabricator'); // 1 hour before: the day and the week
-    await store.claim(randomNode(), busy); // will have expired
+    await store.claim({ repository: busy, node: randomNode() }); // will have expired
     clock.advance(HOUR - 30_000);
-    await store.claim(randomNode(), busy); // still held
+    await store.claim({ repository: busy, node: randomNode() }); // still held
     await store.park({ repository: quiet, pushId: 5, reason: 'an operator looks into it' });
     clock.advance(30_000);
 

@@ -11,7 +11,7 @@ await sleep(Number(startAt) - Date.now());
 const store = await openStore(url);
 const outcomes: string[] = [];
 for (const node of nodes) {
-  const outcome = await store.claim(node, 'repo-processes');
+  const outcome = await store.claim({ repository: 'repo-processes', node });
   if (outcome === 'claimed') {
     await store.recordSent({ node, repository: 'repo-processes', reviewSystem: 'unknown' });
   }
