@@ -8,11 +8,12 @@ export const MASK = '[***]';
 
 /**
  * The userinfo of a URL: after `//`, everything up to the last `@` before the host ends (`/`,
- * `?`, `#`, whitespace, a quote or a backslash). Matching up to the last `@` masks a password
- * with a stray unencoded `@` whole; stopping at `/` leaves an `@` further down a path alone.
+ * `?`, `#`, whitespace, a double quote, `<`, `>` or a backslash). Matching up to the last `@`
+ * masks a password with a stray unencoded `@` whole; stopping at `/` leaves an `@` further down
+ * a path alone. A `'` may be in a password (URLs leave it unencoded), so it does not stop it.
  * The scheme is not part of the match, so it stays, and `//user@host` without one is masked too.
  */
-const URL_USERINFO = /\/\/[^\s/?#@"'<>\\]*(?:@[^\s/?#@"'<>\\]*)*@/g;
+const URL_USERINFO = /\/\/[^\s/?#@"<>\\]*(?:@[^\s/?#@"<>\\]*)*@/g;
 
 /** `scheme://user:password@host` and `scheme://token@host` become `scheme://***@host`. */
 export const maskUrlCredentials = (text: string): string =>
@@ -52,4 +53,26 @@ export const secretMasker = (secrets: readonly string[]): ((text: string) => str
     if (patterns[1] !== undefined) masked = masked.replace(patterns[1], MASK);
     return masked;
   };
+};
+
+/**
+ * A setting's value as it may be printed when it is refused, for a value that may not even be
+ * a URL (an unencoded `/`, `?`, `#` or `@` in the password, `postgress://`, `postgres:/`):
+ * a parser cannot say where its password ends, so this does not parse. Everything between the
+ * scheme (with whatever slashes follow it) and the last `@` goes; with no `@`, a `:` in the
+ * host part that is not followed by a port hides all that follows it (`postgres://user:pw`).
+ * It hides too much rather than too little: a user name, or a path with an `@`, goes with it.
+ */
+export const maskSettingValue = (value: string): string => {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/+/i.exec(value)?.[0] ?? '';
+  const rest = value.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) return `${scheme}***${rest.slice(at)}`;
+  const end = rest.search(/[/?#]/);
+  const authority = end < 0 ? rest : rest.slice(0, end);
+  // An IPv6 host's own colons are inside its brackets.
+  const hostEnd = authority.startsWith('[') ? authority.indexOf(']') + 1 : 0;
+  const colon = authority.indexOf(':', hostEnd);
+  if (colon < 0 || /^\d*$/.test(authority.slice(colon + 1))) return value;
+  return `${scheme}${authority.slice(0, colon)}:***`;
 };

@@ -3,6 +3,7 @@ import {
   FREE_TEXT_SECRET_MIN_LENGTH,
   MASK,
   isCredentialKey,
+  maskSettingValue,
   maskUrlCredentials,
   secretMasker,
 } from '../src/redact.js';
@@ -85,4 +86,36 @@ test('a long secret is masked anywhere, also percent-encoded', (t) => {
 test('no secrets: only URL credentials are masked', (t) => {
   const mask = secretMasker(['']);
   t.is(mask('https://u:p@h/ and p'), 'https://***@h/ and p');
+});
+
+test('maskSettingValue masks up to the last @ without parsing, whatever the value', (t) => {
+  const cases: [string, string][] = [
+    ['postgres://u:pa/ss#w?d@db.example/x', 'postgres://***@db.example/x'],
+    ['postgres://u:12/pw@db.example/x', 'postgres://***@db.example/x'],
+    ['postgress://u:pw@db.example/x', 'postgress://***@db.example/x'],
+    ['postgres:/u:pw@db.example/x', 'postgres:/***@db.example/x'],
+    ['postgres:u:pw@db.example/x', '***@db.example/x'],
+    ['u:pw@db.example', '***@db.example'],
+    ['https://gw.example/a@b', 'https://***@b'],
+  ];
+  for (const [value, shown] of cases) t.is(maskSettingValue(value), shown, value);
+});
+
+test('maskSettingValue without an @ hides what follows a colon that starts no port', (t) => {
+  t.is(maskSettingValue('postgres://u:pa/ss#w'), 'postgres://u:***');
+  t.is(maskSettingValue('bob:hunter2'), 'bob:***');
+  for (const value of [
+    'postgres://db.example:5432/x',
+    'https://[::1]:8080/x',
+    'sqlite:',
+    'telemetry.sqlite',
+    'https://hg.mozilla.org/mozilla-central',
+    'localhost:5432',
+  ]) {
+    t.is(maskSettingValue(value), value);
+  }
+});
+
+test("a ' in a password does not stop the masking", (t) => {
+  t.is(maskUrlCredentials(`https://u:it's@gw.example/x`), 'https://***@gw.example/x');
 });

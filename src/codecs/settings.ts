@@ -1,4 +1,5 @@
 import * as t from 'io-ts';
+import { maskSettingValue } from '../redact.js';
 import { repositoryUrl } from './scalars.js';
 
 /** Environment variables are strings or absent; `withDefault` stands in for absent or empty. */
@@ -23,13 +24,24 @@ const orUnset = <A, O>(
     (a) => (a === undefined ? undefined : codec.encode(a)),
   );
 
-const fromString = <A>(name: string, parse: (s: string) => A | undefined) =>
+/**
+ * A setting read from its string. A refused value is what the error message repeats: a
+ * setting that may hold a password (a URL, or a URL where a host was asked for) is masked
+ * first, without parsing, since a value refused is one that may not parse.
+ */
+const fromString = <A>(
+  name: string,
+  parse: (s: string) => A | undefined,
+  { secret = false }: { secret?: boolean } = {},
+) =>
   new t.Type<A, string, unknown>(
     name,
     (u): u is A => u !== undefined,
     (input, context) => {
       const parsed = typeof input === 'string' ? parse(input.trim()) : undefined;
-      return parsed === undefined ? t.failure(input, context) : t.success(parsed);
+      if (parsed !== undefined) return t.success(parsed);
+      const shown = secret && typeof input === 'string' ? maskSettingValue(input.trim()) : input;
+      return t.failure(shown, context);
     },
     String,
   );
@@ -61,12 +73,31 @@ const webUrl = (s: string): URL | undefined => {
 
 /**
  * An http(s) URL, kept without its trailing slash so paths can be appended. No
- * `user:password@`: it would be repeated in every error message that names the URL.
+ * `user:password@`: it would be repeated in every error message that names the URL. No `@`
+ * anywhere either: `https://user:12/pw@host` parses as host `user`, port 12 and a path, so a
+ * password with an unencoded `/` would pass for a URL without one.
  */
-export const HttpUrlFromString = fromString('an http(s) URL without user:password@', (s) => {
-  const url = webUrl(s);
-  return url && url.username === '' && url.password === '' ? repositoryUrl(s) : undefined;
-});
+export const HttpUrlFromString = fromString(
+  'an http(s) URL without user:password@',
+  (s) => {
+    const url = webUrl(s);
+    return url && !s.includes('@') ? repositoryUrl(s) : undefined;
+  },
+  { secret: true },
+);
+
+/**
+ * Whether every `@` of `s` is in its `user:password@`: a `/`, `?` or `#` before the last `@`
+ * means a password with one of them unencoded (or an `@` in a path), which no parser reads
+ * the way it was meant.
+ */
+const atOnlyInUserinfo = (s: string): boolean => {
+  const rest = s.slice(s.indexOf('//') + 2);
+  return !/[/?#]/.test(rest.slice(0, Math.max(rest.lastIndexOf('@'), 0)));
+};
+
+/** Characters a URL cannot hold unencoded, which would also end the log's masking early. */
+const hasUnsafeCharacters = (s: string): boolean => /[\s"<>\\]/.test(s);
 
 /**
  * The Pushgateway's address: an http(s) URL without query or fragment, kept without its
@@ -75,11 +106,18 @@ export const HttpUrlFromString = fromString('an http(s) URL without user:passwor
  * internet and should ask for it. Decode reports and log lines mask it.
  */
 export const PushgatewayUrlFromString = fromString(
-  'an http(s) URL without ?query or #fragment',
+  'an http(s) URL without ?query or #fragment (percent-encode "/", "?", "#", "@" in user:password@)',
   (s) => {
     const url = webUrl(s);
-    return url && url.search === '' && url.hash === '' ? repositoryUrl(s) : undefined;
+    return url &&
+      url.search === '' &&
+      url.hash === '' &&
+      atOnlyInUserinfo(s) &&
+      !hasUnsafeCharacters(s)
+      ? repositoryUrl(s)
+      : undefined;
   },
+  { secret: true },
 );
 
 /** How much a command logs: `debug`, `info`, `warn` or `error` (any case). */
@@ -99,14 +137,32 @@ export const PathSegment = fromString('letters, digits, "-", "_" or "."', (s) =>
 );
 
 /** `host` or `host:port`, comma-separated, e.g. `hg.mozilla.org,127.0.0.1:8080`. */
-export const HostList = fromString('comma-separated host or host:port entries', (s) => {
-  const hosts = s
-    .split(',')
-    .map((h) => h.trim().toLowerCase())
-    .filter((h) => h !== '');
-  const valid = hosts.every((h) => /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/.test(h));
-  return valid && hosts.length > 0 ? hosts : undefined;
-});
+export const HostList = fromString(
+  'comma-separated host or host:port entries',
+  (s) => {
+    const hosts = s
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== '');
+    const valid = hosts.every((h) =>
+      /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/.test(h),
+    );
+    return valid && hosts.length > 0 ? hosts : undefined;
+  },
+  { secret: true },
+);
+
+/**
+ * A host name or address alone (the broker's port and scheme are settings of their own), so
+ * that a URL with `user:password@` put here is refused, masked, rather than printed in every
+ * "cannot connect" line.
+ */
+export const HostName = fromString(
+  'a host name or address, without scheme, port or user:password@',
+  (s) =>
+    /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$|^[0-9a-f]*:[0-9a-f]*:[0-9a-f:.]*$/i.test(s) ? s : undefined,
+  { secret: true },
+);
 
 export const DEFAULT_STREAM_DEADLINE_SECONDS = 300;
 export const DEFAULT_MAX_ANSWER_MB = 32;
@@ -171,7 +227,7 @@ export const PulseSettings = t.exact(
       PULSE_QUEUE_NAME: NonEmptyString,
       PULSE_QUEUE_ROUTING_KEY: NonEmptyString,
       PULSE_EXCHANGE: withDefault(NonEmptyString, 'exchange/hgpushes/v2'),
-      PULSE_HOST: withDefault(NonEmptyString, 'pulse.mozilla.org'),
+      PULSE_HOST: withDefault(HostName, 'pulse.mozilla.org'),
       PULSE_PORT: withDefault(IntFromString(1, 65535), 5671),
       PULSE_SSL: withDefault(BooleanFromString, true),
       PULSE_VHOST: withDefault(NonEmptyString, '/'),

@@ -2,7 +2,7 @@
  * DATABASE_URL: where the durable store lives. A pure reading of the setting, so that the CLI
  * can refuse a bad value (exit 2) before it connects to anything.
  */
-import { maskUrlCredentials } from '../redact.js';
+import { maskSettingValue } from '../redact.js';
 
 export type DatabaseTarget =
   /** `url` is kept whole (password included) for the driver; show it with displayDatabaseUrl. */
@@ -29,8 +29,8 @@ export type ParsedDatabaseUrl =
 const refuse = (value: string, why: string): ParsedDatabaseUrl => ({
   ok: false,
   error: new DatabaseUrlError(
-    // The refused value may hold a password; the message goes to a terminal or a log.
-    `DATABASE_URL ${JSON.stringify(maskUrlCredentials(value))} ${why}; accepted: ${ACCEPTED_DATABASE_URLS}`,
+    // The refused value may hold a password, and may not parse: masked without parsing.
+    `DATABASE_URL ${JSON.stringify(maskSettingValue(value))} ${why}; accepted: ${ACCEPTED_DATABASE_URLS}`,
   ),
 });
 
@@ -42,6 +42,17 @@ export const parseDatabaseUrl = (raw: string | undefined): ParsedDatabaseUrl => 
   if (scheme === 'postgres' || scheme === 'postgresql') {
     if (!value.slice(scheme.length).startsWith('://')) {
       return refuse(value, `is not a URL (expected ${scheme}://...)`);
+    }
+    // `postgres://u:12/pw@host/db` parses, as host `u`, port 12 and a path: a `/`, `?` or `#`
+    // before the last `@` is a password (or user) with it unencoded, and no parser would
+    // read it as meant (nor keep it out of its messages).
+    const rest = value.slice(scheme.length + 3);
+    if (/[/?#]/.test(rest.slice(0, Math.max(rest.lastIndexOf('@'), 0)))) {
+      return refuse(
+        value,
+        'has a "/", "?" or "#" before its last "@": in a user or password, percent-encode ' +
+          'them ("/" as %2F, "?" as %3F, "#" as %23, and "@" as %40)',
+      );
     }
     if (!URL.canParse(value)) return refuse(value, 'is not a valid URL');
     // Without one, the driver connects to the database named after the user (often
