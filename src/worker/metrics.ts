@@ -48,10 +48,20 @@ export class WorkerMetrics {
     help: 'Messages ready in the Pulse queue at the last check',
     registers: [this.registry],
   });
-  readonly parkedQueueDepth = new Gauge({
+  /**
+   * Reads the parked queue's depth; set while the worker runs (queueDepth.ts). Asked at each
+   * scrape and push, so that the gauge says what telemetry-status says, not what was true at
+   * the last periodic check; undefined (or a failed read) keeps the last value.
+   */
+  readParkedDepth: (() => Promise<number | undefined>) | undefined;
+  readonly parkedQueueDepth: Gauge = new Gauge({
     name: 'commit_telemetry_parked_queue_depth',
-    help: 'Messages waiting in the failed (parked) queue at the last check: an operator owns them',
+    help: 'Messages waiting in the failed (parked) queue, read at each scrape: an operator owns them',
     registers: [this.registry],
+    collect: async () => {
+      const depth = await this.readParkedDepth?.().catch(() => undefined);
+      if (depth !== undefined) this.parkedQueueDepth.set(depth);
+    },
   });
   readonly lastAck = new Gauge({
     name: 'commit_telemetry_last_ack_timestamp_seconds',

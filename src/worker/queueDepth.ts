@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { log } from '../log.js';
 import type { PulseSource } from '../../streams/pulse.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -5,9 +6,28 @@ import type { WorkerMetrics } from './metrics.js';
 /** Pulse warns near 2,000 unread messages and deletes the queue near 8,000. */
 export const DEPTH_WARNING = 1000;
 
+/** A scrape waits no longer for the broker's answer; the gauge then keeps its last value. */
+const PARKED_READ_TIMEOUT_MS = 2_000;
+
+/**
+ * The parked queue's depth, read as telemetry-status reads it (a passive declare, through
+ * `failedDepth`), or undefined when the broker does not answer in time.
+ */
+export const readParkedDepth = (
+  source: Pick<PulseSource, 'failedDepth'>,
+  timeoutMs = PARKED_READ_TIMEOUT_MS,
+): Promise<number | undefined> => {
+  const giveUp = new AbortController();
+  return Promise.race([
+    source.failedDepth().catch(() => undefined),
+    sleep(timeoutMs, undefined, { signal: giveUp.signal, ref: false }).catch(() => undefined),
+  ]).finally(() => giveUp.abort());
+};
+
 /**
  * Checks the queue's depth every `intervalMs`: a metric always, a log line only when the depth
  * changed (at info) or is above the warning level (at warn), so an idle worker stays quiet.
+ * The parked queue's depth is read at once, then at each scrape and push of the metrics.
  * Returns the function that stops watching.
  */
 export const watchQueueDepth = (
@@ -20,8 +40,6 @@ export const watchQueueDepth = (
     const depth = await source.depth();
     if (depth === undefined) return;
     metrics.queueDepth.set(depth.ready);
-    const parked = await source.failedDepth().catch(() => undefined);
-    if (parked !== undefined) metrics.parkedQueueDepth.set(parked);
     const fields = { queue: source.names.queue, ...depth };
     if (depth.ready > DEPTH_WARNING) {
       log.warn('messages are piling up in the queue; Pulse deletes queues near 8,000', fields);
@@ -33,5 +51,12 @@ export const watchQueueDepth = (
   const timer = setInterval(() => void check(), intervalMs);
   timer.unref();
   void check();
-  return () => clearInterval(timer);
+  metrics.readParkedDepth = () => readParkedDepth(source);
+  void metrics.readParkedDepth().then((parked) => {
+    if (parked !== undefined) metrics.parkedQueueDepth.set(parked);
+  });
+  return () => {
+    clearInterval(timer);
+    metrics.readParkedDepth = undefined;
+  };
 };
