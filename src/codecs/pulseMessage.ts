@@ -1,11 +1,12 @@
 import * as t from 'io-ts';
+import { PushIdField } from './pushId.js';
 
 /** Only the part of a Pulse hgpush message that says what kind of message it is. */
 export const HgPushEnvelope = t.type({ payload: t.type({ type: t.string }) }, 'HgPushEnvelope');
 
 export const PushlogPushRef = t.type(
   {
-    pushid: t.Int,
+    pushid: PushIdField,
     push_json_url: t.string,
   },
   'PushlogPushRef',

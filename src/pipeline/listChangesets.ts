@@ -9,7 +9,8 @@ export interface ListChangesetsDeps {
 
 /**
  * A push's changesets as its pushlog entry lists them (DAG order, tip-most last). The request
- * is built here, bounded to the one push: a URL taken from a message is never fetched.
+ * is built here, bounded to the one push: a URL taken from a message is never fetched. A push
+ * past the pushlog's head is transient (a mirror may lag), one missing below it permanent.
  */
 const nodesOfPush = async (
   hg: ListChangesetsDeps['hg'],
@@ -18,6 +19,13 @@ const nodesOfPush = async (
   if (push.nodes !== undefined) return push.nodes;
   const page = await hg.pushlogPage(push.repository, push.pushId - 1, push.pushId);
   const entry = page.pushes[String(push.pushId)];
+  if (entry === undefined && push.pushId > page.lastpushid) {
+    // Pulse may announce a push before the mirror that answered has it: a later try may find it.
+    throw new PipelineError(
+      `push ${push.pushId} is newer than the newest push of ${push.repository} (${page.lastpushid}); tried again later`,
+      'transient',
+    );
+  }
   if (entry === undefined) {
     throw new PipelineError(
       `push ${push.pushId} is not in the pushlog of ${push.repository}`,

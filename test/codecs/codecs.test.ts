@@ -197,7 +197,7 @@ const invalid: readonly (readonly [string, t.Mixed, unknown, readonly string[]])
     ChangegroupMessage,
     withPush({ pushid: 'abc', push_json_url: 1 }),
     [
-      'payload.data.pushlog_pushes.0.pushid: expected Int, got "abc"',
+      'payload.data.pushlog_pushes.0.pushid: expected a push id (a whole number from 1 to 9007199254740991), got "abc"',
       'payload.data.pushlog_pushes.0.push_json_url: expected string, got 1',
     ],
   ],
@@ -205,7 +205,9 @@ const invalid: readonly (readonly [string, t.Mixed, unknown, readonly string[]])
     'ChangegroupMessage: a fractional push id',
     ChangegroupMessage,
     withPush({ pushid: 1.5, push_json_url: 'https://hg.mozilla.org/x/json-pushes' }),
-    ['payload.data.pushlog_pushes.0.pushid: expected Int, got 1.5'],
+    [
+      'payload.data.pushlog_pushes.0.pushid: expected a push id (a whole number from 1 to 9007199254740991), got 1.5',
+    ],
   ],
   [
     'ChangegroupMessage: another message type',

@@ -169,7 +169,26 @@ test('a push whose changesets are not known reads them with a request bounded to
   await fx.close();
 });
 
-test('a push the pushlog does not have fails as a whole, naming the push', async (t) => {
+test('a push the pushlog does not have, below its head, fails as a whole and for good, naming the push', async (t) => {
+  const synthetic = syntheticFixtures({ pushes: 2 });
+  const fx = await startFixtures({ data: synthetic });
+  // The pushlog's head is push 9, and push 4 is not in it (stripped, say).
+  fx.fail({
+    match: /json-pushes\?version=2&startID=3&endID=4$/,
+    body: () => JSON.stringify({ lastpushid: 9, pushes: {} }),
+  });
+  const job: Job = {
+    label: 'message 1',
+    target: { kind: 'push', repository: fx.repo(REPO), pushId: 4 },
+    receivedAt: 0,
+  };
+  const [result] = await run(fx, from([job]));
+  t.deepEqual(statuses([result!]), [`failed: push 4 is not in the pushlog of ${fx.repo(REPO)}`]);
+  t.is(result!.outcomes[0]?.status === 'failed' && result!.outcomes[0].error.kind, 'permanent');
+  await fx.close();
+});
+
+test('a push past the head of the pushlog fails as a whole, transiently: the mirror that answered may lag', async (t) => {
   const synthetic = syntheticFixtures({ pushes: 2 });
   const fx = await startFixtures({ data: synthetic });
   const job: Job = {
@@ -178,6 +197,9 @@ test('a push the pushlog does not have fails as a whole, naming the push', async
     receivedAt: 0,
   };
   const [result] = await run(fx, from([job]));
-  t.deepEqual(statuses([result!]), [`failed: push 99 is not in the pushlog of ${fx.repo(REPO)}`]);
+  t.deepEqual(statuses([result!]), [
+    `failed: push 99 is newer than the newest push of ${fx.repo(REPO)} (2); tried again later`,
+  ]);
+  t.is(result!.outcomes[0]?.status === 'failed' && result!.outcomes[0].error.kind, 'transient');
   await fx.close();
 });

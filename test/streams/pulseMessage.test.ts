@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPulseMessage } from '../../streams/pulseMessage.js';
 import { FIXTURES_DIR } from '../support/fixtureData.js';
+import { hostileBody, hostilePushId, oversizedBody } from '../support/hostileBodies.js';
 import { changegroupMessage, otherMessage } from '../support/messages.js';
 
 const HG = ['hg.mozilla.org'];
@@ -72,6 +73,8 @@ test('the recorded autoland stream: pushes, and three messages skipped', (t) => 
   );
 });
 
+const isPushId = (n: number) => Number.isSafeInteger(n) && n >= 1;
+
 const reasonNamesAField = (reason: string) =>
   /^(invalid (hgpush|changegroup\.1) message: .+|repo_url: .+|message .+)$/.test(reason);
 
@@ -97,10 +100,80 @@ test('any body at all is read without a throw: a push, a skip, or a reject namin
   fc.assert(
     fc.property(fc.oneof(fc.string(), fc.json(), mutated), (body) => {
       const reading = readPulseMessage(body, HG);
-      if (reading.kind === 'push') return Number.isInteger(reading.target.pushId);
+      if (reading.kind === 'push') return isPushId(reading.target.pushId);
       return reasonNamesAField(reading.reason);
     }),
     { numRuns: 2000 },
+  );
+  t.pass();
+});
+
+const reasonOf = (body: string | Buffer): string => {
+  const reading = readPulseMessage(body, HG);
+  return reading.kind === 'push' ? '(a push)' : reading.reason;
+};
+
+const nestedData = (depth: number): string =>
+  `{"payload":{"type":"changegroup.1","data":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+
+test('a message nested thousands deep is rejected, naming the limit, before any walk of it', (t) => {
+  for (const depth of [4_100, 400_000]) {
+    t.regex(
+      reasonOf(nestedData(depth)),
+      /^invalid hgpush message: \(root\): nested deeper than \d+/,
+    );
+  }
+  const deepType = `{"payload":{"type":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}}`;
+  t.regex(reasonOf(deepType), /nested deeper than \d+/);
+});
+
+test('a body larger than a Pulse message can be is rejected without being parsed', (t) => {
+  t.regex(
+    reasonOf(oversizedBody(2 * 1024 * 1024)),
+    /^invalid hgpush message: \(root\): larger than \d+ bytes/,
+  );
+});
+
+test('a body that is not UTF-8 text is rejected as such', (t) => {
+  t.is(
+    reasonOf(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])),
+    'invalid hgpush message: (root): not UTF-8 text',
+  );
+});
+
+test('a push id that is not a whole number from 1 to 2^53 - 1 is rejected, naming the field', (t) => {
+  fc.assert(
+    fc.property(hostilePushId, (id) => {
+      const body = changegroupMessage(AUTOLAND, 7).replace('"pushid":7', `"pushid":${id}`);
+      return /^invalid changegroup\.1 message: payload\.data\.pushlog_pushes\.0\.pushid: expected a push id/.test(
+        reasonOf(body),
+      );
+    }),
+  );
+  t.is(
+    reasonOf(changegroupMessage(AUTOLAND, 7).replace('"pushid":7', '"pushid":1e20')),
+    'invalid changegroup.1 message: payload.data.pushlog_pushes.0.pushid: expected a push id (a whole number from 1 to 9007199254740991), got 100000000000000000000',
+  );
+});
+
+test('a reason stays short however many fields are wrong', (t) => {
+  const many = JSON.parse(changegroupMessage(AUTOLAND, 7)) as {
+    payload: { data: { pushlog_pushes: unknown[] } };
+  };
+  many.payload.data.pushlog_pushes = Array.from({ length: 50_000 }, () => ({ pushid: 'x' }));
+  const reason = reasonOf(JSON.stringify(many));
+  t.true(reason.length < 2_000, `${reason.length} characters`);
+  t.regex(reason, /and \d+ more/);
+});
+
+test('property: hostile bodies never throw, and every reading is bounded and says what is wrong', (t) => {
+  fc.assert(
+    fc.property(hostileBody, (body) => {
+      const reading = readPulseMessage(body, HG);
+      if (reading.kind === 'push') return isPushId(reading.target.pushId);
+      return reading.reason.length < 2_000 && reasonNamesAField(reading.reason);
+    }),
+    { numRuns: 300 },
   );
   t.pass();
 });
