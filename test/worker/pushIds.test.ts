@@ -9,7 +9,7 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { configureLog } from '../../src/log.js';
-import { openStore, type Store } from '../../src/state/index.js';
+import { openStore } from '../../src/state/index.js';
 import { Admin, brokerObjectsOf, createPulseUser, type PulseUser } from '../support/broker.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
