@@ -10,12 +10,22 @@ export interface ResumeOptions {
 }
 
 /**
- * How this run was started, as words of a command line: `process.argv[1]` itself, since a
- * bare command name need not be on the PATH (a checkout) and `npx` would ask the registry.
- * A script file was run by node (its shebang is not enough where it is not executable).
+ * How this run was started, as words of a command line a person can type again where they
+ * typed the first. Run through npx (or `npm exec`), the script is a bin link in npx's cache
+ * or the project's `node_modules/.bin`: `npx <name>` finds the same one again, from the same
+ * directory. Otherwise `process.argv[1]` itself, since a bare command name need not be on the
+ * PATH (a checkout), and there `npx` would ask the registry. A script file was run by node
+ * (its shebang is not enough where it is not executable).
  */
-export const programInvocation = (script: string | undefined, name: string): string[] => {
+export const programInvocation = (
+  script: string | undefined,
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] => {
   if (script === undefined || script === '') return [name];
+  if (env.npm_command === 'exec' && /\/node_modules\/\.bin\/[^/]+$/.test(script)) {
+    return ['npx', name];
+  }
   return /\.[cm]?js$/.test(script) ? ['node', script] : [script];
 };
 

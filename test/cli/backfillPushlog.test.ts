@@ -623,16 +623,37 @@ const defaults: ResumeOptions = {
   resend: false,
 };
 
-test('programInvocation: node and the script for a .js file, a bin link as it is', (t) => {
-  t.deepEqual(programInvocation('/srv/app/dist/src/cli/backfillPushlog.js', 'backfill-pushlog'), [
-    'node',
-    '/srv/app/dist/src/cli/backfillPushlog.js',
-  ]);
+test('programInvocation: node and the script for a .js file, a bin link as it is, npx again for npx', (t) => {
+  // Not through npx (the test runner may itself run under npx).
+  const plain = {};
   t.deepEqual(
-    programInvocation('/srv/app/node_modules/.bin/backfill-pushlog', 'backfill-pushlog'),
+    programInvocation('/srv/app/dist/src/cli/backfillPushlog.js', 'backfill-pushlog', plain),
+    ['node', '/srv/app/dist/src/cli/backfillPushlog.js'],
+  );
+  t.deepEqual(
+    programInvocation('/srv/app/node_modules/.bin/backfill-pushlog', 'backfill-pushlog', plain),
     ['/srv/app/node_modules/.bin/backfill-pushlog'],
   );
-  t.deepEqual(programInvocation(undefined, 'backfill-pushlog'), ['backfill-pushlog']);
+  t.deepEqual(programInvocation(undefined, 'backfill-pushlog', plain), ['backfill-pushlog']);
+  // Through npx: its cache (or the project's bin links) is no place to type.
+  const npx = { npm_command: 'exec' };
+  t.deepEqual(
+    programInvocation(
+      '/home/me/.npm/_npx/5eec080bf95e7d97/node_modules/.bin/backfill-pushlog',
+      'backfill-pushlog',
+      npx,
+    ),
+    ['npx', 'backfill-pushlog'],
+  );
+  t.deepEqual(
+    programInvocation('/srv/app/node_modules/.bin/backfill-pushlog', 'backfill-pushlog', npx),
+    ['npx', 'backfill-pushlog'],
+  );
+  // npx running a script file by its path is still node and the file.
+  t.deepEqual(
+    programInvocation('/srv/app/dist/src/cli/backfillPushlog.js', 'backfill-pushlog', npx),
+    ['node', '/srv/app/dist/src/cli/backfillPushlog.js'],
+  );
 });
 
 test('resumeCommand: the invocation, the options that differ from the defaults, the range', (t) => {
