@@ -186,6 +186,16 @@ export class HostBreaker {
     if (ok) this.counter.state.probation = false;
   }
 
+  /**
+   * Takes the host for down at once, whatever the counts and the probation: for a check of the
+   * host's own that failed (the store's liveness read), which says more than a request would.
+   */
+  trip(error: unknown): void {
+    if (!this.up) return;
+    this.why = { kind: 'failing', failures: 1, error: describeError(error) };
+    this.hold = this.policy.isolate();
+  }
+
   /** The host's probe answered: up again, on probation, with every count from zero. */
   close(): void {
     this.counter.state = { failures: 0, probation: true };

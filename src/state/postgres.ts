@@ -18,15 +18,48 @@ const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
     ? Number
     : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
 
+/**
+ * How long past the server's statement timeout a query may go without any answer before the
+ * client gives up on it: a live server has answered by then (with the statement's result or
+ * its cancellation), so the connection is dead or black-holed (no bytes, no reset).
+ */
+export const QUERY_DEADLINE_SLACK_MS = 2_000;
+
+/**
+ * pg's `query_timeout` fails the query but keeps the socket, and the client stays busy with
+ * that query: the pool would hand the dead connection out again, and every statement on it
+ * would wait out a deadline of its own. This client ends the socket instead, so that the pool
+ * drops it and the next statement opens a new connection.
+ */
+class DeadlineClient extends pg.Client {
+  override query(...args: unknown[]): never {
+    const result = (super.query as (...a: unknown[]) => unknown)(...args);
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if (error instanceof Error && error.message === 'Query read timeout') {
+          (
+            this as unknown as { connection: { stream: { destroy(): void } } }
+          ).connection.stream.destroy();
+        }
+      });
+    }
+    return result as never;
+  }
+}
+
 export const connectPostgres = async (
   url: string,
   options: ConnectOptions,
 ): Promise<Connection> => {
   const pool = new pg.Pool({
+    Client: DeadlineClient,
     connectionString: url,
     types: { getTypeParser },
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.statementTimeoutMs,
+    // The client's own deadline: a connection that swallows a query (a black hole: no bytes,
+    // no reset) fails it by then, where TCP keepalive would take minutes or never notice.
+    query_timeout: options.statementTimeoutMs + QUERY_DEADLINE_SLACK_MS,
     // A server that vanishes without closing the socket is noticed instead of waited on.
     keepAlive: true,
     application_name: 'commit-telemetry',

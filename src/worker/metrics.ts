@@ -124,8 +124,8 @@ export class WorkerMetrics {
   }
 
   /**
-   * What a healthy /healthz says instead of `ok`: the worker sets it, to say why it is paused
-   * (an upstream is down) while it stays healthy.
+   * What /healthz says instead of `ok` (or, unhealthy, `not consuming`): the worker sets it, to
+   * say why it is paused (an upstream is down, healthy still; the store is down, unhealthy).
    */
   healthNote: (() => string | undefined) | undefined;
 
@@ -143,7 +143,7 @@ export class WorkerMetrics {
       } else if (request.url === '/healthz') {
         const ok = healthy();
         response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-        response.end(ok ? `${this.healthNote?.() ?? 'ok'}\n` : 'not consuming\n');
+        response.end(`${this.healthNote?.() ?? (ok ? 'ok' : 'not consuming')}\n`);
       } else {
         response.writeHead(404).end();
       }

@@ -29,7 +29,7 @@ export interface OutagePauseOptions {
 }
 
 /** The StoreError behind a failure, if any; not StoreClosed: then the process is stopping. */
-const storeErrorOf = (error: unknown): StoreError | undefined => {
+export const storeErrorOf = (error: unknown): StoreError | undefined => {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
     if (e instanceof StoreClosed) return undefined;
     if (e instanceof StoreError) return e;

@@ -12,11 +12,12 @@ import { dryRunLedger } from '../pipeline/ledger.js';
 import { GapFill, type GapFillConfig } from './gapFill.js';
 export { gapFillConfig } from './gapFill.js';
 import { GapFillMetrics, type WorkerMetrics } from './metrics.js';
-import { OutagePause } from './pause.js';
+import { OutagePause, STORE_HOST } from './pause.js';
 import { oneClaimPerProcess } from './processClaims.js';
 import { recordParkedPush } from './parkedPush.js';
 import { watchQueueDepth } from './queueDepth.js';
 import { settlementLine } from './settlementLog.js';
+import { StoreLiveness, type StoreLivenessOptions } from './storeLiveness.js';
 import { within } from './within.js';
 
 /** What stopping may take beyond the grace period before the worker gives up waiting. */
@@ -38,6 +39,8 @@ export interface WorkerOptions {
   readonly depthCheckMs?: number;
   /** Gap-fill from the pushlog (gapFill.ts); only for a worker that sends, with a store. */
   readonly gapFill?: GapFillConfig;
+  /** How often, and within what deadline, the store is read to know it is up (storeLiveness.ts). */
+  readonly storeLiveness?: Pick<StoreLivenessOptions, 'everyMs' | 'deadlineMs'>;
 }
 
 export interface WorkerStop {
@@ -63,6 +66,8 @@ export class Worker {
   readonly gapFill: GapFill | undefined;
   /** Pauses consuming while a host is down, when the deps carry the hosts' health. */
   private outage: OutagePause | undefined;
+  /** Reads the store with a deadline, when there is one and the hosts' health. */
+  private liveness: StoreLiveness | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
@@ -94,6 +99,15 @@ export class Worker {
     if (deps.health !== undefined) {
       const ledger = deps.ledger === dryRunLedger ? undefined : deps.ledger;
       this.outage = new OutagePause({ source, health: deps.health, metrics, ledger });
+      if (ledger !== undefined) {
+        // After OutagePause: the store's probe becomes the liveness read, with its deadline.
+        this.liveness = new StoreLiveness({
+          ledger,
+          health: deps.health,
+          ...this.options.storeLiveness,
+        });
+        this.liveness.start();
+      }
     }
     this.subscriptions.push(
       source.settlements.subscribe((settlement) => {
@@ -113,13 +127,17 @@ export class Worker {
           ),
           mergeMap(
             (result) =>
-              // The store's part in the job counts first: the settling asks if it is down.
+              // The store's part in the job counts first: the settling asks if it is down. A
+              // job that failed on the store waits for a read of it, so that a failure during
+              // an outage is known as one (its message goes back without counting an attempt).
               from(
-                (this.outage?.observe(result) ?? Promise.resolve()).then(() =>
-                  gapFill?.owns(result.job) === true
-                    ? gapFill.settle(result)
-                    : source.settle(result),
-                ),
+                (this.liveness?.judge(result) ?? Promise.resolve(false))
+                  .then(() => this.outage?.observe(result))
+                  .then(() =>
+                    gapFill?.owns(result.job) === true
+                      ? gapFill.settle(result)
+                      : source.settle(result),
+                  ),
               ),
             SETTLING_AT_ONCE,
           ),
@@ -145,9 +163,14 @@ export class Worker {
     this.armIdleTimer();
   }
 
-  /** True while connected and consuming, or paused for an outage: for /healthz. */
+  /**
+   * True while connected and consuming, or paused for an upstream's outage: for /healthz. Not
+   * while the store is down: this process can do nothing then, and a platform that restarts
+   * it on a failed check gets it a new connection.
+   */
   healthy(): boolean {
-    const { source } = this.options;
+    const { source, deps } = this.options;
+    if (this.liveness !== undefined && deps.health?.isUp(STORE_HOST) === false) return false;
     return source.consuming() || (this.outage?.pausedForOutage === true && source.connected());
   }
 
@@ -156,6 +179,7 @@ export class Worker {
     this.stopping ??= (async () => {
       log.info('stopping; letting messages in flight finish', { reason });
       this.outage?.close();
+      this.liveness?.stop();
       clearTimeout(this.idleTimer);
       this.stopWatchingDepth();
       const { source } = this.options;
