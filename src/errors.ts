@@ -40,6 +40,49 @@ export class DeadlineExceeded extends PipelineError {
   }
 }
 
+/**
+ * A 2xx answer whose body is not what its codec expects: an HTML error page, JSON cut short,
+ * another shape. The upstream may mend it (a proxy's page, a deploy half done), so it is
+ * transient: retried like a 5xx, and parked only once its message is older than
+ * RETRY_MAX_HOURS.
+ */
+export class UndecodableAnswer extends PipelineError {
+  override readonly name = 'UndecodableAnswer';
+  constructor(
+    readonly request: string,
+    readonly status: number,
+    readonly what: string,
+    readonly problems: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${request} answered ${status} with a body that is not the expected ${what} (${problems.join('; ')}); retried as a transient failure`,
+      'transient',
+      options,
+    );
+  }
+}
+
+/**
+ * A host that answered 429 or 503 with Retry-After, or whose earlier answer asked us to wait:
+ * it is not asked again before `until` (ms since the epoch). Transient, carrying the time,
+ * so that whoever retries (the worker's delay queues, the breaker's probe) waits that long.
+ */
+export class RetryLater extends PipelineError {
+  override readonly name = 'RetryLater';
+  constructor(
+    readonly request: string,
+    readonly host: string,
+    readonly until: number,
+    why: string,
+  ) {
+    super(
+      `${request}: ${why}; ${host} is not asked again before ${new Date(until).toISOString()}`,
+      'transient',
+    );
+  }
+}
+
 const MIB = 1024 * 1024;
 
 /** More of an answer than MAX_ANSWER_MB lets us hold; asking again would bring the same. */

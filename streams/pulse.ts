@@ -732,6 +732,11 @@ const errorText = (detail: Detail): string =>
 /** A parked copy's error; one parked for its age says how long it kept failing, and why. */
 const parkedText = (detail: Detail, maxAgeMs: number): string => {
   if (detail.parkReason !== 'too_old') return errorText(detail);
-  const age = maxAgeMs >= 3_600_000 ? `${maxAgeMs / 3_600_000} hours` : `${maxAgeMs / 1000} s`;
+  const age =
+    maxAgeMs >= 3_600_000
+      ? `${maxAgeMs / 3_600_000} hours`
+      : maxAgeMs >= 1000
+        ? `${maxAgeMs / 1000} s`
+        : `${maxAgeMs} ms`;
   return `still failing ${age} after its first failure (RETRY_MAX_HOURS); the last try:\n${errorText(detail)}`;
 };

@@ -1,6 +1,7 @@
+import { ExponentialBackoff, type GeneratorFn, type IBackoff } from 'cockatiel';
 import { filter, firstValueFrom, Subject, type Observable } from 'rxjs';
 import { DEFAULT_BREAKER_FAILURES, DEFAULT_BREAKER_PROBE_SECONDS } from '../codecs/settings.js';
-import { describeError } from '../errors.js';
+import { describeError, RetryLater } from '../errors.js';
 import { log } from '../log.js';
 import { HostBreaker, type DownReason } from './breaker.js';
 
@@ -51,20 +52,42 @@ interface Watched {
   timer?: NodeJS.Timeout;
   /** When it last went down, in ms since the epoch. */
   wentDownAt?: number;
+  /** When it last came back, in ms since the epoch. */
+  cameBackAt?: number;
+  /** The wait before each probe of the current outage; longer each time the host flaps. */
+  backoff?: IBackoff<unknown>;
 }
+
+/** How many times the probe interval the wait grows to at most, when a host keeps flapping. */
+const MAX_PROBE_BACKOFF = 16;
+
+/**
+ * Doubling waits, each at least the probe interval (so that a host cannot be taken down and
+ * back faster than that) and up to half as long again, so that many processes (or hosts)
+ * that went down together do not all probe at the same instant.
+ */
+const atLeastTheInterval: GeneratorFn<number> = (attempt = 0, options) => {
+  const base = Math.min(options.maxDelay, options.initialDelay * options.exponent ** attempt);
+  return [Math.min(options.maxDelay, base * (1 + Math.random() / 2)), attempt + 1];
+};
 
 /**
  * The health of every upstream host (hg.mozilla.org, Bugzilla, telemetry; the worker adds
  * `store`), shared by all the clients through their HostLimits: one HostBreaker each, and a
- * probe of its own that runs while it is down (every `probeMs`, the first at once) until it
- * answers. One warning line when a host goes down (an error naming the setting to check for
- * a configuration fault), one info line when it is back.
+ * probe of its own that runs while it is down until it answers. The probes of an outage come
+ * `probeMs` apart, the first too, jittered up to half as long again; a host that goes down
+ * again soon after its probe brought it back (some requests fail while the probe's succeed)
+ * waits twice as long, and so on up to 16 times `probeMs`, until it stays up that long: it
+ * cannot flap faster than its probe interval. A host that asked for a wait (Retry-After) is
+ * not probed before then. One warning line when a host goes down (an error naming the
+ * setting to check for a configuration fault), one info line when it is back.
  */
 export class HostHealth {
   readonly failures: number;
   readonly probeMs: number;
   readonly whileDown: 'fail' | 'wait';
   private readonly watched = new Map<string, Watched>();
+  private readonly probeBackoff: ExponentialBackoff<number>;
   private readonly changes = new Subject<HostTransition>();
   /** Every host that goes down or comes back. */
   readonly transitions: Observable<HostTransition> = this.changes.asObservable();
@@ -74,6 +97,11 @@ export class HostHealth {
     this.failures = options.failures ?? DEFAULT_BREAKER_FAILURES;
     this.probeMs = options.probeMs ?? DEFAULT_BREAKER_PROBE_SECONDS * 1000;
     this.whileDown = options.whileDown ?? 'fail';
+    this.probeBackoff = new ExponentialBackoff({
+      initialDelay: this.probeMs,
+      maxDelay: this.probeMs * MAX_PROBE_BACKOFF,
+      generator: atLeastTheInterval,
+    });
   }
 
   /** The breaker of a host (`host:port` as in a URL, or a name such as `store`). */
@@ -165,14 +193,22 @@ export class HostHealth {
     if (breaker.up) {
       clearTimeout(entry.timer);
       entry.timer = undefined;
+      entry.cameBackAt = breaker.since;
       const downForMs = breaker.since - (entry.wentDownAt ?? breaker.since);
       log.info(`${host} is back`, { host, downForSeconds: Math.round(downForMs / 100) / 10 });
       this.changes.next({ host, up: true, since, downForMs });
       return;
     }
     entry.wentDownAt = breaker.since;
+    // Down again before it stayed up as long as the longest wait: it flaps, so wait longer.
+    const last = entry.backoff;
+    const flapped =
+      last !== undefined &&
+      entry.cameBackAt !== undefined &&
+      breaker.since - entry.cameBackAt < this.probeMs * MAX_PROBE_BACKOFF;
+    entry.backoff = flapped ? last.next(undefined) : this.probeBackoff.next();
     const reason = breaker.reason;
-    const probeEverySeconds = this.probeMs / 1000;
+    const probeEverySeconds = Math.round(entry.backoff.duration / 100) / 10;
     if (reason?.kind === 'refusing') {
       const setting = entry.probe?.setting ?? 'its URL';
       log.error(
@@ -188,7 +224,7 @@ export class HostHealth {
       });
     }
     this.changes.next({ host, up: false, since, ...(reason === undefined ? {} : { reason }) });
-    this.probeLater(entry, 0);
+    this.probeLater(entry, entry.backoff.duration);
   }
 
   private probeLater(entry: Watched, delayMs: number): void {
@@ -199,11 +235,15 @@ export class HostHealth {
     if (this.whileDown === 'fail') entry.timer.unref();
   }
 
-  /** One probe: the first good answer closes the breaker; else the next in `probeMs`. */
+  /**
+   * One probe: the first good answer closes the breaker; else the next after the outage's
+   * wait, or once the host's Retry-After has passed if that is later.
+   */
   private async probe(entry: Watched): Promise<void> {
     const { breaker, probe } = entry;
     if (breaker.up || this.closed) return;
     let answer: string;
+    let notBefore = 0;
     try {
       if (probe === undefined) throw new Error('no probe for this host');
       const status = await probe.run();
@@ -215,8 +255,10 @@ export class HostHealth {
       answer = `answered ${status} again`;
     } catch (error) {
       answer = describeError(error);
+      if (error instanceof RetryLater) notBefore = error.until;
     }
     log.debug('probed; still down', { host: breaker.host, answer });
-    if (!breaker.up) this.probeLater(entry, this.probeMs);
+    const waitMs = Math.max(entry.backoff?.duration ?? this.probeMs, notBefore - Date.now());
+    if (!breaker.up) this.probeLater(entry, waitMs);
   }
 }

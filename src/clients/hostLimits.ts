@@ -3,11 +3,13 @@ import type { HostHealth } from './health.js';
 
 /**
  * The per-host state every upstream client shares, so that it holds whoever calls the host:
- * the cap on requests in flight per host:port and, when given, the hosts' health (their
- * circuit breakers; see HostHealth).
+ * the cap on requests in flight per host:port, the time before which a host asked not to be
+ * asked again (its Retry-After) and, when given, the hosts' health (their circuit breakers;
+ * see HostHealth).
  */
 export class HostLimits {
   private readonly limits = new Map<string, LimitFunction>();
+  private readonly holds = new Map<string, number>();
 
   constructor(
     readonly concurrency: number,
@@ -23,5 +25,18 @@ export class HostLimits {
       this.limits.set(host, limit);
     }
     return limit(work);
+  }
+
+  /** `host` asked not to be asked before `until` (ms since the epoch); a later time wins. */
+  holdUntil(host: string, until: number): void {
+    if (until > (this.holds.get(host) ?? 0)) this.holds.set(host, until);
+  }
+
+  /** Before when `host` may not be asked (ms since the epoch); 0 when it may be now. */
+  heldUntil(host: string): number {
+    const until = this.holds.get(host) ?? 0;
+    if (until > Date.now()) return until;
+    this.holds.delete(host);
+    return 0;
   }
 }

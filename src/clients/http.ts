@@ -7,12 +7,22 @@ import {
   type RetryPolicy,
 } from 'cockatiel';
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Decoded } from '../codecs/report.js';
-import { AnswerTooLarge, DeadlineExceeded, isTransient, PipelineError } from '../errors.js';
+import {
+  AnswerTooLarge,
+  DeadlineExceeded,
+  isTransient,
+  PipelineError,
+  RetryLater,
+  UndecodableAnswer,
+} from '../errors.js';
 import { log } from '../log.js';
 import { HostDown, type HostBreaker } from './breaker.js';
 import type { HostHealth, Probe } from './health.js';
 import type { HostLimits } from './hostLimits.js';
+import { asksToWait, retryAfterMs } from './retryAfter.js';
+import { honouringRetryAfter } from './retryBackoff.js';
 import { USER_AGENT } from './userAgent.js';
 
 export interface HttpOptions {
@@ -26,6 +36,11 @@ export interface HttpOptions {
   readonly streamDeadlineMs?: number;
   /** The most bytes of an answer that may be held (an answer read whole, json-rev's fields). */
   readonly maxAnswerBytes?: number;
+  /**
+   * The longest a request waits in-process for its host's Retry-After; a longer wait fails
+   * it at once, transient, with the time (a RetryLater) for the caller to honour.
+   */
+  readonly maxWaitMs?: number;
 }
 
 export interface HttpRequest {
@@ -149,7 +164,10 @@ const readExcerpt = async (body: Readable): Promise<string> => {
  * `maxAnswerBytes`. Redirects are not followed, so an allowed URL cannot lead somewhere that
  * is not allowed. When the HostLimits carry a HostHealth, each request (its retries inside)
  * goes through its host's circuit breaker: refused at once while the host is down, or, in
- * the health's `wait` mode, held until the host is back and tried again.
+ * the health's `wait` mode, held until the host is back and tried again. A 429 or 503 with
+ * Retry-After holds its host (in the shared HostLimits): no request of any client goes to it
+ * before that time, and a retry waits for it (up to `maxWaitMs`, else it fails with
+ * RetryLater).
  */
 export class Http {
   private readonly axios: AxiosInstance;
@@ -158,6 +176,7 @@ export class Http {
   private readonly deadlineMs: number;
   private readonly streamDeadlineMs: number;
   private readonly maxAnswerBytes: number;
+  private readonly maxWaitMs: number;
   private readonly retry: RetryPolicy;
   private readonly health: HostHealth | undefined;
 
@@ -170,6 +189,7 @@ export class Http {
     this.deadlineMs = options.deadlineMs ?? 30_000;
     this.streamDeadlineMs = options.streamDeadlineMs ?? 300_000;
     this.maxAnswerBytes = options.maxAnswerBytes ?? 32 * MIB;
+    this.maxWaitMs = options.maxWaitMs ?? 60_000;
     this.axios = axios.create({
       headers: { 'User-Agent': USER_AGENT },
       responseType: 'stream',
@@ -178,16 +198,24 @@ export class Http {
       proxy: false,
     });
     this.health = limits.health;
-    // Not once the host is down: its breaker refuses the next attempt anyway.
+    // Not once the host is down: its breaker refuses the next attempt anyway. Nor when the
+    // host asked for a longer wait than a request may spend here.
     this.retry = retry(
-      handleWhen((error) => isTransient(error) && !(error instanceof HostDown)),
+      handleWhen(
+        (error) =>
+          isTransient(error) &&
+          !(error instanceof HostDown) &&
+          !(error instanceof RetryLater && error.until - Date.now() > this.maxWaitMs),
+      ),
       {
         maxAttempts: this.attempts - 1,
-        backoff: new ExponentialBackoff({
-          initialDelay: this.backoffMs,
-          maxDelay: 60_000,
-          generator: fullJitterGenerator,
-        }),
+        backoff: honouringRetryAfter(
+          new ExponentialBackoff({
+            initialDelay: this.backoffMs,
+            maxDelay: 60_000,
+            generator: fullJitterGenerator,
+          }),
+        ),
       },
     );
     this.retry.onRetry((retrying) =>
@@ -230,11 +258,40 @@ export class Http {
     this.health?.setProbe(new URL(url).host, this.probe(url, setting), { replace });
   }
 
-  /** One attempt of a GET, no retry, no breaker: its status, or a transient rejection. */
+  /**
+   * One attempt of a GET, no retry, no breaker: its status, or a transient rejection (a
+   * RetryLater, without asking, while the host asked not to be asked yet).
+   */
   private probe(url: string, setting: string): Probe {
     const request: HttpRequest = { url };
     const status = (answer: Answer) => answer.excerpt().then(() => answer.status);
-    return { setting, run: () => this.limits.run(url, () => this.attempt(request, status, {})) };
+    const run = () =>
+      this.limits.run(url, () => {
+        this.refuseWhileHeld(request, 0);
+        return this.attempt(request, status, {});
+      });
+    return { setting, run };
+  }
+
+  /**
+   * Waits until the request's host may be asked again, if it asked for a wait: at most
+   * `maxWaitMs`, else fails at once with RetryLater.
+   */
+  private async awaitHold(request: HttpRequest): Promise<void> {
+    const waitMs = this.refuseWhileHeld(request, this.maxWaitMs);
+    if (waitMs > 0) await sleep(waitMs);
+  }
+
+  /** The wait the request's host asked for, in ms; a RetryLater if longer than `maxMs`. */
+  private refuseWhileHeld(request: HttpRequest, maxMs: number): number {
+    const host = new URL(request.url).host;
+    const until = this.limits.heldUntil(host);
+    const waitMs = until - Date.now();
+    if (waitMs > maxMs) {
+      const name = `${request.method ?? 'GET'} ${request.url}`;
+      throw new RetryLater(name, host, until, 'not sent: its host asked us to wait (Retry-After)');
+    }
+    return Math.max(waitMs, 0);
   }
 
   private withRetries<T>(
@@ -244,8 +301,10 @@ export class Http {
     final: FinalAnswer,
   ): Promise<T> {
     return this.retry.execute(() =>
-      this.limits.run(request.url, () => {
-        // A request that waited for a slot may find its host gone down meanwhile.
+      this.limits.run(request.url, async () => {
+        await this.awaitHold(request);
+        // A request that waited for a slot, or for its host's Retry-After, may find its host
+        // gone down meanwhile.
         breaker?.check();
         final.status = undefined;
         return this.attempt(request, handle, final);
@@ -283,6 +342,10 @@ export class Http {
     expired.catch(() => undefined);
     try {
       return await Promise.race([exchange, expired]);
+    } catch (error) {
+      // A 200 whose body would not do is no sign that the host is well (see HostBreaker.run).
+      if (isTransient(error)) final.status = undefined;
+      throw error;
     } finally {
       clearTimeout(timer);
       // An answer the handler left unread would otherwise hold its socket.
@@ -300,6 +363,7 @@ export class Http {
     const started = Date.now();
     let status: number;
     let body: Readable;
+    let retryAfter: string | undefined;
     try {
       const response = await this.axios.request<Readable>({
         url: request.url,
@@ -308,6 +372,7 @@ export class Http {
         signal,
       });
       ({ status, data: body } = response);
+      retryAfter = response.headers['retry-after'] as string | undefined;
     } catch (error) {
       const reason = axios.isAxiosError(error) ? (error.code ?? error.message) : String(error);
       throw new PipelineError(`${name} failed: ${reason}`, 'transient', { cause: error });
@@ -316,7 +381,14 @@ export class Http {
     log.debug('answered', { request: name, status, ms: Date.now() - started });
     if (TRANSIENT_STATUS(status)) {
       body.destroy();
-      throw new PipelineError(`${name} answered ${status}`, 'transient');
+      const now = Date.now();
+      const waitMs = asksToWait(status) ? retryAfterMs(retryAfter, now) : undefined;
+      if (waitMs === undefined) throw new PipelineError(`${name} answered ${status}`, 'transient');
+      // Every client's requests to the host wait for it, not only this one's retries.
+      const host = new URL(request.url).host;
+      this.limits.holdUntil(host, now + waitMs);
+      const why = `answered ${status} with Retry-After: ${retryAfter}`;
+      throw new RetryLater(name, host, now + waitMs, why);
     }
     const maxBytes = this.maxAnswerBytes;
     return handle({
@@ -330,10 +402,15 @@ export class Http {
   }
 }
 
-/** An answer that failed its codec is the upstream's fault, for good. */
+/**
+ * An answer that failed its codec: transient, since the upstream can mend it (an error page
+ * with 200, a body cut short). Too large an answer is another failure (AnswerTooLarge),
+ * permanent, found before any decoding.
+ */
 export const decodedOrFail = <A>(answer: Answer, decoded: Decoded<A>): A => {
   if (!decoded.ok) {
-    throw new PipelineError(`${answer.request}: ${decoded.error.message}`, 'permanent', {
+    const { what, problems } = decoded.error;
+    throw new UndecodableAnswer(answer.request, answer.status, what, problems, {
       cause: decoded.error,
     });
   }

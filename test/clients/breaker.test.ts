@@ -80,7 +80,7 @@ test('a breaker opens after N failures of distinct requests in a row; a success 
 });
 
 test('the retries of one request count once: N requests, not N attempts, open it', async (t) => {
-  const { fx, hg, health, transitions, close } = await upstreams({}, { attempts: 4 });
+  const { fx, hg, health, transitions, close } = await upstreams({ probeMs: 100 }, { attempts: 4 });
   fx.fail({ match: /./, status: 503 });
   const jsonRevs = () => fx.hg.requests.filter((r) => r.includes('json-rev')).length;
   await t.throwsAsync(hg.changeset(fx.repo(AUTOLAND), NODE), { message: /answered 503$/ });
@@ -99,7 +99,12 @@ test('the retries of one request count once: N requests, not N attempts, open it
     health.downHosts().map((h) => h.host),
     [fx.hg.host],
   );
-  // Its probe, the first at once: an empty page of the repository's pushlog, never a message's.
+  // Its probe, the first after the probe interval: an empty page of the repository's
+  // pushlog, never a message's.
+  t.false(
+    fx.hg.requests.some((r) => r.includes('json-pushes')),
+    'not at once',
+  );
   await until('a probe', () => fx.hg.requests.some((r) => r.includes('json-pushes')));
   t.true(
     fx.hg.requests.includes('GET /integration/autoland/json-pushes?version=2&startID=0&endID=0'),
@@ -182,7 +187,10 @@ test.serial('a probe that answers brings it back, once, with how long it was dow
 });
 
 test('a host whose probe answers while some requests keep failing is not taken down again at once', async (t) => {
-  const { fx, bugzilla, health, transitions, close } = await upstreams({ failures: 2 });
+  const { fx, bugzilla, health, transitions, close } = await upstreams({
+    failures: 2,
+    probeMs: 50,
+  });
   fx.fail({ match: new RegExp(`/bug/${BUG}/`), status: 503 });
   await t.throwsAsync(bugzilla.bug(BUG));
   await until('back by its probe', () => transitions.length === 2);
@@ -196,12 +204,14 @@ test('a host whose probe answers while some requests keep failing is not taken d
   t.not(await bugzilla.bug(OTHER_BUG), null);
   t.false(health.breaker(fx.bmo.host).onProbation);
   await t.throwsAsync(bugzilla.bug(BUG));
-  // Down again, and back at once: its probe answers.
+  // Down again, and back by its probe, which waited longer this time: the host flapped.
   await until('down again', () => transitions.length === 4);
   t.deepEqual(
     transitions.map((transition) => transition.up),
     [false, true, false, true],
   );
+  t.true(transitions[1]!.downForMs! >= 50);
+  t.true(transitions[3]!.downForMs! >= 100);
   await close();
 });
 

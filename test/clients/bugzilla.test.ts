@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Readable } from 'node:stream';
-import { AnswerTooLarge, PipelineError } from '../../src/errors.js';
+import { AnswerTooLarge, PipelineError, UndecodableAnswer } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import { jsonWithHugeString } from '../support/hugeJson.js';
 import { MIB, upstreams } from './upstreams.js';
@@ -34,15 +34,28 @@ test('another refusal is permanent and quotes the start of the answer', async (t
   await fx.close();
 });
 
-test('an answer of the wrong shape is permanent and names the field', async (t) => {
-  const { fx, bugzilla } = await upstreams();
+test('an answer of the wrong shape is transient: retried, then failed naming the field', async (t) => {
+  const { fx, bugzilla } = await upstreams({ attempts: 2 });
   fx.fail({ match: /history/, body: () => Readable.from(['{"bugs": [{"id": 1, "history": 3}]}']) });
-  const error = await t.throwsAsync(bugzilla.bug(1849011), { instanceOf: PipelineError });
+  const error = await t.throwsAsync(bugzilla.bug(1849011), { instanceOf: UndecodableAnswer });
+  t.is(error?.kind, 'transient');
   t.is(
     error?.message,
-    `GET ${fx.env.BMO_API_URL}/bug/1849011/history: invalid Bugzilla history answer: ` +
-      'bugs.0.history: expected Array<HistoryEntry>, got 3',
+    `GET ${fx.env.BMO_API_URL}/bug/1849011/history answered 200 with a body that is not the ` +
+      'expected Bugzilla history answer (bugs.0.history: expected Array<HistoryEntry>, got 3); ' +
+      'retried as a transient failure',
   );
+  t.is(fx.bmo.requests.filter((r) => r.endsWith('/history')).length, 2, 'asked twice');
+  await fx.close();
+});
+
+test('an HTML page with 200 is transient, and its next good answer is used', async (t) => {
+  const { fx, bugzilla } = await upstreams();
+  const page = '<!DOCTYPE html><html><body>Bugzilla is down for maintenance</body></html>';
+  fx.fail({ match: /history/, body: () => Readable.from([page]), times: 1 });
+  const record = await bugzilla.bug(1849011);
+  t.true(record !== null && record.history.length > 0);
+  t.is(fx.bmo.requests.filter((r) => r.endsWith('/history')).length, 2);
   await fx.close();
 });
 

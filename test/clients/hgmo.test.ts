@@ -7,7 +7,7 @@ import {
   AnswerTooLarge,
   DeadlineExceeded,
   NoSuchChangeset,
-  PipelineError,
+  UndecodableAnswer,
 } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import { FIXTURES_DIR } from '../support/fixtureData.js';
@@ -86,31 +86,33 @@ test('a kept field over MAX_ANSWER_MB fails at once, for good, naming the URL an
 
 const answering = (text: string) => () => Readable.from([text]);
 
-test('a json-rev that is not JSON fails for good, saying where', async (t) => {
-  const { fx, hg } = await upstreams();
+test('a json-rev cut short is transient, retried, and says where it ends', async (t) => {
+  const { fx, hg } = await upstreams({ attempts: 2 });
   fx.fail({ match: /json-rev/, body: answering(`{"node": "${NODE}", "desc": `) });
   const error = await t.throwsAsync(hg.changeset(fx.repo(AUTOLAND), NODE), {
-    instanceOf: PipelineError,
+    instanceOf: UndecodableAnswer,
   });
-  t.is(error?.kind, 'permanent');
+  t.is(error?.kind, 'transient');
   t.is(
     error?.message,
-    `GET ${fx.repo(AUTOLAND)}/json-rev/${NODE}: invalid json-rev answer: (root): not JSON: ` +
-      'in "desc": ends early, at byte 61',
+    `GET ${fx.repo(AUTOLAND)}/json-rev/${NODE} answered 200 with a body that is not the ` +
+      'expected json-rev answer ((root): not JSON: in "desc": ends early, at byte 61); ' +
+      'retried as a transient failure',
   );
+  t.is(fx.hg.requests.length, 2);
   await fx.close();
 });
 
-test('a json-rev field of the wrong type is named', async (t) => {
-  const { fx, hg } = await upstreams();
+test('a json-rev field of the wrong type is named, and transient', async (t) => {
+  const { fx, hg } = await upstreams({ attempts: 1 });
   const { files, diff, ...rest } = recorded(AUTOLAND, NODE);
   fx.fail({
     match: /json-rev/,
     body: answering(JSON.stringify({ ...rest, files, diff, desc: 5 })),
   });
   const error = await t.throwsAsync(hg.changeset(fx.repo(AUTOLAND), NODE));
-  t.true(error instanceof PipelineError && error.kind === 'permanent');
-  t.regex(error!.message, /: invalid json-rev answer: desc: expected string, got 5$/);
+  t.true(error instanceof UndecodableAnswer && error.kind === 'transient');
+  t.regex(error!.message, /expected json-rev answer \(desc: expected string, got 5\);/);
   await fx.close();
 });
 

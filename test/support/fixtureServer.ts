@@ -26,6 +26,8 @@ export interface Fault {
   /** A body to send instead, made afresh for each request (it may be endless). */
   readonly body?: () => Readable | string;
   readonly trickleMs?: number;
+  /** Headers added to its answer, e.g. `retry-after`. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** How many matching requests misbehave; then they are served normally. */
   times: number;
 }
@@ -49,7 +51,13 @@ export interface Fixtures {
 }
 
 type Handler = (request: IncomingMessage, path: string, body: Buffer) => Promise<Answer>;
-type Answer = { status: number; body?: unknown; stream?: Readable | string; type?: string };
+type Answer = {
+  status: number;
+  body?: unknown;
+  stream?: Readable | string;
+  type?: string;
+  headers?: Readonly<Record<string, string>>;
+};
 
 const json = (status: number, body: unknown): Answer => ({ status, body });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -72,11 +80,14 @@ async function* trickle(body: Readable, everyMs: number): AsyncGenerator<Buffer>
 }
 
 const faulty = (fault: Fault, normal: () => Promise<Answer>): Promise<Answer> => {
+  const headers = fault.headers ?? {};
   if (fault.body !== undefined) {
-    return Promise.resolve({ status: fault.status ?? 200, stream: fault.body(), type: 'json' });
+    const status = fault.status ?? 200;
+    return Promise.resolve({ status, stream: fault.body(), type: 'json', headers });
   }
   if (fault.status !== undefined) {
-    return Promise.resolve(json(fault.status, { error: true, message: 'injected failure' }));
+    const answer = json(fault.status, { error: true, message: 'injected failure' });
+    return Promise.resolve({ ...answer, headers });
   }
   return normal();
 };
@@ -85,6 +96,7 @@ const send = (response: ServerResponse, answer: Answer, trickleMs: number | unde
   const type = answer.stream === undefined || answer.type === 'json' ? 'json' : 'plain';
   response.writeHead(answer.status, {
     'content-type': type === 'json' ? 'application/json' : 'text/plain',
+    ...answer.headers,
   });
   let body: Readable;
   if (answer.stream === undefined) body = Readable.from([JSON.stringify(answer.body ?? {})]);

@@ -47,7 +47,7 @@ const DELAYS = [300, 600, 1_000];
 
 test.before(async (t) => {
   // One bug per changeset, so that a failing bug is one changeset's.
-  t.context.synthetic = syntheticFixtures({ pushes: 40, changesetsPerBug: 1 });
+  t.context.synthetic = syntheticFixtures({ pushes: 60, changesetsPerBug: 1 });
   t.context.fx = await startFixtures({ data: t.context.synthetic });
   t.context.user = await createPulseUser();
   t.context.admin = await Admin.connect();
@@ -261,6 +261,69 @@ test.serial(
         .filter((n) => n !== node)
         .sort(),
     );
+  },
+);
+
+test.serial(
+  'Bugzilla answering an HTML page with 200 for a while: retried, not parked, every ping sent once',
+  async (t) => {
+    const { fx, synthetic, admin } = t.context;
+    const w = await startWorker(t, 'html200', 3);
+    const page = '<!DOCTYPE html><html><body>Bugzilla is down for maintenance</body></html>';
+    const outage = new Switch('/rest/bug/');
+    fx.fail({ match: outage, body: () => page });
+    const pushes = range(41, 46);
+    await w.publishPushes(pushes);
+    await until('a failed try', () => w.settled.some((s) => s.action !== 'ack'), 15_000);
+    await sleep(1_500);
+    outage.on = false;
+    const done = (id: number) =>
+      w.settled.some((s) => pushOf(s) === id && (s.action === 'ack' || s.action === 'park'));
+    await until('each acked or parked', () => pushes.every(done), 30_000);
+    t.is(w.source.counters.acked, pushes.length);
+    t.is(w.source.counters.parked, 0, 'nothing parked: a 200 with a bad body may pass');
+    t.true(w.settled.some((s) => s.action === 'retry' || s.action === 'requeue'));
+    t.deepEqual(
+      w.sink.pings.map((p) => p.changesetID).sort(),
+      pushes.flatMap((id) => synthetic.nodes(id)).sort(),
+      'every ping once',
+    );
+    t.is(await admin.depth(w.source.names.failedQueue), 0);
+  },
+);
+
+test.serial(
+  'a bug answered with JSON cut short for good: retried until RETRY_MAX_HOURS, then parked saying so',
+  async (t) => {
+    const { fx, synthetic, admin } = t.context;
+    const w = await startWorker(t, 'truncated', 3);
+    // A changeset whose review system needs its bug's history (bmo and phabricator do).
+    const node = synthetic.nodes(47).find((n) => synthetic.kindOf(n) === 'phabricator')!;
+    const desc = (synthetic.changeset(REPO, node) as { desc: string }).desc;
+    const bug = /^Bug (\d+)/.exec(desc)![1]!;
+    fx.fail({ match: new RegExp(`/rest/bug/${bug}/history`), body: () => '{"bugs": [{"id": ' });
+    const started = Date.now();
+    await w.publishPushes([47]);
+    await until('parked', () => w.settled.some((s) => s.action === 'park'), 20_000);
+    const actions = w.settled.map((s) => s.action);
+    t.true(actions.includes('retry'), actions.join(' '));
+    t.like(w.settled.at(-1), { action: 'park', parkReason: 'too_old' });
+    // retryMaxAgeMs is 4 s here: parked only once the message is that old.
+    t.true(Date.now() - started >= 4_000);
+    const [parked] = await admin.drain(w.source.names.failedQueue);
+    const error = String(parked?.properties.headers?.['x-error']);
+    t.regex(
+      error,
+      /^still failing 4 s after its first failure \(RETRY_MAX_HOURS\); the last try:\n/,
+    );
+    t.regex(
+      error,
+      new RegExp(
+        `${node}: GET ${fx.env.BMO_API_URL}/bug/${bug}/history answered 200 with a body ` +
+          'that is not the expected Bugzilla history answer \\(\\(root\\): not JSON',
+      ),
+    );
+    t.is(parked?.properties.headers?.['x-park-reason'], 'too_old');
   },
 );
 
