@@ -174,6 +174,7 @@ test.serial(
     t.true(w.source.paused, 'still paused while Bugzilla is down');
     t.true(fx.bmo.requests.filter((r) => r === 'GET /rest/version').length >= 5, 'probed');
     outage.on = false;
+    const endedAt = Date.now();
     await until('20 acks', () => w.source.counters.acked === 20, 30_000);
     t.true(await w.consuming());
     t.is(w.metrics.healthNote?.(), undefined);
@@ -196,7 +197,9 @@ test.serial(
       w.transitions.map(({ host, up }) => `${host} ${up ? 'up' : 'down'}`),
       [`${fx.bmo.host} down`, `${fx.bmo.host} up`],
     );
-    t.true(w.transitions[1]!.downForMs! >= 9_000);
+    // Back only by a probe after the outage ended (probes come 1 to 1.5 s apart).
+    t.true(w.transitions[1]!.since.getTime() >= endedAt);
+    t.true(w.transitions[1]!.downForMs! >= 8_000, `down for ${w.transitions[1]!.downForMs} ms`);
     const upLines = (
       await w.metrics.registry.getSingleMetricAsString('commit_telemetry_upstream_up')
     )
