@@ -133,7 +133,8 @@ const setup = async (t: T, name: string, pushes: number, latencyMs = 0) => {
   const routingKey = `test/${queueName}`;
   const names = pulseNames(t.context.user.username, queueName);
   t.context.queues.push(names.queue, names.failedQueue);
-  const store = { DATABASE_URL: target.url, CLAIM_LEASE_SECONDS: '5' };
+  // The worker pauses while its store is down, and its probe finds it back: every second here.
+  const store = { DATABASE_URL: target.url, CLAIM_LEASE_SECONDS: '5', BREAKER_PROBE_SECONDS: '1' };
   const env = {
     ...t.context.user.env(queueName, routingKey),
     PULSE_PORT: String(t.context.brokerLink.port),
