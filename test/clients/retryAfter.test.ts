@@ -3,12 +3,14 @@
  * honoured over loopback HTTP by retries, by other requests to the host, and by its probe.
  */
 import test from 'ava';
+import { ConstantBackoff } from 'cockatiel';
 import { BugzillaClient } from '../../src/clients/bugzilla.js';
 import { HostHealth } from '../../src/clients/health.js';
 import { HgClient } from '../../src/clients/hgmo.js';
 import { HostLimits } from '../../src/clients/hostLimits.js';
 import { Http, type HttpOptions } from '../../src/clients/http.js';
 import { MAX_RETRY_AFTER_MS, retryAfterMs } from '../../src/clients/retryAfter.js';
+import { honouringRetryAfter } from '../../src/clients/retryBackoff.js';
 import { TelemetryClient } from '../../src/clients/telemetry.js';
 import type { Ping } from '../../src/codecs/ping.js';
 import { RetryLater } from '../../src/errors.js';
@@ -39,6 +41,18 @@ test('Retry-After reads delta-seconds and HTTP-dates, capped, and nothing else',
   ]) {
     t.is(retryAfterMs(unreadable, NOW), undefined, String(unreadable));
   }
+});
+
+test("the retry backoff waits at least until a RetryLater's time, else its own delay", (t) => {
+  const backoff = honouringRetryAfter(new ConstantBackoff(10));
+  const signal = new AbortController().signal;
+  const later = new RetryLater('GET x', 'h', Date.now() + 5_000, 'answered 429');
+  const first = backoff.next({ attempt: 1, signal, result: { error: later } });
+  t.true(first.duration > 4_900 && first.duration <= 5_000, String(first.duration));
+  const second = first.next({ attempt: 2, signal, result: { error: new Error('reset') } });
+  t.is(second.duration, 10);
+  const past = new RetryLater('GET x', 'h', Date.now() - 1_000, 'answered 503');
+  t.is(second.next({ attempt: 3, signal, result: { error: past } }).duration, 10);
 });
 
 /**
