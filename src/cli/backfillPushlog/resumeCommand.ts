@@ -1,4 +1,4 @@
-import { tell } from './tell.js';
+import { tell } from '../shared/tell.js';
 
 /** The options of a backfill that its resume command repeats. */
 export interface ResumeOptions {

@@ -1,15 +1,15 @@
 import { SingleBar } from 'cli-progress';
 import type { Writable } from 'node:stream';
-import { log } from '../log.js';
+import { log } from '../../log.js';
 import {
   BackfillTally,
   type ProgressSnapshot,
   type RecordedOutcome,
   type SummaryFields,
-} from './backfillTally.js';
+} from './tally.js';
 import type { FailureGroup } from './failures.js';
 import { barPayload, summaryText, type OutageNotes } from './progressText.js';
-import { tell } from './tell.js';
+import { tell } from '../shared/tell.js';
 
 export { summaryText };
 

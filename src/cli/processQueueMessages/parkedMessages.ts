@@ -1,14 +1,14 @@
-import { summarizeParked, type ParkedMessage } from '../../streams/parkedMessage.js';
-import { ParkedQueue } from '../../streams/parkedQueue.js';
-import { pulseSettingsToCheck } from '../../streams/pulseConnection.js';
-import { pulseNames } from '../../streams/pulseNames.js';
-import type { PulseSettings } from '../codecs/settings.js';
-import { describeError } from '../errors.js';
-import { secretMasker } from '../redact.js';
-import { confirm } from './confirm.js';
+import { summarizeParked, type ParkedMessage } from '../../../streams/parkedMessage.js';
+import { ParkedQueue } from '../../../streams/parkedQueue.js';
+import { pulseSettingsToCheck } from '../../../streams/pulseConnection.js';
+import { pulseNames } from '../../../streams/pulseNames.js';
+import type { PulseSettings } from '../../codecs/settings.js';
+import { describeError } from '../../errors.js';
+import { secretMasker } from '../../redact.js';
+import { confirm } from '../shared/confirm.js';
 import { parkedLines, parkedTable } from './parkedTable.js';
-import { EXIT, fail } from './program.js';
-import { tell } from './tell.js';
+import { EXIT, fail } from '../shared/program.js';
+import { tell } from '../shared/tell.js';
 
 const plural = (n: number) => `${n} parked message${n === 1 ? '' : 's'}`;
 

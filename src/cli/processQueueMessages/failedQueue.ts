@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
-import { PulseSettings } from '../codecs/settings.js';
-import { configureLog } from '../log.js';
+import { PulseSettings } from '../../codecs/settings.js';
+import { configureLog } from '../../log.js';
 import { dropParked, listParked } from './parkedMessages.js';
-import { EXIT, fail, logLevelFor, settingsOrExit } from './program.js';
+import { EXIT, fail, logLevelFor, settingsOrExit } from '../shared/program.js';
 
 /** The worker's options about the parked messages (queue/<user>/<name>.failed). */
 export interface FailedQueueOptions {

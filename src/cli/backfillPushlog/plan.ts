@@ -1,8 +1,8 @@
-import type { HgClient } from '../clients/hgmo.js';
-import { describeError } from '../errors.js';
-import { confirm } from './confirm.js';
-import { EXIT } from './program.js';
-import { tell } from './tell.js';
+import type { HgClient } from '../../clients/hgmo.js';
+import { describeError } from '../../errors.js';
+import { confirm } from '../shared/confirm.js';
+import { EXIT } from '../shared/program.js';
+import { tell } from '../shared/tell.js';
 
 export interface BackfillPlan {
   /** The last push to process: the range's end, or the repository's newest push. */

@@ -1,10 +1,10 @@
-import { ParkedQueue } from '../../streams/parkedQueue.js';
-import { pulseSettingsToCheck } from '../../streams/pulseConnection.js';
-import { pulseNames } from '../../streams/pulseNames.js';
-import { PulseSettings } from '../codecs/settings.js';
-import { describeError } from '../errors.js';
-import { secretMasker } from '../redact.js';
-import { settingsOrExit } from './program.js';
+import { ParkedQueue } from '../../../streams/parkedQueue.js';
+import { pulseSettingsToCheck } from '../../../streams/pulseConnection.js';
+import { pulseNames } from '../../../streams/pulseNames.js';
+import { PulseSettings } from '../../codecs/settings.js';
+import { describeError } from '../../errors.js';
+import { secretMasker } from '../../redact.js';
+import { settingsOrExit } from '../shared/program.js';
 
 /**
  * The parked messages an operator owns now: the failed queue's depth, read from the broker as

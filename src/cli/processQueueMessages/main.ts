@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import * as t from 'io-ts';
-import { PulseSource } from '../../streams/pulse.js';
-import { createClients } from '../clients/index.js';
+import { PulseSource } from '../../../streams/pulse.js';
+import { createClients } from '../../clients/index.js';
 import {
   GapFillSettings,
   MetricsSettings,
@@ -9,64 +9,24 @@ import {
   TelemetrySettings,
   StoreSettings,
   UpstreamSettings,
-} from '../codecs/settings.js';
-import { describeError } from '../errors.js';
-import { configureLog, log } from '../log.js';
-import { WorkerMetrics } from '../worker/metrics.js';
-import { hostsUpCheck } from '../worker/pause.js';
-import { gapFillConfig, Worker } from '../worker/worker.js';
-import { closeStore, openSinkAndLedger } from './sinkAndLedger.js';
+} from '../../codecs/settings.js';
+import { describeError } from '../../errors.js';
+import { configureLog, log } from '../../log.js';
+import { WorkerMetrics } from '../../worker/metrics.js';
+import { hostsUpCheck } from '../../worker/pause.js';
+import { gapFillConfig, Worker } from '../../worker/worker.js';
+import { closeStore, openSinkAndLedger } from '../shared/sinkAndLedger.js';
 import { serveMetricsOrExit } from './serveMetricsOrExit.js';
-import { runFailedQueueErrand, withFailedQueueOptions } from './failedQueue.js';
-import { createProgram, EXIT, fail, intArgument, settingsOrExit, logLevelFor } from './program.js';
-import { GAP_FILL_HELP, PULSE_HELP, TELEMETRY_HELP } from './settingsHelp.js';
-
-const NAME = 'process-queue-messages';
+import { NAME, parseArguments } from './arguments.js';
+import { runFailedQueueErrand } from './failedQueue.js';
+import { EXIT, fail, settingsOrExit, logLevelFor } from '../shared/program.js';
 
 /** All of them are checked at once, so one run names every variable that is wrong. */
 const WorkerSettings = t.intersection([PulseSettings, UpstreamSettings, MetricsSettings]);
 const Sending = t.intersection([WorkerSettings, TelemetrySettings, StoreSettings, GapFillSettings]);
 
-interface Options {
-  debug: boolean;
-  send: boolean;
-  timeout?: number;
-  prefetch: number;
-  replayFailed: boolean;
-}
-
-const command = createProgram(
-  NAME,
-  'Consume hgpush messages from Pulse and send a ping for every changeset of every push. ' +
-    'Runs until SIGTERM or SIGINT, then finishes the messages in flight and exits 0.',
-  `${TELEMETRY_HELP}${PULSE_HELP}${GAP_FILL_HELP}`,
-)
-  .option('--debug', 'log every request and decision to stderr')
-  .option(
-    '--no-send',
-    'print pings on stdout and ack nothing: every message goes back to the queue',
-  )
-  .option(
-    '--timeout <SECONDS>',
-    'exit 0 once no message arrived for this long and none is in flight',
-    intArgument('--timeout', 1),
-  )
-  .option(
-    '--prefetch <N>',
-    'messages taken from the broker ahead of processing',
-    intArgument('--prefetch', 1, 10_000),
-    32,
-  );
-const program = withFailedQueueOptions(command)
-  .addHelpText(
-    'after',
-    '\nExit status: 0 stopped cleanly, or --list-failed or --drop-failed done; 1 could not connect,' +
-      '\nset up or read a queue, open the store or serve metrics, --replay-failed parked a message' +
-      '\nagain, or --drop-failed not confirmed; 2 usage or settings error.',
-  )
-  .parse();
-const options = program.opts<Options>();
-await runFailedQueueErrand(NAME, program.opts()); // --list-failed and --drop-failed exit there
+const { options, all } = parseArguments();
+await runFailedQueueErrand(NAME, all); // --list-failed and --drop-failed exit there
 
 // --no-send sends nothing, so it does not read (or fail over) the telemetry settings.
 const sending = options.send ? settingsOrExit(NAME, Sending) : undefined;

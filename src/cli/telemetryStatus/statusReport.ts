@@ -1,6 +1,6 @@
-import type { HgClient } from '../clients/hgmo.js';
-import { describeError } from '../errors.js';
-import type { RepositoryStatus, StoreStatus } from '../state/index.js';
+import type { HgClient } from '../../clients/hgmo.js';
+import { describeError } from '../../errors.js';
+import type { RepositoryStatus, StoreStatus } from '../../state/index.js';
 import type { ParkedQueueCount } from './parkedQueueCount.js';
 
 /** What one repository's pushlog said about the pushes after the watermark. */

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { tell } from './tell.js';
+import { tell } from '../shared/tell.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 type StopSignal = (typeof SIGNALS)[number];

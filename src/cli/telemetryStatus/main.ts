@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import * as t from 'io-ts';
-import { createClients } from '../clients/index.js';
-import { StoreSettings, UpstreamSettings } from '../codecs/settings.js';
-import { describeError } from '../errors.js';
-import { configureLog, log } from '../log.js';
-import { displayDatabaseUrl, parseDatabaseUrl } from '../state/index.js';
-import { openStoreReader } from '../state/storeReader.js';
+import { createClients } from '../../clients/index.js';
+import { StoreSettings, UpstreamSettings } from '../../codecs/settings.js';
+import { describeError } from '../../errors.js';
+import { configureLog, log } from '../../log.js';
+import { displayDatabaseUrl, parseDatabaseUrl } from '../../state/index.js';
+import { openStoreReader } from '../../state/storeReader.js';
 import { countParkedMessages, pulseSettingsIfSet } from './parkedQueueCount.js';
-import { createProgram, EXIT, fail, settingsOrExit, logLevelFor } from './program.js';
+import { createProgram, EXIT, fail, settingsOrExit, logLevelFor } from '../shared/program.js';
 import { countPushesAfterWatermarks, statusDocument, type StatusReport } from './statusReport.js';
 import { statusTable } from './statusTable.js';
 

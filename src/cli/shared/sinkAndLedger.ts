@@ -1,13 +1,13 @@
-import { createTelemetryClient } from '../clients/index.js';
-import type { HostLimits } from '../clients/hostLimits.js';
-import type { StoreSettings, TelemetrySettings } from '../codecs/settings.js';
-import { dryRun, type Ledger, type LedgerPolicy } from '../pipeline/ledger.js';
-import type { Sink } from '../sinks/sink.js';
-import { stdoutSink } from '../sinks/stdout.js';
-import { telemetrySink } from '../sinks/telemetry.js';
-import { log } from '../log.js';
-import type { Store } from '../state/index.js';
-import { within } from '../worker/within.js';
+import { createTelemetryClient } from '../../clients/index.js';
+import type { HostLimits } from '../../clients/hostLimits.js';
+import type { StoreSettings, TelemetrySettings } from '../../codecs/settings.js';
+import { dryRun, type Ledger, type LedgerPolicy } from '../../pipeline/ledger.js';
+import type { Sink } from '../../sinks/sink.js';
+import { stdoutSink } from '../../sinks/stdout.js';
+import { telemetrySink } from '../../sinks/telemetry.js';
+import { log } from '../../log.js';
+import type { Store } from '../../state/index.js';
+import { within } from '../../worker/within.js';
 import { openStoreOrExit } from './openStoreOrExit.js';
 
 export interface SinkAndLedger {

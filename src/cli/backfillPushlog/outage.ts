@@ -1,7 +1,7 @@
-import type { HostHealth } from '../clients/health.js';
-import { HostLimits } from '../clients/hostLimits.js';
-import { createClients, hostHealth, type Clients } from '../clients/index.js';
-import type { UpstreamSettings } from '../codecs/settings.js';
+import type { HostHealth } from '../../clients/health.js';
+import { HostLimits } from '../../clients/hostLimits.js';
+import { createClients, hostHealth, type Clients } from '../../clients/index.js';
+import type { UpstreamSettings } from '../../codecs/settings.js';
 import type { OutageNotes } from './progressText.js';
 
 const clock = (date: Date): string => date.toISOString().slice(11, 19);

@@ -1,8 +1,8 @@
-import type { ProgressSnapshot, SummaryFields } from './backfillTally.js';
+import type { ProgressSnapshot, SummaryFields } from './tally.js';
 import { formatDuration } from './eta.js';
 import { failureGroupLines } from './failures.js';
 
-/** What a backfill waits for while a host is down (backfillOutage.ts), for the progress. */
+/** What a backfill waits for while a host is down (outage.ts), for the progress. */
 export interface OutageNotes {
   /** `{ waitingFor }` while a host is down, else nothing. */
   progressFields(): { waitingFor?: string };

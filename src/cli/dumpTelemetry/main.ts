@@ -2,19 +2,19 @@
 import { InvalidArgumentError } from 'commander';
 import * as t from 'io-ts';
 import { lastValueFrom } from 'rxjs';
-import { changesetJobs } from '../../streams/changeset.js';
-import { allowedUrl } from '../clients/allowList.js';
-import { createClients } from '../clients/index.js';
-import { NodePrefix } from '../codecs/scalars.js';
-import { TargetRepoSettings, UpstreamSettings } from '../codecs/settings.js';
-import { describeError } from '../errors.js';
-import { configureLog } from '../log.js';
-import { pipeline } from '../pipeline/index.js';
-import { dryRun } from '../pipeline/ledger.js';
-import { repositoryUrl } from '../codecs/scalars.js';
-import { stdoutSink } from '../sinks/stdout.js';
-import { createProgram, EXIT, fail, settingsOrExit, logLevelFor } from './program.js';
-import { TARGET_REPO_HELP } from './settingsHelp.js';
+import { changesetJobs } from '../../../streams/changeset.js';
+import { allowedUrl } from '../../clients/allowList.js';
+import { createClients } from '../../clients/index.js';
+import { NodePrefix } from '../../codecs/scalars.js';
+import { TargetRepoSettings, UpstreamSettings } from '../../codecs/settings.js';
+import { describeError } from '../../errors.js';
+import { configureLog } from '../../log.js';
+import { pipeline } from '../../pipeline/index.js';
+import { dryRun } from '../../pipeline/ledger.js';
+import { repositoryUrl } from '../../codecs/scalars.js';
+import { stdoutSink } from '../../sinks/stdout.js';
+import { createProgram, EXIT, fail, settingsOrExit, logLevelFor } from '../shared/program.js';
+import { TARGET_REPO_HELP } from '../shared/settingsHelp.js';
 
 const NAME = 'dump-telemetry';
 

@@ -1,7 +1,7 @@
-import type { StoreSettings } from '../codecs/settings.js';
-import { describeError } from '../errors.js';
-import { log } from '../log.js';
-import { displayDatabaseUrl, openStore, parseDatabaseUrl, type Store } from '../state/index.js';
+import type { StoreSettings } from '../../codecs/settings.js';
+import { describeError } from '../../errors.js';
+import { log } from '../../log.js';
+import { displayDatabaseUrl, openStore, parseDatabaseUrl, type Store } from '../../state/index.js';
 import { EXIT, fail } from './program.js';
 
 /**

@@ -1,9 +1,9 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type * as t from 'io-ts';
-import { IntFromString } from '../codecs/settings.js';
-import pkg from '../../package.json' with { type: 'json' };
-import { readSettings, setByDotenv } from '../config.js';
-import type { LogLevel } from '../log.js';
+import { IntFromString } from '../../codecs/settings.js';
+import pkg from '../../../package.json' with { type: 'json' };
+import { readSettings, setByDotenv } from '../../config.js';
+import type { LogLevel } from '../../log.js';
 import { SETTINGS_HELP } from './settingsHelp.js';
 
 /** Exit codes shared by every command. */

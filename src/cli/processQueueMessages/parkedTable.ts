@@ -1,5 +1,5 @@
-import type { ParkedSummary } from '../../streams/parkedMessage.js';
-import { ago, columns } from './statusTable.js';
+import type { ParkedSummary } from '../../../streams/parkedMessage.js';
+import { ago, columns } from '../shared/columns.js';
 
 /** The widest error a table shows; the plain lines carry it whole. */
 export const TABLE_ERROR_WIDTH = 72;

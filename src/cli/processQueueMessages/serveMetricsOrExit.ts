@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
-import { DEFAULT_PUSH_SECONDS, type MetricsSettings } from '../codecs/settings.js';
-import { describeError } from '../errors.js';
-import type { WorkerMetrics } from '../worker/metrics.js';
-import { instanceLabel, MetricsPusher } from '../worker/pushMetrics.js';
-import { EXIT, fail } from './program.js';
+import { DEFAULT_PUSH_SECONDS, type MetricsSettings } from '../../codecs/settings.js';
+import { describeError } from '../../errors.js';
+import type { WorkerMetrics } from '../../worker/metrics.js';
+import { instanceLabel, MetricsPusher } from '../../worker/pushMetrics.js';
+import { EXIT, fail } from '../shared/program.js';
 
 /** What serveMetricsOrExit started. */
 export interface MetricsOutlets {

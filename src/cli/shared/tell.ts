@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { log, type LineLevel, type LogFields } from '../log.js';
+import { log, type LineLevel, type LogFields } from '../../log.js';
 
 /** Who reads stderr: a person at a terminal, or a program collecting log lines. */
 export interface Audience {
