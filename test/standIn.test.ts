@@ -220,7 +220,7 @@ test('npm run stand-in: its printed settings and examples work with the built co
     t.is(status.code, 0, status.stderr);
     t.true(status.stdout.includes(`${hgUrl}/${REPO}`), status.stdout);
   } else {
-    t.log('dist/src/cli/telemetryStatus.js is absent: telemetry-status not checked');
+    t.log('dist/src/cli/telemetryStatus/main.js is absent: telemetry-status not checked');
   }
 
   // Every request is logged, one line each.

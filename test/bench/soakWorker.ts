@@ -145,7 +145,7 @@ const run = async (spec: SoakWorkerSpec): Promise<void> => {
       ...clients,
       sink,
       ledger: store,
-      // The worker's policy, as processQueueMessages.ts sets it.
+      // The worker's policy, as src/cli/processQueueMessages/main.ts sets it.
       policy: { whenHeld: 'defer', resend: false, startsWatermarks: true },
     },
     metrics: new WorkerMetrics(),

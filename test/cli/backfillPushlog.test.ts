@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
-import { signalExitCode } from '../../src/cli/backfillSignals.js';
-import { confirm } from '../../src/cli/confirm.js';
+import { signalExitCode } from '../../src/cli/backfillPushlog/signals.js';
+import { confirm } from '../../src/cli/shared/confirm.js';
 import {
   programInvocation,
   resumeCommand,
   shellQuote,
   type ResumeOptions,
-} from '../../src/cli/resumeCommand.js';
+} from '../../src/cli/backfillPushlog/resumeCommand.js';
 import { commandPath } from '../support/cli.js';
 import { configureLog } from '../../src/log.js';
 import { documentId } from '../../src/rules/ping.js';
@@ -627,8 +627,8 @@ test('programInvocation: node and the script for a .js file, a bin link as it is
   // Not through npx (the test runner may itself run under npx).
   const plain = {};
   t.deepEqual(
-    programInvocation('/srv/app/dist/src/cli/backfillPushlog.js', 'backfill-pushlog', plain),
-    ['node', '/srv/app/dist/src/cli/backfillPushlog.js'],
+    programInvocation('/srv/app/dist/src/cli/backfillPushlog/main.js', 'backfill-pushlog', plain),
+    ['node', '/srv/app/dist/src/cli/backfillPushlog/main.js'],
   );
   t.deepEqual(
     programInvocation('/srv/app/node_modules/.bin/backfill-pushlog', 'backfill-pushlog', plain),
@@ -651,17 +651,17 @@ test('programInvocation: node and the script for a .js file, a bin link as it is
   );
   // npx running a script file by its path is still node and the file.
   t.deepEqual(
-    programInvocation('/srv/app/dist/src/cli/backfillPushlog.js', 'backfill-pushlog', npx),
-    ['node', '/srv/app/dist/src/cli/backfillPushlog.js'],
+    programInvocation('/srv/app/dist/src/cli/backfillPushlog/main.js', 'backfill-pushlog', npx),
+    ['node', '/srv/app/dist/src/cli/backfillPushlog/main.js'],
   );
 });
 
 test('resumeCommand: the invocation, the options that differ from the defaults, the range', (t) => {
-  const invocation = ['node', '/srv/app/dist/src/cli/backfillPushlog.js'];
+  const invocation = ['node', '/srv/app/dist/src/cli/backfillPushlog/main.js'];
   const repo = 'https://hg.mozilla.org/integration/autoland';
   t.is(
     resumeCommand(invocation, defaults, repo, 41, 90),
-    `node /srv/app/dist/src/cli/backfillPushlog.js ${repo} 41 90`,
+    `node /srv/app/dist/src/cli/backfillPushlog/main.js ${repo} 41 90`,
   );
   t.is(
     resumeCommand(

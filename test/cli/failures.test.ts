@@ -1,5 +1,9 @@
 import test from 'ava';
-import { failureGroupLines, failureReason, Failures } from '../../src/cli/failures.js';
+import {
+  failureGroupLines,
+  failureReason,
+  Failures,
+} from '../../src/cli/backfillPushlog/failures.js';
 
 test('failureReason takes out what differs between changesets, keeps status codes', (t) => {
   t.is(

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StatusDocument } from '../../src/cli/statusReport.js';
+import type { StatusDocument } from '../../src/cli/telemetryStatus/statusReport.js';
 import { openStore } from '../../src/state/index.js';
 import { pulseNames } from '../../streams/pulseNames.js';
 import {

@@ -1,6 +1,11 @@
 import test from 'ava';
 import type { ParkedSummary } from '../../streams/parkedMessage.js';
-import { oneLine, parkedLines, parkedTable, TABLE_ERROR_WIDTH } from '../../src/cli/parkedTable.js';
+import {
+  oneLine,
+  parkedLines,
+  parkedTable,
+  TABLE_ERROR_WIDTH,
+} from '../../src/cli/processQueueMessages/parkedTable.js';
 
 const NOW = Date.parse('2024-05-02T12:00:00Z');
 const push: ParkedSummary = {

@@ -9,9 +9,13 @@ import {
   statusDocument,
   type StatusDocument,
   type StatusReport,
-} from '../../src/cli/statusReport.js';
-import { NO_PULSE_SETTINGS, type ParkedQueueCount } from '../../src/cli/parkedQueueCount.js';
-import { ago, columns, EMPTY_STORE, statusTable } from '../../src/cli/statusTable.js';
+} from '../../src/cli/telemetryStatus/statusReport.js';
+import {
+  NO_PULSE_SETTINGS,
+  type ParkedQueueCount,
+} from '../../src/cli/telemetryStatus/parkedQueueCount.js';
+import { ago, columns } from '../../src/cli/shared/columns.js';
+import { EMPTY_STORE, statusTable } from '../../src/cli/telemetryStatus/statusTable.js';
 import type { HgClient } from '../../src/clients/hgmo.js';
 import { HostNotAllowed } from '../../src/errors.js';
 import { openStore, type RepositoryStatus } from '../../src/state/index.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { PassThrough } from 'node:stream';
-import { tell } from '../../src/cli/tell.js';
+import { tell } from '../../src/cli/shared/tell.js';
 import { configureLog } from '../../src/log.js';
 
 const collect = () => {

@@ -22,7 +22,8 @@ export interface Running {
 }
 
 /** The built command, as users run it; `npm test` builds first (its `pretest`). */
-export const commandPath = (command: string): string => join(ROOT, `dist/src/cli/${command}.js`);
+export const commandPath = (command: string): string =>
+  join(ROOT, `dist/src/cli/${command}/main.js`);
 
 /**
  * Runs one of the built commands with only the environment given (plus PATH and HOME), so no
