@@ -1,4 +1,4 @@
-import type { Settlement } from '../../streams/pulse.js';
+import type { Settlement } from '../../streams/pulse/source.js';
 import { log } from '../log.js';
 import { failureLines, pushOf } from '../pipeline/job.js';
 import type { Ledger } from '../pipeline/ledger.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { log } from '../log.js';
-import type { PulseSource } from '../../streams/pulse.js';
+import type { PulseSource } from '../../streams/pulse/source.js';
 import type { WorkerMetrics } from './metrics.js';
 
 /** Pulse warns near 2,000 unread messages and deletes the queue near 8,000. */

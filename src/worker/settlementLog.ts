@@ -1,4 +1,4 @@
-import type { Settlement } from '../../streams/pulse.js';
+import type { Settlement } from '../../streams/pulse/source.js';
 import { failureLines, pushOf, sentBySystem } from '../pipeline/job.js';
 
 /**

@@ -1,5 +1,5 @@
 import { from, merge, mergeMap, type Subscription } from 'rxjs';
-import type { PulseSource, Settlement } from '../../streams/pulse.js';
+import type { PulseSource, Settlement } from '../../streams/pulse/source.js';
 import type { HostHealth } from '../clients/health.js';
 import { log } from '../log.js';
 import {

@@ -9,7 +9,7 @@
  * and heap, then heap and RSS after a full collection) when asked, and `stopped` after a
  * clean stop. Run it with --expose-gc.
  */
-import { PulseSource, type Settlement } from '../../streams/pulse.js';
+import { PulseSource, type Settlement } from '../../streams/pulse/source.js';
 import { createClients, createTelemetryClient } from '../../src/clients/index.js';
 import { PulseSettings, TelemetrySettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';

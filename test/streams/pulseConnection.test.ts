@@ -1,5 +1,5 @@
 import test from 'ava';
-import { pulseConnectOptions, pulseSettingsToCheck } from '../../streams/pulseConnection.js';
+import { pulseConnectOptions, pulseSettingsToCheck } from '../../streams/pulse/connectOptions.js';
 import { PulseSettings } from '../../src/codecs/settings.js';
 
 test('pulseConnectOptions: TLS by PULSE_SSL, the vhost, and credentials apart from any URL', (t) => {

@@ -9,14 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PulseSource, type PulseOptions, type Settlement } from '../../streams/pulse.js';
+import { PulseSource, type PulseOptions, type Settlement } from '../../streams/pulse/source.js';
 import {
   DEFAULT_RETRY_DELAYS_MS,
   pulseNames,
   stepName,
   type PulseNames,
-} from '../../streams/pulseNames.js';
-import { retryStateOf, stepFor } from '../../streams/pulseRetry.js';
+} from '../../streams/pulse/names.js';
+import { retryStateOf, stepFor } from '../../streams/pulse/retry.js';
 import { createClients } from '../../src/clients/index.js';
 import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import type { Ping } from '../../src/codecs/ping.js';

@@ -1,4 +1,4 @@
-import { PulseSource, type PulseOptions, type Settlement } from '../../streams/pulse.js';
+import { PulseSource, type PulseOptions, type Settlement } from '../../streams/pulse/source.js';
 import { createClients } from '../../src/clients/index.js';
 import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';

@@ -7,8 +7,8 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pulseNames } from '../../streams/pulseNames.js';
-import { PulseSource } from '../../streams/pulse.js';
+import { pulseNames } from '../../streams/pulse/names.js';
+import { PulseSource } from '../../streams/pulse/source.js';
 import { createClients, createTelemetryClient } from '../../src/clients/index.js';
 import {
   GapFillSettings,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import * as t from 'io-ts';
-import { PulseSource } from '../../../streams/pulse.js';
+import { PulseSource } from '../../../streams/pulse/source.js';
 import { createClients } from '../../clients/index.js';
 import {
   GapFillSettings,

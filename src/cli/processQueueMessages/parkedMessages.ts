@@ -1,7 +1,7 @@
-import { summarizeParked, type ParkedMessage } from '../../../streams/parkedMessage.js';
-import { ParkedQueue } from '../../../streams/parkedQueue.js';
-import { pulseSettingsToCheck } from '../../../streams/pulseConnection.js';
-import { pulseNames } from '../../../streams/pulseNames.js';
+import { summarizeParked, type ParkedMessage } from '../../../streams/pulse/parkedMessage.js';
+import { ParkedQueue } from '../../../streams/pulse/parkedQueue.js';
+import { pulseSettingsToCheck } from '../../../streams/pulse/connectOptions.js';
+import { pulseNames } from '../../../streams/pulse/names.js';
 import type { PulseSettings } from '../../codecs/settings.js';
 import { describeError } from '../../errors.js';
 import { secretMasker } from '../../redact.js';

@@ -1,5 +1,5 @@
-import type { Channel, ConsumeMessage, Options } from 'amqplib';
-import type { PulseNames, RetryStep } from './pulseNames.js';
+import type { ConsumeMessage, Options } from 'amqplib';
+import type { PulseNames, RetryStep } from './names.js';
 
 /**
  * Delayed retries. A message whose job failed transiently is published, with publisher
@@ -7,7 +7,8 @@ import type { PulseNames, RetryStep } from './pulseNames.js';
  * (`30s`, `2m`, ...), then acked. It waits in that step's delay queue, whose queue-level
  * `x-message-ttl` is the delay, and expires into the retry exchange (the delay queues'
  * dead-letter exchange), which is bound to the main queue: the message comes back as it
- * left, with its attempts counted in headers.
+ * left, with its attempts counted in headers. The queues are declared in topology.ts; the
+ * copies are made in settler.ts.
  */
 
 /** How many attempts of the message failed so far (set on each retry: 1, 2, ...). */
@@ -104,26 +105,4 @@ export const copiedProperties = (message: ConsumeMessage): Options.Publish => {
     appId: p.appId as string | undefined,
   };
   return Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== undefined));
-};
-
-/**
- * Declares the delay exchange and queues and the retry exchange, and binds the retry
- * exchange to the main queue (asserted before). A queue's `x-message-ttl` cannot change once
- * declared: the broker answers PRECONDITION_FAILED, so changing the delays means deleting the
- * delay queues first (they hold only messages waiting for their retry).
- */
-export const declareRetryQueues = async (channel: Channel, names: PulseNames): Promise<void> => {
-  const durable = { durable: true, autoDelete: false } as const;
-  await channel.assertExchange(names.delayExchange, 'direct', durable);
-  await channel.assertExchange(names.retryExchange, 'fanout', durable);
-  await channel.bindQueue(names.queue, names.retryExchange, '');
-  for (const step of names.retrySteps) {
-    await channel.assertQueue(step.queue, {
-      ...durable,
-      exclusive: false,
-      messageTtl: step.delayMs,
-      deadLetterExchange: names.retryExchange,
-    });
-    await channel.bindQueue(step.queue, names.delayExchange, step.name);
-  }
 };

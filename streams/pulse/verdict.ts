@@ -1,4 +1,4 @@
-import type { JobOutcome } from '../src/pipeline/job.js';
+import type { JobOutcome } from '../../src/pipeline/job.js';
 
 /**
  * What to do with a Pulse message once its job has an outcome:

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { log } from '../src/log.js';
-import type { Job } from '../src/pipeline/job.js';
-import { readPulseMessage } from './pulseMessage.js';
+import { log } from '../../src/log.js';
+import type { Job } from '../../src/pipeline/job.js';
+import { readPulseMessage } from './message.js';
 
 /**
  * Replays a recorded Pulse stream (NDJSON, one message body a line) for tests and the demo:

@@ -1,8 +1,8 @@
 import * as t from 'io-ts';
-import { decodeJsonWith } from '../src/codecs/decodeJson.js';
-import { ChangegroupMessage } from '../src/codecs/pulseMessage.js';
+import { decodeJsonWith } from '../../src/codecs/decodeJson.js';
+import { ChangegroupMessage } from '../../src/codecs/pulseMessage.js';
 
-/** The headers `PulseSource.park()` (pulse.ts) puts on the copy it parks. */
+/** The headers `Settler.park()` (settler.ts) puts on the copy it parks. */
 export const PARKED_AT_HEADER = 'x-parked-at';
 export const PARK_REASON_HEADER = 'x-park-reason';
 export const ERROR_HEADER = 'x-error';

@@ -1,0 +1,181 @@
+import type { ConsumeMessage } from 'amqplib';
+import { Observable } from 'rxjs';
+import { describeError } from '../../src/errors.js';
+import type { Job } from '../../src/pipeline/job.js';
+import type { InFlight } from './inFlight.js';
+import type { PulseLink } from './link.js';
+import { readPulseMessage } from './message.js';
+import type { PulseOptions } from './options.js';
+import type { ReplayRun } from './replayRun.js';
+import { retryStateOf } from './retry.js';
+import type { Delivery, PulseCounters, Settlement } from './settlement.js';
+import type { Settler } from './settler.js';
+
+export interface ConsumerParts {
+  readonly link: PulseLink;
+  readonly options: PulseOptions;
+  /** The queue consumed: the main one, or the failed one for a replay. */
+  readonly queue: string;
+  readonly replay: ReplayRun | undefined;
+  readonly inFlight: InFlight;
+  readonly counters: PulseCounters;
+  readonly settler: Settler;
+  /** Completes when the source stops: so do the jobs. */
+  readonly settlements: Observable<Settlement>;
+}
+
+/**
+ * Consuming: each message is read here; a push becomes a job, any other message is settled at
+ * once (skipped and acked, or parked when it cannot be read). One subscriber to `jobs`;
+ * unsubscribing, or `pause()`, cancels the consumer.
+ */
+export class PulseConsumer {
+  lastDeliveryAt = Date.now();
+  private readonly deliveries = new Map<Job, Delivery>();
+  private subscriber: { next: (job: Job) => void } | undefined;
+  private consumerTag: Promise<string | undefined> | undefined;
+  /** Set by `pause()`, cleared by `resume()`: no consumer wanted (an upstream is down). */
+  private holding = false;
+  /** Pauses and resumes, one after the other. */
+  private flow: Promise<void> = Promise.resolve();
+
+  constructor(private readonly parts: ConsumerParts) {}
+
+  readonly jobs: Observable<Job> = new Observable<Job>((subscriber) => {
+    if (this.subscriber !== undefined) {
+      subscriber.error(new Error('a PulseSource has one consumer: its jobs are already taken'));
+      return;
+    }
+    this.subscriber = subscriber;
+    const consumerTag = this.consume().catch((error: unknown) => {
+      subscriber.error(error);
+      return undefined;
+    });
+    this.consumerTag = consumerTag;
+    const completeOnStop = this.parts.settlements.subscribe({
+      complete: () => subscriber.complete(),
+    });
+    return () => {
+      completeOnStop.unsubscribe();
+      this.subscriber = undefined;
+      void this.cancel();
+    };
+  });
+
+  /** Someone takes the jobs, and the consumer is not paused. */
+  get active(): boolean {
+    return this.subscriber !== undefined && !this.holding;
+  }
+
+  get paused(): boolean {
+    return this.holding;
+  }
+
+  pause(): Promise<void> {
+    this.holding = true;
+    return this.inTurn(async () => {
+      if (this.holding) await this.cancel();
+    });
+  }
+
+  resume(): Promise<void> {
+    this.holding = false;
+    const wanted = () =>
+      !this.holding && this.subscriber !== undefined && this.parts.link.phase === 'running';
+    return this.inTurn(async () => {
+      if (!wanted() || this.consumerTag !== undefined) return;
+      await this.parts.link.declareAgain();
+      if (!wanted() || this.consumerTag !== undefined) return;
+      const consuming = this.consume();
+      const tag = consuming.catch(() => undefined);
+      this.consumerTag = tag;
+      try {
+        await consuming;
+      } finally {
+        if ((await tag) === undefined && this.consumerTag === tag) this.consumerTag = undefined;
+      }
+    });
+  }
+
+  async cancel(): Promise<void> {
+    const tag = await this.consumerTag;
+    this.consumerTag = undefined;
+    if (tag !== undefined) await this.parts.link.channel.cancel(tag).catch(() => undefined);
+  }
+
+  /** The delivery a job came from, handed over once to be settled. */
+  take(job: Job): Delivery {
+    const delivery = this.deliveries.get(job);
+    if (delivery === undefined) throw new Error(`${job.label} is not a delivery of ours`);
+    this.deliveries.delete(job);
+    return delivery;
+  }
+
+  private consume(): Promise<string> {
+    const { link, queue, options } = this.parts;
+    return link.channel
+      .consume(queue, (message) => this.deliver(message), { prefetch: options.prefetch })
+      .then(({ consumerTag }) => consumerTag);
+  }
+
+  /** Runs `step` once the pauses and resumes before it are done. */
+  private inTurn(step: () => Promise<void>): Promise<void> {
+    const next = this.flow.then(step);
+    this.flow = next.catch(() => undefined);
+    return next;
+  }
+
+  private deliver(message: ConsumeMessage): void {
+    const { link, options, replay, settler } = this.parts;
+    const redelivered = message.fields.redelivered;
+    const { attempts } = retryStateOf(message);
+    const delivery: Delivery = {
+      message,
+      generation: link.generation,
+      label:
+        `message ${message.fields.deliveryTag}${redelivered ? ' (redelivered)' : ''}` +
+        (attempts > 0 ? ` (retry ${attempts})` : ''),
+    };
+    if (replay?.isOwn(message)) return this.endReplay(delivery, replay);
+    if (this.subscriber === undefined || this.holding) {
+      // Delivered while the consumer was being cancelled (or paused): nobody would take it.
+      link.channel.nack(message, false, true);
+      return;
+    }
+    this.parts.counters.received += 1;
+    this.lastDeliveryAt = Date.now();
+    this.parts.inFlight.enter();
+    let job: Job | undefined;
+    try {
+      options.testHooks?.beforeRead?.(message);
+      const reading = readPulseMessage(message.content, options.allowedHosts);
+      if (reading.kind === 'skip') {
+        settler.concludeNow(delivery, 'skip', { reason: reading.reason });
+      } else if (reading.kind === 'reject') {
+        settler.concludeNow(delivery, 'park', {
+          reason: reading.reason,
+          parkReason: 'undecodable',
+        });
+      } else {
+        job = { label: delivery.label, target: reading.target, receivedAt: Date.now() };
+        this.deliveries.set(job, delivery);
+        this.subscriber.next(job);
+      }
+    } catch (error) {
+      // A throw out of the consume callback reaches amqplib, which closes the channel: the
+      // message would come back first, throw again, and hold up the queue for ever.
+      if (job !== undefined) this.deliveries.delete(job);
+      const reason = `could not read the message: ${describeError(error)}`;
+      settler.concludeNow(delivery, 'park', { reason, parkReason: 'undecodable' });
+    }
+  }
+
+  /** A message this replay parked again has come round: every earlier one was taken. */
+  private endReplay(delivery: Delivery, replay: ReplayRun): void {
+    void this.cancel();
+    if (delivery.generation === this.parts.link.generation) {
+      this.parts.link.channel.nack(delivery.message, false, true);
+    }
+    void this.parts.inFlight.idle().then(() => replay.finish());
+  }
+}

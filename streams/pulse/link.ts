@@ -1,0 +1,196 @@
+import amqp, {
+  type AmqpConnectionManager,
+  type Channel,
+  type ChannelWrapper,
+} from 'amqp-connection-manager';
+import type { ConsumeMessage } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import type { PulseSettings } from '../../src/codecs/settings.js';
+import { log } from '../../src/log.js';
+import { pulseConnectOptions } from './connectOptions.js';
+import type { PulseNames } from './names.js';
+import { copiedProperties, PUBLISH_ID_HEADER } from './retry.js';
+import { declareOnOwnChannel, declareQueues } from './topology.js';
+
+/**
+ * Where the link is in its life. Within `running`, the connection is up or being retried
+ * (amqp-connection-manager reconnects by itself), and the consumer's channel is open or not:
+ * each setup of that channel is a new `generation`, declares every queue first, and a
+ * delivery keeps the generation it came on, since an ack on a later channel would be refused.
+ * A channel that closes while the connection stays up is not reopened by the library: the
+ * link then reconnects (`reopenLater`). `stopping`: no reconnect is forced any more, and the
+ * link no longer counts as connected; `closed`: nothing is acked or nacked any more.
+ */
+export type LinkPhase = 'running' | 'stopping' | 'closed';
+
+/** The connection to Pulse: a consumer channel, and a confirming one for copies (park, retry). */
+export class PulseLink {
+  phase: LinkPhase = 'running';
+  /** Setups of the consumer channel so far; a delivery remembers the one it came on. */
+  generation = 0;
+  private channelOpen = false;
+  private publisherGeneration = 0;
+  /** Publish ids of the copies the broker returned (no queue took them: Pulse deleted it). */
+  private readonly returned = new Set<string>();
+  private redeclaring: Promise<boolean> | undefined;
+  private readonly connection: AmqpConnectionManager;
+  readonly channel: ChannelWrapper;
+  private readonly publisher: ChannelWrapper;
+
+  constructor(
+    private readonly settings: PulseSettings,
+    private readonly names: PulseNames,
+    private readonly reconnectSeconds: number,
+    heartbeatSeconds: number,
+  ) {
+    this.connection = amqp.connect([pulseConnectOptions(settings, heartbeatSeconds)], {
+      heartbeatIntervalInSeconds: heartbeatSeconds,
+      reconnectTimeInSeconds: reconnectSeconds,
+    });
+    const broker = `${settings.PULSE_HOST}:${settings.PULSE_PORT}`;
+    this.connection.on('connect', () => log.info('connected to Pulse', { broker }));
+    this.connection.on('disconnect', ({ err }) =>
+      log.warn('disconnected from Pulse; reconnecting', { broker, error: err }),
+    );
+    this.connection.on('connectFailed', ({ err }) =>
+      log.warn('cannot connect to Pulse; retrying', { broker, error: err }),
+    );
+    this.channel = this.connection.createChannel({
+      name: 'consumer',
+      json: false,
+      setup: (channel: Channel) => this.setup(channel),
+    });
+    this.publisher = this.connection.createChannel({
+      name: 'parking',
+      json: false,
+      confirm: true,
+      setup: (channel: Channel) => {
+        const generation = ++this.publisherGeneration;
+        channel.once('close', () => this.reopenLater(() => this.publisherGeneration, generation));
+        // A mandatory message no queue takes comes back before its confirm: noted here, the
+        // publisher finds it once the confirm arrives.
+        channel.on('return', (message: ConsumeMessage) => {
+          const headers = message.properties.headers as Record<string, unknown> | undefined;
+          const id = headers?.[PUBLISH_ID_HEADER];
+          if (typeof id === 'string') this.returned.add(id);
+        });
+      },
+    });
+    for (const wrapper of [this.channel, this.publisher]) {
+      wrapper.on('error', (error: Error) => log.error('Pulse channel error', { error }));
+    }
+  }
+
+  /** Waits for the first connection and the queues, or fails within `timeoutMs`. */
+  async ready(timeoutMs: number): Promise<void> {
+    let fail: (error: Error) => void = () => {};
+    const failed = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    failed.catch(() => undefined);
+    const timer = setTimeout(
+      () => fail(new Error(`no connection within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
+    this.channel.once('error', fail);
+    try {
+      await Promise.race([
+        // connect() waits for the next 'connect' event: one that already happened (while the
+        // store was opening, say) would never come again.
+        (this.connection.isConnected()
+          ? Promise.resolve()
+          : this.connection.connect({ timeout: timeoutMs })
+        ).then(() => this.channel.waitForConnect()),
+        failed,
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.channel.off('error', fail);
+    }
+  }
+
+  /** Connected, with the consumer's channel open, and not stopping. */
+  up(): boolean {
+    return this.connection.isConnected() && this.channelOpen && this.phase === 'running';
+  }
+
+  /** A delivery of this generation can still be acked or nacked. */
+  current(generation: number): boolean {
+    return this.phase !== 'closed' && this.channelOpen && generation === this.generation;
+  }
+
+  /** The queues and exchanges again, on a channel of its own (see `PulseConsumer.resume()`). */
+  declareAgain(): Promise<void> {
+    return declareOnOwnChannel(this.connection, this.settings, this.names);
+  }
+
+  /** Every queue again, once for all the copies returned meanwhile. Answers whether it could. */
+  redeclare(): Promise<boolean> {
+    this.redeclaring ??= this.declareAgain()
+      .then(
+        () => true,
+        (error: unknown) => {
+          log.error('could not declare the retry queues again', { error });
+          return false;
+        },
+      )
+      .finally(() => {
+        this.redeclaring = undefined;
+      });
+    return this.redeclaring;
+  }
+
+  /** Publishes a copy, confirmed; answers false when a mandatory one came back (no queue). */
+  async publish(
+    exchange: string,
+    routingKey: string,
+    message: ConsumeMessage,
+    headers: Record<string, unknown>,
+    mandatory = false,
+  ): Promise<boolean> {
+    const id = randomUUID();
+    try {
+      await this.publisher.publish(exchange, routingKey, message.content, {
+        ...copiedProperties(message),
+        persistent: true,
+        ...(mandatory
+          ? { mandatory, headers: { ...headers, [PUBLISH_ID_HEADER]: id } }
+          : { headers }),
+      });
+      return !this.returned.has(id);
+    } finally {
+      this.returned.delete(id);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+
+  private async setup(channel: Channel): Promise<void> {
+    // First: from here on, deliveries of the old channel must not be acked on this one.
+    const generation = ++this.generation;
+    this.channelOpen = true;
+    channel.once('close', () => {
+      if (this.generation === generation) this.channelOpen = false;
+      this.reopenLater(() => this.generation, generation);
+    });
+    await declareQueues(channel, this.settings, this.names);
+  }
+
+  /**
+   * amqp-connection-manager reopens a closed channel only when the connection comes back. A
+   * channel can close while the connection stays up (Pulse deleted the queue, the broker
+   * refused an operation): then nothing would be consumed again. So if no new setup has run
+   * a little later, reconnect.
+   */
+  private reopenLater(current: () => number, closedGeneration: number): void {
+    if (this.phase !== 'running') return;
+    setTimeout(() => {
+      if (this.phase !== 'running' || current() !== closedGeneration) return;
+      if (!this.connection.isConnected()) return;
+      log.warn('a Pulse channel closed while connected; reconnecting');
+      this.connection.reconnect();
+    }, this.reconnectSeconds * 1000).unref();
+  }
+}

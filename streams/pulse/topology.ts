@@ -1,0 +1,66 @@
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { Channel } from 'amqplib';
+import type { PulseSettings } from '../../src/codecs/settings.js';
+import type { PulseNames } from './names.js';
+
+/**
+ * Every queue and exchange of ours, and the bindings: on every (re)connect and resume, since
+ * Pulse may have deleted any of them. The hgpush exchange is only checked (passively): it is
+ * Pulse's, and one that does not exist is a setting to fix.
+ */
+export const declareQueues = async (
+  channel: Channel,
+  s: PulseSettings,
+  names: PulseNames,
+): Promise<void> => {
+  const { queue, failedQueue, failedExchange } = names;
+  await channel.checkExchange(s.PULSE_EXCHANGE);
+  await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false });
+  await channel.bindQueue(queue, s.PULSE_EXCHANGE, s.PULSE_QUEUE_ROUTING_KEY);
+  await channel.assertExchange(failedExchange, 'fanout', { durable: true, autoDelete: false });
+  await channel.assertQueue(failedQueue, { durable: true, exclusive: false, autoDelete: false });
+  await channel.bindQueue(failedQueue, failedExchange, '');
+  await declareRetryQueues(channel, names);
+};
+
+/**
+ * Declares the delay exchange and queues and the retry exchange, and binds the retry
+ * exchange to the main queue (asserted before). A queue's `x-message-ttl` cannot change once
+ * declared: the broker answers PRECONDITION_FAILED, so changing the delays means deleting the
+ * delay queues first (they hold only messages waiting for their retry). See retry.ts.
+ */
+export const declareRetryQueues = async (channel: Channel, names: PulseNames): Promise<void> => {
+  const durable = { durable: true, autoDelete: false } as const;
+  await channel.assertExchange(names.delayExchange, 'direct', durable);
+  await channel.assertExchange(names.retryExchange, 'fanout', durable);
+  await channel.bindQueue(names.queue, names.retryExchange, '');
+  for (const step of names.retrySteps) {
+    await channel.assertQueue(step.queue, {
+      ...durable,
+      exclusive: false,
+      messageTtl: step.delayMs,
+      deadLetterExchange: names.retryExchange,
+    });
+    await channel.bindQueue(step.queue, names.delayExchange, step.name);
+  }
+};
+
+/**
+ * The queues and exchanges again, on a channel of their own so that a refusal
+ * (PRECONDITION_FAILED) closes only that one, not the consumer's.
+ */
+export const declareOnOwnChannel = async (
+  manager: AmqpConnectionManager,
+  s: PulseSettings,
+  names: PulseNames,
+): Promise<void> => {
+  const connection = manager.connection;
+  if (connection === undefined) throw new Error('not connected to Pulse');
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    await declareQueues(channel, s, names);
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+};
