@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
 import pkg from '../package.json' with { type: 'json' };
-import { pulseNames } from '../streams/pulse/names.js';
+import { pulseNames } from '../streams/pulseNames.js';
 import { commandPath, runCommand, type Finished } from './support/cli.js';
 import { recordedFixtures } from './support/fixtureData.js';
 import { brokerEntities } from './support/standInBroker.js';
@@ -101,7 +101,8 @@ const example = (lines: string[][], first: string, second: string): string[] => 
 const binCommand = (bin: string) => {
   const file = (pkg.bin as Record<string, string>)[bin];
   if (file === undefined) throw new Error(`package.json has no bin ${bin}`);
-  return basename(file, '.js') as Parameters<typeof runCommand>[0];
+  // dist/src/cli/<command>/main.js: the folder names the command.
+  return basename(dirname(file)) as Parameters<typeof runCommand>[0];
 };
 
 const pingsLogged = (stderr: string): string[] =>
