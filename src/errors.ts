@@ -125,6 +125,20 @@ export class HostNotAllowed extends PipelineError {
   }
 }
 
+/**
+ * Failures of the durable store. The store cannot tell a database that is down for a minute
+ * from one that is gone; it says what failed and why, and the caller decides (the pipeline
+ * treats a failure at run time as transient, the CLI exits on one at start-up).
+ */
+export class StoreError extends Error {
+  override readonly name: string = 'StoreError';
+}
+
+/** The store was closed (the process is stopping): trying again cannot help. */
+export class StoreClosed extends StoreError {
+  override readonly name = 'StoreClosed';
+}
+
 export const isTransient = (error: unknown): error is PipelineError =>
   error instanceof PipelineError && error.kind === 'transient';
 

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { ChangesetRef, Outcome } from './job.js';
-import type { Ledger, LedgerPolicy } from './ledger.js';
+import type { LedgerPolicy } from './ledger.js';
+import type { Ledger } from './ports.js';
 
 export interface ClaimDeps {
   readonly ledger: Ledger;

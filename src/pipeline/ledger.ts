@@ -1,13 +1,7 @@
-import type { Store } from '../state/index.js';
+import type { Ledger } from './ports.js';
 
-/**
- * What the pipeline asks of the durable store: which landings (a changeset in a repository) are
- * sent, and who works on which.
- */
-export type Ledger = Pick<
-  Store,
-  'isSent' | 'claim' | 'holdsClaim' | 'recordSent' | 'release' | 'startWatermark' | 'pushSettled'
->;
+/** The port itself is declared in ports.ts; commands and the worker name it from here. */
+export type { Ledger } from './ports.js';
 
 /**
  * How a command uses the ledger, chosen once at its edge:

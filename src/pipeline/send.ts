@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { concatMap, type OperatorFunction } from 'rxjs';
-import { PipelineError } from '../errors.js';
+import { PipelineError, StoreClosed } from '../errors.js';
 import { log } from '../log.js';
 import type { Sink } from '../sinks/sink.js';
-import { StoreClosed } from '../state/index.js';
 import type { EncodedChangeset, Outcome } from './job.js';
-import type { Ledger } from './ledger.js';
+import type { Ledger } from './ports.js';
 
 export interface SendDeps {
   readonly sink: Sink;

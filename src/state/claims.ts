@@ -19,8 +19,9 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { repositoryUrl } from '../codecs/scalars.js';
+import type { ClaimOptions, ClaimOutcome, Landing, SentChangeset } from '../pipeline/ports.js';
 import type { Connection } from './connection.js';
-import type { Landing, SentChangeset, StoreSchema } from './schema.js';
+import type { StoreSchema } from './schema.js';
 
 type Db = Kysely<StoreSchema>;
 
@@ -30,9 +31,6 @@ export interface ClaimContext {
   readonly now: () => number;
   readonly leaseMs: number;
 }
-
-/** `claimed`: it is ours to send; `sent`: it is in the ledger; `held`: a live claim of another. */
-export type ClaimOutcome = 'claimed' | 'sent' | 'held';
 
 /** The landing as the tables key it. */
 const keyOf = ({ repository, node }: Landing): Landing => ({
@@ -53,11 +51,6 @@ const deleteOwnClaim = (ctx: ClaimContext, db: Db, { repository, node }: Landing
 
 export const isSent = (ctx: ClaimContext, landing: Landing): Promise<boolean> =>
   ctx.conn.run((db) => isSentIn(db, keyOf(landing)));
-
-export interface ClaimOptions {
-  /** Claim it even if the ledger has it (a backfill's --resend sends it again). */
-  readonly evenIfSent?: boolean;
-}
 
 export const claim = (
   ctx: ClaimContext,

@@ -3,7 +3,7 @@
  * each with whatever exclusion that engine needs. postgres.ts and sqlite.ts provide it.
  */
 import type { Kysely } from 'kysely';
-import type { DatabaseTarget, Engine } from './databaseUrl.js';
+import type { Engine } from './databaseUrl.js';
 import type { StoreSchema } from './schema.js';
 
 export interface Connection {
@@ -35,21 +35,3 @@ export interface ConnectOptions {
    */
   readOnly?: boolean;
 }
-
-/**
- * Opens the database and brings its schema up to date before anything else uses it (or, read
- * only, checks that it is).
- */
-export const connect = async (
-  target: DatabaseTarget,
-  options: ConnectOptions,
-): Promise<Connection> => {
-  // Each driver loads only where it is used: a SQLite deployment never loads pg, and a
-  // PostgreSQL one never loads better-sqlite3's native addon.
-  if (target.engine === 'postgres') {
-    const { connectPostgres } = await import('./postgres.js');
-    return connectPostgres(target.url, options);
-  }
-  const { connectSqlite } = await import('./sqlite.js');
-  return connectSqlite(target.path, options);
-};

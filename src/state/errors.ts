@@ -1,17 +1,10 @@
 /**
- * Failures of the durable store. The store cannot tell a database that is down for a minute
- * from one that is gone; it says what failed and why, and the caller decides (the pipeline
- * treats a failure at run time as transient, the CLI exits on one at start-up).
+ * Failures of the durable store. StoreError and StoreClosed live in src/errors.ts, beside the
+ * pipeline's, because the pipeline tells them apart without depending on a store.
  */
+import { StoreError } from '../errors.js';
 
-export class StoreError extends Error {
-  override readonly name: string = 'StoreError';
-}
-
-/** The store was closed (the process is stopping): trying again cannot help. */
-export class StoreClosed extends StoreError {
-  override readonly name = 'StoreClosed';
-}
+export { StoreClosed, StoreError } from '../errors.js';
 
 /**
  * Opened for reading only, the database does not exist (`missing`, a SQLite file), holds no

@@ -1,5 +1,5 @@
 /** The durable store's public face; store.ts tells what it is for. */
-export type { ClaimOutcome } from './claims.js';
+export type { ClaimOutcome } from '../pipeline/ports.js';
 export {
   ACCEPTED_DATABASE_URLS,
   DEFAULT_DATABASE_URL,
@@ -13,4 +13,5 @@ export {
 export { StoreClosed, StoreError } from './errors.js';
 export type { Landing, ParkRequest, SentChangeset } from './schema.js';
 export type { ClaimCounts, RepositoryStatus, StoreStatus } from './status.js';
-export { DEFAULT_LEASE_SECONDS, openStore, type Store, type StoreOptions } from './store.js';
+export { openStore } from './openStore.js';
+export { DEFAULT_LEASE_SECONDS, type Store, type StoreOptions } from './store.js';

@@ -37,9 +37,7 @@ class DeadlineClient extends pg.Client {
     if (result instanceof Promise) {
       result.catch((error: unknown) => {
         if (error instanceof Error && error.message === 'Query read timeout') {
-          (
-            this as unknown as { connection: { stream: { destroy(): void } } }
-          ).connection.stream.destroy();
+          this.connection.stream.destroy();
         }
       });
     }

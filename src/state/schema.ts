@@ -61,18 +61,10 @@ export interface StoreSchema {
 
 export type LedgerRow = Selectable<LedgerTable>;
 
-/**
- * A landing: a changeset in a repository, the key of the ledger and of the claims. The same
- * node merged to another repository is another landing, with a ping of its own. `repository`
- * is the URL as the ping carries it (repositoryUrl).
- */
-export type Landing = Readonly<Pick<LedgerTable, 'repository' | 'node'>>;
-export type ParkedRow = Selectable<ParkedTable>;
+/** The ledger's and the claims' key, and what recordSent writes: the pipeline's port says. */
+export type { Landing, SentChangeset } from '../pipeline/ports.js';
 
-/** What recordSent needs: a ledger row but for the time, which the store's clock gives. */
-export type SentChangeset = Omit<Insertable<LedgerTable>, 'sentAt' | 'pushId'> & {
-  pushId?: LedgerTable['pushId'];
-};
+export type ParkedRow = Selectable<ParkedTable>;
 
 /** What park needs: a parked row but for the time; no node parks the whole push. */
 export type ParkRequest = Omit<Insertable<ParkedTable>, 'parkedAt' | 'node'> & {

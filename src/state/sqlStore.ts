@@ -4,11 +4,12 @@
  * keeps this store's claims alive while it is open.
  */
 import { checkedPushId } from '../codecs/pushId.js';
+import type { ClaimOptions, Landing, SentChangeset } from '../pipeline/ports.js';
 import * as claims from './claims.js';
 import type { Connection } from './connection.js';
 import { StoreClosed, StoreError } from './errors.js';
 import * as leases from './leases.js';
-import type { Landing, ParkRequest, SentChangeset } from './schema.js';
+import type { ParkRequest } from './schema.js';
 import { settledPushes } from './settledPushes.js';
 import { status, type StoreStatus } from './status.js';
 import type { Store } from './store.js';
@@ -61,7 +62,7 @@ export class SqlStore implements Store {
   isSent(landing: Landing) {
     return this.#do('isSent', () => claims.isSent(this.#parts, landing));
   }
-  claim(landing: Landing, options?: claims.ClaimOptions) {
+  claim(landing: Landing, options?: ClaimOptions) {
     return this.#do('claim', () => claims.claim(this.#parts, landing, options));
   }
   holdsClaim(landing: Landing) {

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { secretMasker } from '../redact.js';
-import { connect } from './connection.js';
+import { connect } from './connect.js';
 import { displayDatabaseUrl, passwordOf, type DatabaseTarget } from './databaseUrl.js';
 import { StoreError, StoreNotReady, reasonOf } from './errors.js';
 import { status, type StoreStatus } from './status.js';

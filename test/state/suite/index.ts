@@ -4,7 +4,8 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import type { DatabaseTarget } from '../../../src/state/databaseUrl.js';
-import { openStore, type Store, type StoreOptions } from '../../../src/state/store.js';
+import { openStore } from '../../../src/state/openStore.js';
+import type { Store, StoreOptions } from '../../../src/state/store.js';
 import type { Harness } from '../harness.js';
 import { claimTests } from './claims.js';
 import { landingTests } from './landings.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { StoreError } from '../../../src/state/errors.js';
-import { openStore } from '../../../src/state/store.js';
+import { openStore } from '../../../src/state/openStore.js';
 import { randomNode, randomRepository } from '../harness.js';
 import type { Suite } from './index.js';
 
