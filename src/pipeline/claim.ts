@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { ConstantBackoff, handleWhenResult, retry } from 'cockatiel';
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { ChangesetRef, Outcome } from './job.js';
 import type { LedgerPolicy } from './ledger.js';
@@ -15,6 +15,19 @@ export interface ClaimDeps {
 export type Claimed =
   { readonly ref: ChangesetRef } | { readonly ref: ChangesetRef; readonly outcome: Outcome };
 
+const alreadySent = (ref: ChangesetRef): Outcome => ({
+  status: 'skipped',
+  node: ref.node,
+  reason: 'already sent',
+});
+
+/** Asks for the claim again, every `waitMs`, for as long as another process holds it. */
+const untilFree = (waitMs: number) =>
+  retry(
+    handleWhenResult((answer) => answer === 'held'),
+    { backoff: new ConstantBackoff(waitMs) },
+  );
+
 /**
  * Before any upstream request: a changeset the ledger holds for this repository (the landing,
  * not the node alone) is skipped as already sent; any
@@ -30,14 +43,12 @@ export const claim = ({
   claimRetryMs = 1000,
 }: ClaimDeps): OperatorFunction<ChangesetRef, Claimed> =>
   concatMap(async (ref): Promise<Claimed> => {
-    const alreadySent = { status: 'skipped', node: ref.node, reason: 'already sent' } as const;
-    for (;;) {
-      const answer = await ledger.claim(ref, { evenIfSent: policy.resend });
-      if (answer === 'claimed') return { ref };
-      if (answer === 'sent') return { ref, outcome: alreadySent };
-      if (answer === 'held' && policy.whenHeld === 'defer') {
-        return { ref, outcome: { status: 'held', node: ref.node } };
-      }
-      await sleep(claimRetryMs);
-    }
+    const ask = () => ledger.claim(ref, { evenIfSent: policy.resend });
+    // Only an answer is asked again; a failure of the ledger is the changeset's outcome.
+    const answer = await (policy.whenHeld === 'await'
+      ? untilFree(claimRetryMs).execute(ask)
+      : ask());
+    if (answer === 'claimed') return { ref };
+    if (answer === 'sent') return { ref, outcome: alreadySent(ref) };
+    return { ref, outcome: { status: 'held', node: ref.node } };
   });

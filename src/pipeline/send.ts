@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { ExponentialBackoff, handleWhen, noJitterGenerator, retry } from 'cockatiel';
 import { concatMap, type OperatorFunction } from 'rxjs';
 import { PipelineError, StoreClosed } from '../errors.js';
 import { log } from '../log.js';
@@ -21,19 +21,26 @@ export interface SendDeps {
 const recordAccepted = async (ledger: Ledger, work: EncodedChangeset, firstWaitMs: number) => {
   const { job, repository, changeset, reviewSystem } = work;
   const pushId = job.target.kind === 'push' ? job.target.pushId : null;
-  for (let wait = firstWaitMs; ; wait = Math.min(wait * 2, 60_000)) {
-    try {
-      return await ledger.recordSent({ node: changeset.node, repository, pushId, reviewSystem });
-    } catch (error) {
-      if (error instanceof StoreClosed) throw error;
-      log.warn('ping accepted but not yet in the ledger; retrying', {
-        job: job.label,
-        node: changeset.node,
-        error,
-      });
-      await sleep(wait);
-    }
-  }
+  const untilRecorded = retry(
+    handleWhen((error) => !(error instanceof StoreClosed)),
+    {
+      backoff: new ExponentialBackoff({
+        initialDelay: firstWaitMs,
+        maxDelay: 60_000,
+        generator: noJitterGenerator,
+      }),
+    },
+  );
+  untilRecorded.onRetry((retrying) =>
+    log.warn('ping accepted but not yet in the ledger; retrying', {
+      job: job.label,
+      node: changeset.node,
+      error: 'error' in retrying ? retrying.error : undefined,
+    }),
+  );
+  return untilRecorded.execute(() =>
+    ledger.recordSent({ node: changeset.node, repository, pushId, reviewSystem }),
+  );
 };
 
 /**

@@ -8,8 +8,9 @@ import type { BugRecord } from '../../src/rules/reviewSystem.js';
 import type { Changeset } from '../../src/codecs/changeset.js';
 import type { Diffstat, Ping } from '../../src/codecs/ping.js';
 import type { PushlogPage } from '../../src/codecs/pushlog.js';
-import { PipelineError } from '../../src/errors.js';
+import { PipelineError, StoreClosed } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
+import { claim } from '../../src/pipeline/claim.js';
 import { classify } from '../../src/pipeline/classify.js';
 import { encodePing } from '../../src/pipeline/encodePing.js';
 import { fetchChangesets } from '../../src/pipeline/fetchChangesets.js';
@@ -191,6 +192,84 @@ test('send: hands the ping to the sink, then says it was sent', async (t) => {
   );
   t.deepEqual(sent, [ping]);
   t.deepEqual(outcome, { status: 'sent', node: node(5), reviewSystem: 'no_bug', ping });
+});
+
+test('send: an accepted ping whose ledger write fails is written again, waits doubling, until it is in', async (t) => {
+  const tries: number[] = [];
+  const ledger = {
+    ...dryRunLedger,
+    recordSent: async () => {
+      tries.push(Date.now());
+      if (tries.length < 4) throw new Error('database is locked');
+    },
+  };
+  const sink = { send: async () => undefined };
+  const ping = { changesetID: node(5), reviewSystemUsed: 'no_bug', repository: REPO } as Ping;
+  const outcome = await lastValueFrom(
+    of({ ...classified('no_bug'), ping }).pipe(send({ sink, ledger, ledgerRetryMs: 20 })),
+  );
+  t.is(outcome.status, 'sent');
+  t.is(tries.length, 4);
+  const waits = tries.slice(1).map((at, i) => at - (tries[i] ?? at));
+  // 20, 40, 80 ms: each at least its wait (timers never fire early), the last the longest.
+  t.true(
+    waits.every((wait, i) => wait >= 20 * 2 ** i - 2),
+    `waits ${waits.join(', ')}`,
+  );
+});
+
+test('send: a closed store ends the ledger writes of an accepted ping at once', async (t) => {
+  let tries = 0;
+  const ledger = {
+    ...dryRunLedger,
+    recordSent: async () => {
+      tries += 1;
+      throw new StoreClosed('the store is closed');
+    },
+  };
+  const sink = { send: async () => undefined };
+  const ping = { changesetID: node(5), reviewSystemUsed: 'no_bug', repository: REPO } as Ping;
+  const error = await t.throwsAsync(
+    lastValueFrom(
+      of({ ...classified('no_bug'), ping }).pipe(send({ sink, ledger, ledgerRetryMs: 5 })),
+    ),
+  );
+  t.true(error instanceof StoreClosed);
+  t.is(tries, 1);
+});
+
+test('claim: awaiting, a claim another process holds is asked for again until it is free', async (t) => {
+  const answers = ['held', 'held', 'claimed'] as const;
+  let asked = 0;
+  const ledger = { ...dryRunLedger, claim: async () => answers[asked++] ?? 'claimed' };
+  const ref = { job: pushJob(1), repository: REPO, node: node(1) };
+  const policy = { whenHeld: 'await', resend: false, startsWatermarks: false } as const;
+  const claimed = await lastValueFrom(of(ref).pipe(claim({ ledger, policy, claimRetryMs: 5 })));
+  t.deepEqual(claimed, { ref });
+  t.is(asked, 3);
+});
+
+test('claim: deferring, a held claim is the outcome at once; a failing ledger is not asked again', async (t) => {
+  let asked = 0;
+  const held = { ...dryRunLedger, claim: async () => (asked++, 'held' as const) };
+  const ref = { job: pushJob(1), repository: REPO, node: node(1) };
+  const defer = { whenHeld: 'defer', resend: false, startsWatermarks: false } as const;
+  const claimed = await lastValueFrom(of(ref).pipe(claim({ ledger: held, policy: defer })));
+  t.deepEqual(claimed, { ref, outcome: { status: 'held', node: node(1) } });
+  t.is(asked, 1);
+  let failed = 0;
+  const failing = {
+    ...dryRunLedger,
+    claim: async (): Promise<'held'> => {
+      failed += 1;
+      throw new Error('database is locked');
+    },
+  };
+  const wait = { ...defer, whenHeld: 'await' } as const;
+  await t.throwsAsync(lastValueFrom(of(ref).pipe(claim({ ledger: failing, policy: wait }))), {
+    message: 'database is locked',
+  });
+  t.is(failed, 1);
 });
 
 test('settle: one outcome for the job once all its changesets are in; none for no changeset', async (t) => {
