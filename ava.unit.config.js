@@ -1,4 +1,5 @@
-// `npm run test:unit`: the test files that need neither RabbitMQ nor PostgreSQL (test/suites.js).
+// `npm run test:unit`: the fast loop, in-process tests that need no service and no build
+// (test/suites.js).
 import all from './ava.config.js';
 import { unit } from './test/suites.js';
 

@@ -1,23 +1,20 @@
-// Which test files need a running RabbitMQ or PostgreSQL, and which need neither. Both
-// lists are written out file by file, and test/suites.test.ts fails when a test file is
-// in neither list or in both, or when a file listed as needing neither imports a helper
-// that talks to the broker or to PostgreSQL. So a new test file cannot quietly fall out of
-// `npm run test:unit` or land in it while needing a service.
+// Which test files need a running RabbitMQ or PostgreSQL, which run the built commands, and
+// which need neither. The lists are written out file by file, and test/suites.test.ts fails
+// when a test file is in none of them or in two, when a unit file runs a built command, or
+// when a file outside `services` imports a helper that talks to the broker or to PostgreSQL.
+// So a new test file cannot quietly fall out of a run, or land in one it is too slow or too
+// needy for.
 
-/** Needs neither service: run by `npm run test:unit` (and by `npm test`). */
+/**
+ * In-process, needing neither service nor the build: `npm run test:unit`, the fast loop (and
+ * `npm test`).
+ */
 export const unit = [
   'test/appJson.test.ts',
-  'test/cli/backfillOutage.test.ts',
-  'test/cli/backfillPushlog.test.ts',
-  'test/cli/backfillTmux.test.ts',
-  'test/cli/dumpTelemetry.test.ts',
   'test/cli/eta.test.ts',
   'test/cli/failures.test.ts',
   'test/cli/parkedTable.test.ts',
   'test/cli/progress.test.ts',
-  'test/cli/resumeNpx.test.ts',
-  'test/cli/settingSecrets.test.ts',
-  'test/cli/telemetryStatus.test.ts',
   'test/cli/tell.test.ts',
   'test/clients/allowList.test.ts',
   'test/clients/breaker.test.ts',
@@ -56,6 +53,21 @@ export const unit = [
   'test/worker/processClaims.test.ts',
   'test/worker/pushMetrics.test.ts',
   'test/worker/toySource.test.ts',
+];
+
+/**
+ * Needs neither service, but runs the built commands (test/support/cli.ts): each start costs
+ * about a second of CPU, which puts these past the fast loop. Run by `npm run test:offline`
+ * (after a build) and by `npm test`.
+ */
+export const commands = [
+  'test/cli/backfillOutage.test.ts',
+  'test/cli/backfillPushlog.test.ts',
+  'test/cli/backfillTmux.test.ts',
+  'test/cli/dumpTelemetry.test.ts',
+  'test/cli/resumeNpx.test.ts',
+  'test/cli/settingSecrets.test.ts',
+  'test/cli/telemetryStatus.test.ts',
 ];
 
 /** Needs RabbitMQ, PostgreSQL or both: run only by `npm test`. */

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { services, unit } from './suites.js';
+import { commands, services, unit } from './suites.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -24,23 +24,33 @@ const SERVICE_MARKS = [
   /startConsumingWorker/,
 ];
 
-test('every test file is in exactly one of test/suites.js: unit or services', (t) => {
-  const listed = [...unit, ...services];
+// What a test file imports when it runs the built commands.
+const COMMAND_MARKS = [/support\/cli\.js/, /commandPath\(/];
+
+// This file names the marks, so it is left out of the search for them.
+const marked = (files: readonly string[], marks: RegExp[]): string[] =>
+  files.filter(
+    (file) =>
+      file !== 'test/suites.test.ts' &&
+      marks.some((mark) => mark.test(readFileSync(join(ROOT, file), 'utf8'))),
+  );
+
+test('every test file is in exactly one list of test/suites.js: unit, commands or services', (t) => {
+  const listed = [...unit, ...commands, ...services];
   const twice = listed.filter((file, i) => listed.indexOf(file) !== i);
   t.deepEqual(twice, [], 'listed in test/suites.js more than once: keep each in one list');
   const files = testFiles();
   const missing = files.filter((file) => !listed.includes(file));
-  t.deepEqual(missing, [], 'add these to `unit` or `services` in test/suites.js');
+  t.deepEqual(missing, [], 'add these to `unit`, `commands` or `services` in test/suites.js');
   const gone = listed.filter((file) => !files.includes(file));
   t.deepEqual(gone, [], 'test/suites.js lists files that do not exist: remove or rename them');
 });
 
-test('no file in the unit list uses the broker or PostgreSQL', (t) => {
-  // This file names the marks, so it is left out.
-  const needing = unit.filter((file) => {
-    if (file === 'test/suites.test.ts') return false;
-    const text = readFileSync(join(ROOT, file), 'utf8');
-    return SERVICE_MARKS.some((mark) => mark.test(text));
-  });
+test('no file outside `services` uses the broker or PostgreSQL', (t) => {
+  const needing = marked([...unit, ...commands], SERVICE_MARKS);
   t.deepEqual(needing, [], 'move these to `services` in test/suites.js');
+});
+
+test('no file in `unit` runs a built command', (t) => {
+  t.deepEqual(marked(unit, COMMAND_MARKS), [], 'move these to `commands` in test/suites.js');
 });
