@@ -47,7 +47,6 @@ export interface DownHost {
 
 interface Watched {
   readonly breaker: HostBreaker;
-  probe?: Probe;
   /** Set while it is down: the next probe. */
   timer?: NodeJS.Timeout;
   /** When it last went down, in ms since the epoch. */
@@ -87,6 +86,8 @@ export class HostHealth {
   readonly probeMs: number;
   readonly whileDown: 'fail' | 'wait';
   private readonly watched = new Map<string, Watched>();
+  /** Set apart from the breakers: a client names its hosts' probes before it asks them anything. */
+  private readonly probes = new Map<string, Probe>();
   private readonly probeBackoff: ExponentialBackoff<number>;
   private readonly changes = new Subject<HostTransition>();
   /** Every host that goes down or comes back. */
@@ -111,12 +112,11 @@ export class HostHealth {
 
   /** Sets the host's probe; `replace: false` keeps one set before. */
   setProbe(host: string, probe: Probe, { replace = true } = {}): void {
-    const entry = this.entry(host);
-    if (replace || entry.probe === undefined) entry.probe = probe;
+    if (replace || !this.probes.has(host)) this.probes.set(host, probe);
   }
 
   hasProbe(host: string): boolean {
-    return this.watched.get(host)?.probe !== undefined;
+    return this.probes.has(host);
   }
 
   isUp(host: string): boolean {
@@ -210,7 +210,7 @@ export class HostHealth {
     const reason = breaker.reason;
     const probeEverySeconds = Math.round(entry.backoff.duration / 100) / 10;
     if (reason?.kind === 'refusing') {
-      const setting = entry.probe?.setting ?? 'its URL';
+      const setting = this.probes.get(host)?.setting ?? 'its URL';
       log.error(
         `${host} answers every request with ${reason.status}: check ${setting}; pausing until it answers otherwise`,
         { host, status: reason.status, requests: reason.failures, setting, probeEverySeconds },
@@ -240,7 +240,8 @@ export class HostHealth {
    * wait, or once the host's Retry-After has passed if that is later.
    */
   private async probe(entry: Watched): Promise<void> {
-    const { breaker, probe } = entry;
+    const { breaker } = entry;
+    const probe = this.probes.get(breaker.host);
     if (breaker.up || this.closed) return;
     let answer: string;
     let notBefore = 0;

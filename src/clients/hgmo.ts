@@ -6,7 +6,7 @@ import { NodePrefix, repositoryUrl } from '../codecs/scalars.js';
 import { NoSuchChangeset, PipelineError } from '../errors.js';
 import { DiffstatCounter } from '../rules/diffstat.js';
 import { allowedUrl } from './allowList.js';
-import { decodeAnswer, requireOk, type Http } from './http.js';
+import { decodeAnswer, requireOk, type Http, type ProbeTarget } from './http.js';
 import { readChangeset } from './jsonRev.js';
 
 const decodePage = decodeJsonWith(PushlogPage, 'json-pushes answer');
@@ -14,6 +14,8 @@ const decodePage = decodeJsonWith(PushlogPage, 'json-pushes answer');
 /**
  * hg.mozilla.org: pushlog pages, changesets and their patches, for allowed hosts only. Every
  * method is async, so a refused URL is a rejection like any other failure, never a throw.
+ * Built, it is the probe of every allowed host, should one go down: an empty page of the
+ * pushlog of a repository it asked that host about (probeTarget).
  */
 export class HgClient {
   /** Per host: the repository its probe reads, and whether that one's pushlog has answered. */
@@ -22,7 +24,9 @@ export class HgClient {
   constructor(
     private readonly http: Http,
     private readonly allowedHosts: readonly string[],
-  ) {}
+  ) {
+    for (const host of allowedHosts) http.watchHost(host, () => this.probeTarget(host));
+  }
 
   /**
    * Pushes with `startId < id <= endId`. Both bounds are always sent: without them,
@@ -31,6 +35,7 @@ export class HgClient {
    */
   async pushlogPage(repository: string, startId: number, endId: number): Promise<PushlogPage> {
     const url = this.repoUrl(repository, 'json-pushes');
+    this.asked(repository, false);
     url.search = new URLSearchParams({
       version: '2',
       startID: String(startId),
@@ -40,13 +45,14 @@ export class HgClient {
       requireOk(answer);
       return decodeAnswer(answer, decodePage);
     });
-    this.probeWith(repository, true);
+    this.asked(repository, true);
     return page;
   }
 
   /** One changeset; `node` may be a 12+ character prefix, the answer has the full node. */
   async changeset(repository: string, node: string): Promise<Changeset> {
     const url = this.revUrl(repository, 'json-rev', node);
+    this.asked(repository, false);
     return this.http.request({ url, streamed: true }, async (answer) => {
       requireOk(answer, () => new NoSuchChangeset(node, repository));
       return readChangeset(answer);
@@ -56,6 +62,7 @@ export class HgClient {
   /** The diffstat of the changeset's patch, counted as it streams in, never held whole. */
   async diffstat(repository: string, node: string): Promise<Diffstat> {
     const url = this.revUrl(repository, 'raw-rev', node);
+    this.asked(repository, false);
     return this.http.request({ url, streamed: true }, async (answer) => {
       requireOk(answer, () => new NoSuchChangeset(node, repository));
       const counter = new DiffstatCounter();
@@ -75,23 +82,29 @@ export class HgClient {
 
   private repoUrl(repository: string, ...path: string[]): URL {
     const base = allowedUrl(repository, this.allowedHosts);
-    this.probeWith(repository, false);
     base.pathname = [repositoryUrl(base.pathname), ...path].join('/');
     return base;
   }
 
   /**
-   * The host's probe, should it go down: an empty page of a repository's pushlog, the first
-   * one seen until one whose pushlog answered (`answered`) takes its place for good.
+   * Picks the repository the host's probe reads: the first one asked about until one whose
+   * pushlog answered (`answered`) takes its place for good.
    */
-  private probeWith(repository: string, answered: boolean): void {
-    const url = allowedUrl(repository, this.allowedHosts);
-    const known = this.probes.get(url.host);
+  private asked(repository: string, answered: boolean): void {
+    const { host } = allowedUrl(repository, this.allowedHosts);
+    const known = this.probes.get(host);
     if (known !== undefined && (known.answered || !answered)) return;
-    this.probes.set(url.host, { repository, answered });
+    this.probes.set(host, { repository, answered });
+  }
+
+  /** The host's probe: an empty page of its repository's pushlog; none before one was asked. */
+  private probeTarget(host: string): ProbeTarget | undefined {
+    const known = this.probes.get(host);
+    if (known === undefined) return undefined;
+    const url = allowedUrl(known.repository, this.allowedHosts);
     url.pathname = `${repositoryUrl(url.pathname)}/json-pushes`;
     url.search = 'version=2&startID=0&endID=0';
-    this.http.watch(url.href, `the repository URL (${repository}) and ALLOWED_HOSTS`);
+    return { url: url.href, setting: `the repository URL (${known.repository}) and ALLOWED_HOSTS` };
   }
 
   private revUrl(repository: string, endpoint: string, node: string): string {

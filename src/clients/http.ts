@@ -43,6 +43,12 @@ export interface HttpOptions {
   readonly maxWaitMs?: number;
 }
 
+/** What a probe asks (a GET), and the setting to check when the host refuses every request. */
+export interface ProbeTarget {
+  readonly url: string;
+  readonly setting: string;
+}
+
 export interface HttpRequest {
   readonly url: string;
   readonly method?: 'GET' | 'PUT';
@@ -256,6 +262,28 @@ export class Http {
    */
   watch(url: string, setting: string, { replace = true } = {}): void {
     this.health?.setProbe(new URL(url).host, this.probe(url, setting), { replace });
+  }
+
+  /**
+   * Makes `target()`, asked at each probe, the probe of `host`: for a client whose probe
+   * depends on what it was asked (hg.mozilla.org: a repository it read). A probe while
+   * `target()` names nothing fails, and the host stays down until the next one.
+   */
+  watchHost(host: string, target: () => ProbeTarget | undefined): void {
+    const probeOf = () => {
+      const known = target();
+      return known === undefined ? undefined : this.probe(known.url, known.setting);
+    };
+    this.health?.setProbe(host, {
+      get setting() {
+        return probeOf()?.setting ?? 'its URL';
+      },
+      run: async () => {
+        const probe = probeOf();
+        if (probe === undefined) throw new Error(`nothing of ${host} was asked yet to probe it`);
+        return probe.run();
+      },
+    });
   }
 
   /**

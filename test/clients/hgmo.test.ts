@@ -2,6 +2,10 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { HostHealth } from '../../src/clients/health.js';
+import { HgClient } from '../../src/clients/hgmo.js';
+import { HostLimits } from '../../src/clients/hostLimits.js';
+import { Http } from '../../src/clients/http.js';
 import { CHANGESET_FIELDS } from '../../src/clients/jsonRev.js';
 import {
   AnswerTooLarge,
@@ -194,4 +198,14 @@ test('a transient failure that clears is retried to success', async (t) => {
   });
   t.is(fx.hg.requests.length, 2);
   await fx.close();
+});
+
+test('built, the client is the probe of every allowed host before it asks anything', (t) => {
+  const health = new HostHealth();
+  t.teardown(() => health.close());
+  new HgClient(new Http(new HostLimits(1, health)), ['hg.example', '127.0.0.1:8443']);
+  t.true(health.hasProbe('hg.example'));
+  t.true(health.hasProbe('127.0.0.1:8443'));
+  // A probe is no breaker: no host shows (a gauge of hosts) before it was asked.
+  t.deepEqual(health.hosts(), []);
 });
