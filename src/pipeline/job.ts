@@ -26,6 +26,54 @@ export interface Job {
   readonly label: string;
   readonly target: Target;
   readonly receivedAt: number;
+  /**
+   * What the job's source does with its outcome, as a message carries its ack: only jobs
+   * that the worker runs (see SettlingJob); a backfill reads the outcomes as they come.
+   */
+  readonly settle?: (result: JobOutcome) => Promise<void>;
+}
+
+/**
+ * A job handed to the worker: its source settles it by its outcome (done, retry later, park,
+ * defer), and the worker calls `settle` once, whatever the source is.
+ */
+export type SettlingJob = Job & Required<Pick<Job, 'settle'>>;
+
+/**
+ * What a source does with a job (or a message that never became one) once settled:
+ * - `ack`: done, every changeset sent now or before;
+ * - `defer`: another live process holds one of its changesets, so it is not done here; it
+ *   comes back after a short pause, and that is not a failed attempt;
+ * - `retry`: a transient failure; it comes back later, as an attempt;
+ * - `requeue`: back at once, not an attempt (its hosts are down, or a copy could not be made);
+ * - `park`: for an operator.
+ */
+export type Verdict = 'ack' | 'defer' | 'retry' | 'requeue' | 'park';
+
+/** Why a job or message was parked, as the metrics count it. */
+export type ParkReason =
+  /** Not an hgpush message we can read, or its repository is on a host not allowed. */
+  | 'undecodable'
+  /** A failure that trying again would not mend: a 4xx but 429, a ping the schema refuses. */
+  | 'permanent'
+  /** Still failing RETRY_MAX_HOURS after its first failure. */
+  | 'too_old'
+  /** Failed again when --replay-failed ran it: a replay is one explicit try. */
+  | 'replay_failed';
+
+/** What became of one job or message: the line a log and the metrics are made of. */
+export interface Settlement {
+  readonly label: string;
+  /** `skip`: done without work; `hold`: left unsettled (--no-send). */
+  readonly action: Verdict | 'skip' | 'hold';
+  /** Why it was skipped or parked without reaching the pipeline. */
+  readonly reason?: string;
+  /** The job's outcome, for those that reached the pipeline. */
+  readonly result?: JobOutcome;
+  /** `park`: why, in one word. */
+  readonly parkReason?: ParkReason;
+  /** `retry`: the attempt that failed (1 for the first) and the delay before the next. */
+  readonly retry?: { readonly attempt: number; readonly step: string; readonly delayMs: number };
 }
 
 /** What became of one changeset of a job, or of the whole job when its changesets are unknown. */

@@ -3,7 +3,13 @@ import { Subject, type Observable } from 'rxjs';
 import type { HgClient } from '../clients/hgmo.js';
 import type { GapFillSettings, StoreSettings } from '../codecs/settings.js';
 import { log } from '../log.js';
-import { failureLines, sentBySystem, type Job, type JobOutcome } from '../pipeline/job.js';
+import {
+  failureLines,
+  sentBySystem,
+  type Job,
+  type JobOutcome,
+  type SettlingJob,
+} from '../pipeline/job.js';
 import { isSettled } from '../pipeline/recordPush.js';
 import type { Store } from '../state/index.js';
 import type { GapFillMetrics, WorkerMetrics } from './metrics.js';
@@ -83,8 +89,8 @@ export const gapFillConfig = (
  * on both sides, up to the newest push the first page named. A push neither settled nor
  * already running here, once this poller has seen it unsettled for the grace period, becomes
  * a push job with its nodes from the page, emitted on `jobs` for the worker's pipeline. Its
- * outcome comes back through `settle` (never to Pulse); the pipeline has recorded it in the
- * store already, so a settled push moves the watermark, and one that is not stays behind it
+ * outcome comes back through the job's `settle` (never to Pulse); the pipeline has recorded
+ * it in the store already, so a settled push moves the watermark, and one that is not stays behind it
  * and is tried again at the next poll.
  *
  * Behind live messages: a job is emitted only while fewer than `liveBelow` live messages are
@@ -97,9 +103,9 @@ export const gapFillConfig = (
  */
 export class GapFill {
   readonly counters: GapFillCounters = { polls: 0, queued: 0, settled: 0, unsettled: 0 };
-  private readonly emitted = new Subject<Job>();
-  /** Gap-fill jobs; completes once `stop()` has finished. */
-  readonly jobs: Observable<Job> = this.emitted.asObservable();
+  private readonly emitted = new Subject<SettlingJob>();
+  /** Gap-fill jobs, each settled here (never to Pulse); completes once `stop()` has finished. */
+  readonly jobs: Observable<SettlingJob> = this.emitted.asObservable();
   /** Jobs in the pipeline, with the push each is about. */
   private readonly running = new Map<Job, string>();
   /**
@@ -146,13 +152,8 @@ export class GapFill {
     this.poll();
   }
 
-  /** Whether the job is one of ours: its outcome goes to `settle`, not to Pulse. */
-  owns(job: Job): boolean {
-    return this.running.has(job);
-  }
-
   /** Takes a gap-fill job's outcome (the pipeline recorded it in the store already). */
-  async settle(result: JobOutcome): Promise<void> {
+  private async settle(result: JobOutcome): Promise<void> {
     const key = this.running.get(result.job);
     if (key === undefined || result.job.target.kind !== 'push') return;
     this.running.delete(result.job);
@@ -329,10 +330,11 @@ export class GapFill {
   }
 
   private emit(repository: string, pushId: number, nodes: readonly string[]): void {
-    const job: Job = {
+    const job: SettlingJob = {
       label: `gap-fill push ${pushId}`,
       target: { kind: 'push', repository, pushId, nodes },
       receivedAt: Date.now(),
+      settle: (result) => this.settle(result),
     };
     this.running.set(job, `${repository} ${pushId}`);
     this.counters.queued += 1;

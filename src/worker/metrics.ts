@@ -1,8 +1,7 @@
 import pkg from '../../package.json' with { type: 'json' };
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Settlement } from '../../streams/pulse/source.js';
-import { sentBySystem } from '../pipeline/job.js';
+import { sentBySystem, type Settlement } from '../pipeline/job.js';
 
 const EVENT_OF: Record<Settlement['action'], string> = {
   ack: 'acked',

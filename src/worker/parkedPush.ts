@@ -1,6 +1,5 @@
-import type { Settlement } from '../../streams/pulse/source.js';
 import { log } from '../log.js';
-import { failureLines, pushOf } from '../pipeline/job.js';
+import { failureLines, pushOf, type Settlement } from '../pipeline/job.js';
 import type { Ledger } from '../pipeline/ledger.js';
 import type { Store } from '../state/index.js';
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { log } from '../log.js';
-import type { PulseSource } from '../../streams/pulse/source.js';
+import type { QueueSource } from './source.js';
 import type { WorkerMetrics } from './metrics.js';
 
 /** Pulse warns near 2,000 unread messages and deletes the queue near 8,000. */
@@ -14,7 +14,7 @@ const PARKED_READ_TIMEOUT_MS = 2_000;
  * `failedDepth`), or undefined when the broker does not answer in time.
  */
 export const readParkedDepth = (
-  source: Pick<PulseSource, 'failedDepth'>,
+  source: Pick<QueueSource, 'failedDepth'>,
   timeoutMs = PARKED_READ_TIMEOUT_MS,
 ): Promise<number | undefined> => {
   const giveUp = new AbortController();
@@ -31,7 +31,7 @@ export const readParkedDepth = (
  * Returns the function that stops watching.
  */
 export const watchQueueDepth = (
-  source: PulseSource,
+  source: QueueSource,
   metrics: WorkerMetrics,
   intervalMs: number,
 ): (() => void) => {

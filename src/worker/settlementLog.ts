@@ -1,5 +1,4 @@
-import type { Settlement } from '../../streams/pulse/source.js';
-import { failureLines, pushOf, sentBySystem } from '../pipeline/job.js';
+import { failureLines, pushOf, sentBySystem, type Settlement } from '../pipeline/job.js';
 
 /**
  * The one log line of a settled message: which push, how many changesets, which review

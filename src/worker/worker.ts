@@ -1,5 +1,4 @@
-import { from, merge, mergeMap, type Subscription } from 'rxjs';
-import type { PulseSource, Settlement } from '../../streams/pulse/source.js';
+import { from, merge, mergeMap, type Observable, type Subscription } from 'rxjs';
 import type { HostHealth } from '../clients/health.js';
 import { log } from '../log.js';
 import {
@@ -8,6 +7,7 @@ import {
   type PipelineBounds,
   type PipelineDeps,
 } from '../pipeline/index.js';
+import type { JobOutcome, Settlement, SettlingJob } from '../pipeline/job.js';
 import { dryRunLedger } from '../pipeline/ledger.js';
 import { GapFill, type GapFillConfig } from './gapFill.js';
 export { gapFillConfig } from './gapFill.js';
@@ -17,6 +17,7 @@ import { oneClaimPerProcess } from './processClaims.js';
 import { recordParkedPush } from './parkedPush.js';
 import { watchQueueDepth } from './queueDepth.js';
 import { settlementLine } from './settlementLog.js';
+import type { QueueSource } from './source.js';
 import { StoreLiveness, type StoreLivenessOptions } from './storeLiveness.js';
 import { within } from './within.js';
 
@@ -27,12 +28,21 @@ const CLOSE_SLACK_MS = 5_000;
 const SETTLING_AT_ONCE = 64;
 
 export interface WorkerOptions {
-  readonly source: PulseSource;
+  /**
+   * The queue consumed (Pulse), if any: besides its jobs, the worker connects it, pauses it
+   * for an outage, watches its depth and stops it.
+   */
+  readonly source?: QueueSource;
+  /**
+   * More streams of jobs, from any source: each job carries its own settle. Without a queue
+   * source, the worker stops once every stream has ended and every job is settled.
+   */
+  readonly jobs?: readonly Observable<SettlingJob>[];
   /** With the hosts' health (createClients gives it), consuming pauses while one is down. */
   readonly deps: PipelineDeps & { readonly health?: HostHealth | undefined };
   readonly metrics: WorkerMetrics;
   readonly bounds?: PipelineBounds;
-  /** Stop once no message arrived for this long and none is in flight (--timeout). */
+  /** Stop once no message arrived for this long and none is in flight (--timeout; a queue's). */
   readonly idleTimeoutMs?: number;
   /** How long `stop()` lets messages in flight finish; Heroku kills 30 s after SIGTERM. */
   readonly graceMs?: number;
@@ -50,10 +60,12 @@ export interface WorkerStop {
 }
 
 /**
- * The always-on worker: Pulse messages through the pipeline, each settled by its outcome.
- * Lifecycle: `start()` connects and consumes; `stop()` (idempotent) stops consuming, waits for
- * the messages in flight, then closes. `stopped` tells when and why it stopped, whoever
- * asked: a signal, the idle timeout, the end of a replay, or a failure.
+ * The always-on worker: jobs (Pulse messages, gap-fill pushes, any stream of them) through the
+ * pipeline, each settled by its outcome through the job's own `settle`: the worker knows no
+ * source's ack. Lifecycle: `start()` connects and consumes; `stop()` (idempotent) stops
+ * consuming, waits for the messages in flight, then closes. `stopped` tells when and why it
+ * stopped, whoever asked: a signal, the idle timeout, the end of a replay or of the job
+ * streams, or a failure.
  */
 export class Worker {
   readonly stopped: Promise<WorkerStop>;
@@ -79,7 +91,7 @@ export class Worker {
             ...gapFill,
             hg: deps.hg,
             metrics: { gapFill: new GapFillMetrics(metrics.registry), pings: metrics.pings },
-            liveInFlight: () => source.inFlight,
+            liveInFlight: () => source?.inFlight ?? 0,
             paused: () => this.outage?.pausedForOutage === true,
           });
   }
@@ -88,15 +100,16 @@ export class Worker {
   async start(): Promise<void> {
     const { source, deps, metrics } = this.options;
     try {
-      await source.ready();
+      await source?.ready();
     } catch (error) {
-      await source.stop(0);
+      await source?.stop(0);
       throw error;
     }
     // Never with a replay of parked messages; then gap-fill jobs join the live ones (gapFill.ts
     // keeps them behind), their changesets claimed once in this process, their outcomes its own.
-    const gapFill = source.replayCount === undefined ? this.gapFill : undefined;
-    if (deps.health !== undefined) {
+    const gapFill = source?.replayCount === undefined ? this.gapFill : undefined;
+    // Pausing for an outage stops a queue's consuming: with no queue, nothing to pause.
+    if (deps.health !== undefined && source !== undefined) {
       const ledger = deps.ledger === dryRunLedger ? undefined : deps.ledger;
       this.outage = new OutagePause({ source, health: deps.health, metrics, ledger });
       if (ledger !== undefined) {
@@ -109,12 +122,17 @@ export class Worker {
         this.liveness.start();
       }
     }
+    if (source !== undefined) {
+      this.subscriptions.push(
+        source.settlements.subscribe((settlement) => {
+          this.onSettled(source, settlement);
+          gapFill?.wake();
+        }),
+      );
+    }
+    const streams = [source?.jobs, gapFill?.jobs, ...(this.options.jobs ?? [])];
     this.subscriptions.push(
-      source.settlements.subscribe((settlement) => {
-        this.onSettled(settlement);
-        gapFill?.wake();
-      }),
-      (gapFill === undefined ? source.jobs : merge(source.jobs, gapFill.jobs))
+      merge(...streams.filter((jobs) => jobs !== undefined))
         .pipe(
           pipeline(
             // Two jobs of this process on one changeset (a message delivered twice, or a push
@@ -133,11 +151,7 @@ export class Worker {
               from(
                 (this.liveness?.judge(result) ?? Promise.resolve(false))
                   .then(() => this.outage?.observe(result))
-                  .then(() =>
-                    gapFill?.owns(result.job) === true
-                      ? gapFill.settle(result)
-                      : source.settle(result),
-                  ),
+                  .then(() => settleJob(result)),
               ),
             SETTLING_AT_ONCE,
           ),
@@ -147,9 +161,13 @@ export class Worker {
             log.error('the pipeline stopped', { error });
             void this.stop('pipeline error', true);
           },
+          // A queue's jobs end only when it stops; other streams may end, their jobs settled.
+          complete: () => void this.stop('every job stream ended'),
         }),
     );
-    if (source.replayCount !== undefined) {
+    if (source === undefined) {
+      log.info('taking jobs', { streams: this.options.jobs?.length ?? 0 });
+    } else if (source.replayCount !== undefined) {
       log.info('consuming', {
         queue: source.names.failedQueue,
         parkedAtStart: source.replayCount,
@@ -158,7 +176,10 @@ export class Worker {
     } else {
       log.info('consuming', { queue: source.names.queue });
     }
-    this.stopWatchingDepth = watchQueueDepth(source, metrics, this.options.depthCheckMs ?? 60_000);
+    if (source !== undefined) {
+      const everyMs = this.options.depthCheckMs ?? 60_000;
+      this.stopWatchingDepth = watchQueueDepth(source, metrics, everyMs);
+    }
     gapFill?.start();
     this.armIdleTimer();
   }
@@ -166,11 +187,12 @@ export class Worker {
   /**
    * True while connected and consuming, or paused for an upstream's outage: for /healthz. Not
    * while the store is down: this process can do nothing then, and a platform that restarts
-   * it on a failed check gets it a new connection.
+   * it on a failed check gets it a new connection. With no queue, true until it stops.
    */
   healthy(): boolean {
     const { source, deps } = this.options;
     if (this.liveness !== undefined && deps.health?.isUp(STORE_HOST) === false) return false;
+    if (source === undefined) return this.stopping === undefined;
     return source.consuming() || (this.outage?.pausedForOutage === true && source.connected());
   }
 
@@ -189,21 +211,23 @@ export class Worker {
       // Past the grace and a little more, whatever has not closed is left behind (the broker
       // takes back unacked messages; claims expire): the process must be able to exit.
       const deadline = graceMs + CLOSE_SLACK_MS;
-      await within(deadline, 'closing the Pulse connection', source.stop(graceMs)).catch(
-        (error: unknown) => log.error('closing the Pulse connection failed', { error }),
-      );
+      if (source !== undefined) {
+        await within(deadline, 'closing the Pulse connection', source.stop(graceMs)).catch(
+          (error: unknown) => log.error('closing the Pulse connection failed', { error }),
+        );
+      }
       await within(deadline, 'stopping gap-fill', gapFillStopped ?? Promise.resolve());
       // No more probes: nothing is left to wait for a host.
       this.options.deps.health?.close();
       for (const subscription of this.subscriptions) subscription.unsubscribe();
-      log.info('stopped', { reason, ...source.counters });
+      log.info('stopped', { reason, ...source?.counters });
       this.resolveStopped({ reason, failed });
     })();
     return this.stopping;
   }
 
-  private onSettled(settlement: Settlement): void {
-    const { source, metrics } = this.options;
+  private onSettled(source: QueueSource, settlement: Settlement): void {
+    const { metrics } = this.options;
     metrics.record(settlement, source.inFlight);
     void recordParkedPush(this.options.deps.ledger, settlement);
     const line = settlementLine(settlement);
@@ -218,10 +242,9 @@ export class Worker {
    * the timer is set again from the last delivery; while a message is in flight it waits.
    */
   private armIdleTimer(): void {
-    const timeoutMs = this.options.idleTimeoutMs;
-    if (timeoutMs === undefined || this.stopping !== undefined) return;
+    const { source, idleTimeoutMs: timeoutMs } = this.options;
+    if (timeoutMs === undefined || source === undefined || this.stopping !== undefined) return;
     clearTimeout(this.idleTimer);
-    const { source } = this.options;
     const due = source.lastDeliveryAt + timeoutMs - Date.now();
     this.idleTimer = setTimeout(
       () => {
@@ -236,3 +259,13 @@ export class Worker {
     );
   }
 }
+
+/** Hands a job's outcome to its source, through the settle the job carries. */
+const settleJob = (result: JobOutcome): Promise<void> =>
+  result.job.settle === undefined
+    ? Promise.reject(
+        new Error(
+          `${result.job.label} came to the worker with no settle: its source must give one`,
+        ),
+      )
+    : result.job.settle(result);

@@ -1,7 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
 import { Observable } from 'rxjs';
 import { describeError } from '../../src/errors.js';
-import type { Job } from '../../src/pipeline/job.js';
+import type { JobOutcome, SettlingJob } from '../../src/pipeline/job.js';
 import type { InFlight } from './inFlight.js';
 import type { PulseLink } from './link.js';
 import { readPulseMessage } from './message.js';
@@ -25,14 +25,14 @@ export interface ConsumerParts {
 }
 
 /**
- * Consuming: each message is read here; a push becomes a job, any other message is settled at
- * once (skipped and acked, or parked when it cannot be read). One subscriber to `jobs`;
- * unsubscribing, or `pause()`, cancels the consumer.
+ * Consuming: each message is read here; a push becomes a job that settles its message (ack,
+ * retry, defer, park) by its outcome, any other message is settled at once (skipped and
+ * acked, or parked when it cannot be read). One subscriber to `jobs`; unsubscribing, or
+ * `pause()`, cancels the consumer.
  */
 export class PulseConsumer {
   lastDeliveryAt = Date.now();
-  private readonly deliveries = new Map<Job, Delivery>();
-  private subscriber: { next: (job: Job) => void } | undefined;
+  private subscriber: { next: (job: SettlingJob) => void } | undefined;
   private consumerTag: Promise<string | undefined> | undefined;
   /** Set by `pause()`, cleared by `resume()`: no consumer wanted (an upstream is down). */
   private holding = false;
@@ -41,7 +41,7 @@ export class PulseConsumer {
 
   constructor(private readonly parts: ConsumerParts) {}
 
-  readonly jobs: Observable<Job> = new Observable<Job>((subscriber) => {
+  readonly jobs: Observable<SettlingJob> = new Observable<SettlingJob>((subscriber) => {
     if (this.subscriber !== undefined) {
       subscriber.error(new Error('a PulseSource has one consumer: its jobs are already taken'));
       return;
@@ -103,14 +103,6 @@ export class PulseConsumer {
     if (tag !== undefined) await this.parts.link.channel.cancel(tag).catch(() => undefined);
   }
 
-  /** The delivery a job came from, handed over once to be settled. */
-  take(job: Job): Delivery {
-    const delivery = this.deliveries.get(job);
-    if (delivery === undefined) throw new Error(`${job.label} is not a delivery of ours`);
-    this.deliveries.delete(job);
-    return delivery;
-  }
-
   private consume(): Promise<string> {
     const { link, queue, options } = this.parts;
     return link.channel
@@ -145,7 +137,6 @@ export class PulseConsumer {
     this.parts.counters.received += 1;
     this.lastDeliveryAt = Date.now();
     this.parts.inFlight.enter();
-    let job: Job | undefined;
     try {
       options.testHooks?.beforeRead?.(message);
       const reading = readPulseMessage(message.content, options.allowedHosts);
@@ -157,17 +148,29 @@ export class PulseConsumer {
           parkReason: 'undecodable',
         });
       } else {
-        job = { label: delivery.label, target: reading.target, receivedAt: Date.now() };
-        this.deliveries.set(job, delivery);
-        this.subscriber.next(job);
+        this.subscriber.next({
+          label: delivery.label,
+          target: reading.target,
+          receivedAt: Date.now(),
+          settle: this.settleOnce(delivery),
+        });
       }
     } catch (error) {
       // A throw out of the consume callback reaches amqplib, which closes the channel: the
       // message would come back first, throw again, and hold up the queue for ever.
-      if (job !== undefined) this.deliveries.delete(job);
       const reason = `could not read the message: ${describeError(error)}`;
       settler.concludeNow(delivery, 'park', { reason, parkReason: 'undecodable' });
     }
+  }
+
+  /** A job's settle: its message is acked (or sent on) once; a second call is a bug. */
+  private settleOnce(delivery: Delivery): (result: JobOutcome) => Promise<void> {
+    let settled = false;
+    return async (result) => {
+      if (settled) throw new Error(`${delivery.label} was settled already`);
+      settled = true;
+      await this.parts.settler.settle(delivery, result);
+    };
   }
 
   /** A message this replay parked again has come round: every earlier one was taken. */

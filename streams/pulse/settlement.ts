@@ -1,21 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
-import { failureLines, type JobOutcome } from '../../src/pipeline/job.js';
-import type { ParkReason, Verdict } from './verdict.js';
+import { failureLines, type JobOutcome, type ParkReason } from '../../src/pipeline/job.js';
 
-/** What became of one message: the line a log and the metrics are made of. */
-export interface Settlement {
-  readonly label: string;
-  /** `skip`: acked without work; `hold`: left unacked (--no-send). */
-  readonly action: Verdict | 'skip' | 'hold';
-  /** Why it was skipped or parked without reaching the pipeline. */
-  readonly reason?: string;
-  /** The job's outcome, for messages that reached the pipeline. */
-  readonly result?: JobOutcome;
-  /** `park`: why, in one word. */
-  readonly parkReason?: ParkReason;
-  /** `retry`: the attempt that failed (1 for the first) and the delay before the next. */
-  readonly retry?: { readonly attempt: number; readonly step: string; readonly delayMs: number };
-}
+export type { Settlement } from '../../src/pipeline/job.js';
 
 export interface PulseCounters {
   received: number;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, Subject } from 'rxjs';
 import { DEFAULT_RETRY_MAX_HOURS } from '../../src/codecs/settings.js';
 import { log } from '../../src/log.js';
-import type { Job, JobOutcome } from '../../src/pipeline/job.js';
+import type { SettlingJob } from '../../src/pipeline/job.js';
 import { PulseConsumer } from './consumer.js';
 import { InFlight } from './inFlight.js';
 import { PulseLink } from './link.js';
@@ -23,8 +23,8 @@ const CANCEL_WAIT_MS = 5_000;
  * The always-on worker's source: a durable Pulse queue bound to the hgpush exchange, consumed
  * through amqp-connection-manager, which reconnects by itself. Every (re)connect checks the
  * exchange passively, asserts and binds the queues, and resumes consuming (link.ts,
- * topology.ts). Each message is read by the consumer (consumer.ts): a push becomes a job. A
- * job's outcome comes back through `settle` (settler.ts): ack, retry later, defer, or park.
+ * topology.ts). Each message is read by the consumer (consumer.ts): a push becomes a job
+ * that carries its own `settle` (settler.ts): ack, retry later, defer, or park.
  * Lifecycle: `ready()`, subscribe to `jobs` (one subscriber; unsubscribing stops consuming),
  * `stop()`.
  */
@@ -34,8 +34,11 @@ export class PulseSource {
   private readonly settled = new Subject<Settlement>();
   /** Every message, as it is settled. */
   readonly settlements: Observable<Settlement> = this.settled.asObservable();
-  /** Jobs, one per delivered push message. Subscribing consumes; unsubscribing stops it. */
-  readonly jobs: Observable<Job>;
+  /**
+   * Jobs, one per delivered push message, each settling its message by the outcome it is
+   * given. Subscribing consumes; unsubscribing stops it.
+   */
+  readonly jobs: Observable<SettlingJob>;
   /** Resolves once a replay has taken every message parked at its start. */
   readonly replayed: Promise<void>;
   private readonly link: PulseLink;
@@ -44,7 +47,6 @@ export class PulseSource {
   /** For --replay-failed: the messages parked at its start, and this run's mark. */
   private readonly replay: ReplayRun | undefined;
   private readonly consumer: PulseConsumer;
-  private readonly settler: Settler;
   private stopping: Promise<void> | undefined;
 
   constructor(options: PulseOptions) {
@@ -69,9 +71,9 @@ export class PulseSource {
     const link = this.link;
     const failedDepth = () => this.failedDepth();
     const parts = { link, options, replay, inFlight, counters };
-    this.settler = new Settler({ ...parts, names, retryMaxAgeMs, settled, failedDepth });
+    const settler = new Settler({ ...parts, names, retryMaxAgeMs, settled, failedDepth });
     const queue = replay !== undefined ? names.failedQueue : names.queue;
-    const { settler, settlements } = this;
+    const { settlements } = this;
     this.consumer = new PulseConsumer({ ...parts, queue, settler, settlements });
     this.jobs = this.consumer.jobs;
   }
@@ -182,10 +184,5 @@ export class PulseSource {
       await this.link.close();
     })();
     return this.stopping;
-  }
-
-  /** Settles a job's message by its outcome: ack, retry later, defer, requeue or park. */
-  async settle(result: JobOutcome): Promise<void> {
-    await this.settler.settle(this.consumer.take(result.job), result);
   }
 }

@@ -1,27 +1,8 @@
-import type { JobOutcome } from '../../src/pipeline/job.js';
+import type { JobOutcome, ParkReason, Verdict } from '../../src/pipeline/job.js';
 
-/**
- * What to do with a Pulse message once its job has an outcome:
- * - `ack`: every changeset is done (sent now or before);
- * - `defer`: another live process holds one of its changesets, so it is not done here; it
- *   goes back to the queue after a short pause, and that is not a failed attempt;
- * - `retry`: a transient failure; a copy waits in a delay queue, then comes back (an attempt);
- * - `requeue`: back to the queue at once, not an attempt (its hosts are down, or a copy could
- *   not be made);
- * - `park`: for an operator (the failed queue).
- */
-export type Verdict = 'ack' | 'defer' | 'retry' | 'requeue' | 'park';
-
-/** Why a message was parked, as the metrics count it. */
-export type ParkReason =
-  /** Not an hgpush message we can read, or its repository is on a host not allowed. */
-  | 'undecodable'
-  /** A failure that trying again would not mend: a 4xx but 429, a ping the schema refuses. */
-  | 'permanent'
-  /** Still failing RETRY_MAX_HOURS after its first failure. */
-  | 'too_old'
-  /** Failed again when --replay-failed ran it: a replay is one explicit try. */
-  | 'replay_failed';
+// What to do with a Pulse message once its job has an outcome, and why one was parked: the
+// settle actions every source shares (job.ts).
+export type { ParkReason, Verdict } from '../../src/pipeline/job.js';
 
 export type Decision =
   | { readonly verdict: Exclude<Verdict, 'park'> }
