@@ -36,6 +36,8 @@ export class PushlogSource {
   async *jobs(): AsyncGenerator<Job> {
     const { repository, end } = this.range;
     let cursor = this.range.start;
+    // Stopped before the first push was asked for: nothing is fetched at all.
+    if (this.stopped) return;
     let next: Promise<PushlogPage> | undefined = this.page(cursor);
     while (!this.stopped && next !== undefined) {
       let page: PushlogPage;
@@ -46,6 +48,8 @@ export class PushlogSource {
         this.failure = error;
         return;
       }
+      // Stopped while the page was on its way: no read-ahead is asked for after a stop.
+      if (this.stopped) return;
       cursor = Math.min(pageStart + this.pageSize, end);
       next = cursor < end && cursor < page.lastpushid ? this.page(cursor) : undefined;
       // A read-ahead that fails while this page is handed out is reported when it is reached.

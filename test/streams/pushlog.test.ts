@@ -352,6 +352,8 @@ test('stop() before subscribing: nothing is asked for', async (t) => {
   source.stop();
   const jobs = await drain(source);
   t.deepEqual(jobs, []);
+  // Long enough for a stray request to reach the server, had one been sent.
+  await sleep(200);
   t.is(fx.hg.requests.length, 0);
 });
 
