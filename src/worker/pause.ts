@@ -3,7 +3,7 @@ import type { HostHealth } from '../clients/health.js';
 import { log } from '../log.js';
 import type { JobOutcome } from '../pipeline/job.js';
 import type { Ledger } from '../pipeline/ledger.js';
-import { StoreClosed, StoreError } from '../state/index.js';
+import { StoreClosed, StoreError } from '../errors.js';
 import { OutageMetrics, type WorkerMetrics } from './metrics.js';
 
 /** The store, among the hosts whose health is watched. */

@@ -1,6 +1,6 @@
 import { repositoryUrl } from '../codecs/scalars.js';
 import type { Ledger } from '../pipeline/ledger.js';
-import type { Landing } from '../state/index.js';
+import type { Landing } from '../pipeline/ports.js';
 
 /**
  * The store's claims keep two processes from sending one changeset, but all the jobs of one
