@@ -81,6 +81,7 @@ export const services = [
   'test/cli/telemetryStatusReadOnly.test.ts',
   'test/deploy/deploy.test.ts',
   'test/standIn.test.ts',
+  'test/state/migrationLock.test.ts',
   'test/state/processes.test.ts',
   'test/state/store.postgres.test.ts',
   'test/streams/hostileMessages.test.ts',

@@ -102,9 +102,16 @@ const leases: Migration = {
  *
  * No `down`: going back would have to drop one of the two rows of a node sent for two
  * repositories, and with it the record that its ping was sent.
+ *
+ * On PostgreSQL a process of the old version may still be writing while the rows are copied:
+ * a row it committed after the copy read the table would go with the dropped table, and its
+ * ping be sent again. Both tables are locked first (writers wait until the migration's
+ * transaction commits, then fail against the new tables and retry). On SQLite the whole
+ * migration already runs under the file's write lock (sqlite.ts).
  */
-const landingKey: Migration = {
+const landingKey = (engine: Engine): Migration => ({
   async up(db: Kysely<unknown>) {
+    if (engine === 'postgres') await sql`lock table ledger, claims in exclusive mode`.execute(db);
     await db.schema
       .createTable('ledger_0003')
       .addColumn('repository', 'text', (c) => c.notNull())
@@ -146,21 +153,26 @@ const landingKey: Migration = {
       .where(sql<boolean>`node is not null`)
       .execute();
   },
-};
+});
 
-export const migrations: Readonly<Record<string, Migration>> = {
+export type Engine = 'sqlite' | 'postgres';
+
+/** The migrations as they run on `engine` (their names, and all but one statement, are shared). */
+export const migrationsFor = (engine: Engine): Readonly<Record<string, Migration>> => ({
   '0001_initial': initial,
   '0002_leases': leases,
-  '0003_landing_key': landingKey,
-};
+  '0003_landing_key': landingKey(engine),
+});
 
-const provider: MigrationProvider = { getMigrations: async () => migrations };
+/** The migrations by name, as SQLite runs them: for readers that need only the names. */
+export const migrations = migrationsFor('sqlite');
 
 /**
  * Brings the schema up to date; a database already there is left as it is. The caller sees
  * to mutual exclusion where the engine's migration lock does not (connect.ts).
  */
-export const migrateToLatest = async (db: Kysely<unknown>): Promise<void> => {
+export const migrateToLatest = async (db: Kysely<unknown>, engine: Engine): Promise<void> => {
+  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(engine) };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error === undefined) return;
   const failed = results?.find((r) => r.status === 'Error')?.migrationName;

@@ -73,7 +73,9 @@ export const connectPostgres = async (
   try {
     // Kysely's migrator holds a PostgreSQL advisory lock while it migrates, inside one
     // transaction: processes starting together wait for each other and migrate once.
-    await (options.readOnly === true ? requireCurrentSchema(base) : migrateToLatest(base));
+    await (options.readOnly === true
+      ? requireCurrentSchema(base)
+      : migrateToLatest(base, 'postgres'));
   } catch (error) {
     await base.destroy();
     throw error;

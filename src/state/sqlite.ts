@@ -79,7 +79,7 @@ export const connectSqlite = async (path: string, options: ConnectOptions): Prom
       if (readonly) return requireCurrentSchema(base);
       handle.exec('BEGIN IMMEDIATE');
       try {
-        await migrateToLatest(base);
+        await migrateToLatest(base, 'sqlite');
         handle.exec('COMMIT');
       } catch (error) {
         if (handle.inTransaction) handle.exec('ROLLBACK');
