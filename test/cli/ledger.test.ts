@@ -395,12 +395,14 @@ test('a database cut off while messages are processed: nothing is acked that is 
   const stderr = () => workers.map((w) => w.stderr()).join('\n');
   await s.publish(range(1, PUSHES));
   await until('some pings', () => s.fx.tmo.received.size >= 3, 15_000);
-  // Nobody may connect, and the worker's connections are cut.
-  const downAt = Date.now();
+  // Nobody may connect, and the worker's connections are cut. The outage starts once both
+  // statements are done: on a loaded machine they take a while, and a write the worker
+  // committed meanwhile may be followed by its ack.
   await onServer(`ALTER DATABASE ${s.database} ALLOW_CONNECTIONS false`);
   await onServer(
     `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${s.database}'`,
   );
+  const downAt = Date.now();
   await sleep(3_000);
   const upAt = Date.now();
   await onServer(`ALTER DATABASE ${s.database} ALLOW_CONNECTIONS true`);
