@@ -9,9 +9,6 @@ import { OutageMetrics, type WorkerMetrics } from './metrics.js';
 /** The store, among the hosts whose health is watched. */
 export const STORE_HOST = 'store';
 
-/** A landing no ledger holds: asking for it is the store's probe. */
-const PROBE_LANDING = { repository: 'store-probe', node: '0'.repeat(40) };
-
 /** What pausing needs of the source (PulseSource). */
 export interface PausableSource {
   pause(): Promise<void>;
@@ -63,16 +60,8 @@ export class OutagePause {
 
   constructor(private readonly options: OutagePauseOptions) {
     const { health, ledger, metrics } = options;
-    if (ledger !== undefined) {
-      health.setProbe(STORE_HOST, {
-        run: async () => {
-          await ledger.isSent(PROBE_LANDING);
-          return 200;
-        },
-        setting: 'DATABASE_URL (and the database itself)',
-      });
-      health.breaker(STORE_HOST);
-    }
+    // The store's probe is its liveness read (storeLiveness.ts), set by the worker.
+    if (ledger !== undefined) health.breaker(STORE_HOST);
     this.outageMetrics = new OutageMetrics(metrics.registry, () => health.hosts());
     this.outageMetrics.consuming.set(1);
     metrics.healthNote = () => this.note();
