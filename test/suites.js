@@ -47,6 +47,7 @@ export const unit = [
   'test/streams/checkpoint.test.ts',
   'test/streams/parkedMessage.test.ts',
   'test/streams/pulseConnection.test.ts',
+  'test/streams/githubMessage.test.ts',
   'test/streams/pulseMessage.test.ts',
   'test/streams/pushlog.test.ts',
   'test/suites.test.ts',

@@ -4,8 +4,8 @@ import { describeError } from '../../src/errors.js';
 import type { JobOutcome, SettlingJob } from '../../src/pipeline/job.js';
 import type { InFlight } from './inFlight.js';
 import type { PulseLink } from './link.js';
-import { readPulseMessage } from './message.js';
 import type { PulseOptions } from './options.js';
+import { messageReader, type Reading } from './readers.js';
 import type { ReplayRun } from './replayRun.js';
 import { retryStateOf } from './retry.js';
 import type { Delivery, PulseCounters, Settlement } from './settlement.js';
@@ -38,8 +38,12 @@ export class PulseConsumer {
   private holding = false;
   /** Pauses and resumes, one after the other. */
   private flow: Promise<void> = Promise.resolve();
+  /** Each message read with its exchange's codec (readers.ts). */
+  private readonly read: (message: ConsumeMessage) => Reading;
 
-  constructor(private readonly parts: ConsumerParts) {}
+  constructor(private readonly parts: ConsumerParts) {
+    this.read = messageReader(parts.options);
+  }
 
   readonly jobs: Observable<SettlingJob> = new Observable<SettlingJob>((subscriber) => {
     if (this.subscriber !== undefined) {
@@ -139,13 +143,13 @@ export class PulseConsumer {
     this.parts.inFlight.enter();
     try {
       options.testHooks?.beforeRead?.(message);
-      const reading = readPulseMessage(message.content, options.allowedHosts);
+      const reading = this.read(message);
       if (reading.kind === 'skip') {
         settler.concludeNow(delivery, 'skip', { reason: reading.reason });
       } else if (reading.kind === 'reject') {
         settler.concludeNow(delivery, 'park', {
           reason: reading.reason,
-          parkReason: 'undecodable',
+          parkReason: ('parkReason' in reading ? reading.parkReason : undefined) ?? 'undecodable',
         });
       } else {
         this.subscriber.next({

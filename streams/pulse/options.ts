@@ -1,11 +1,14 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { PulseSettings } from '../../src/codecs/settings.js';
 import type { JobOutcome } from '../../src/pipeline/job.js';
+import type { GitHubPushReader } from './githubMessage.js';
 
 export interface PulseOptions {
   readonly settings: PulseSettings;
   /** Hosts a message's `repo_url` may name. */
   readonly allowedHosts: readonly string[];
+  /** Reading GitHub pushes (bound when GITHUB_PUSH_ROUTING_KEY is set): githubMessage.ts. */
+  readonly github?: Omit<GitHubPushReader, 'allowedHosts'>;
   readonly prefetch: number;
   /** `failed` replays the failed queue (--replay-failed). */
   readonly queue?: 'main' | 'failed';

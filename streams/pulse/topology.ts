@@ -3,10 +3,24 @@ import type { Channel } from 'amqplib';
 import type { PulseSettings } from '../../src/codecs/settings.js';
 import type { PulseNames } from './names.js';
 
+/** taskcluster-github's exchange, when settings built by hand do not name it. */
+const GITHUB_PUSH_EXCHANGE = 'exchange/taskcluster-github/v1/push';
+
+/** The GitHub push exchange and key the queue is bound to, or undefined: no key, no binding. */
+export const githubBinding = (s: PulseSettings) =>
+  s.GITHUB_PUSH_ROUTING_KEY === undefined
+    ? undefined
+    : {
+        exchange: s.GITHUB_PUSH_EXCHANGE ?? GITHUB_PUSH_EXCHANGE,
+        routingKey: s.GITHUB_PUSH_ROUTING_KEY,
+      };
+
 /**
  * Every queue and exchange of ours, and the bindings: on every (re)connect and resume, since
  * Pulse may have deleted any of them. The hgpush exchange is only checked (passively): it is
- * Pulse's, and one that does not exist is a setting to fix.
+ * Pulse's, and one that does not exist is a setting to fix. With GITHUB_PUSH_ROUTING_KEY set,
+ * the same queue is bound to taskcluster-github's push exchange too (checked the same way):
+ * one queue, one worker, both forges.
  */
 export const declareQueues = async (
   channel: Channel,
@@ -17,6 +31,11 @@ export const declareQueues = async (
   await channel.checkExchange(s.PULSE_EXCHANGE);
   await channel.assertQueue(queue, { durable: true, exclusive: false, autoDelete: false });
   await channel.bindQueue(queue, s.PULSE_EXCHANGE, s.PULSE_QUEUE_ROUTING_KEY);
+  const github = githubBinding(s);
+  if (github !== undefined) {
+    await channel.checkExchange(github.exchange);
+    await channel.bindQueue(queue, github.exchange, github.routingKey);
+  }
   await channel.assertExchange(failedExchange, 'fanout', { durable: true, autoDelete: false });
   await channel.assertQueue(failedQueue, { durable: true, exclusive: false, autoDelete: false });
   await channel.bindQueue(failedQueue, failedExchange, '');
