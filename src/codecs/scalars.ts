@@ -34,9 +34,20 @@ export type NonNegativeInt = t.TypeOf<typeof NonNegativeInt>;
 export const Bit = t.union([t.literal(0), t.literal(1)], '0 or 1');
 
 /**
- * A repository URL as pings and requests use it: without trailing slashes, so that
- * `https://hg.mozilla.org/mozilla-central/` and `.../mozilla-central` are one repository.
- * It is also the repository of a landing's key (the ledger's, the claims', the document id's):
- * whatever else makes two spellings one repository belongs here, so that all of them agree.
+ * A repository URL in its one canonical form, taken where a URL enters (a Pulse message, a
+ * command-line argument, a setting): scheme and host lower-case, the scheme's default port
+ * dropped, no trailing slash. `http://LOCALHOST:80/x/` and `http://localhost/x` are one
+ * repository. It is also the repository of a landing's key (the ledger's, the claims', the
+ * watermark's, the document id's), so all of them agree. Anything that is not an http(s) URL
+ * (a bare path) only loses its trailing slashes.
  */
-export const repositoryUrl = (url: string): string => url.replace(/\/+$/, '');
+export const repositoryUrl = (url: string): string => {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    return url.replace(/\/+$/, '');
+  }
+  // The WHATWG parser lower-cases the scheme and host and drops a default port.
+  parsed.pathname = parsed.pathname.replace(/\/+$/, '');
+  const href = parsed.href;
+  return parsed.search === '' && parsed.hash === '' ? href.replace(/\/+$/, '') : href;
+};

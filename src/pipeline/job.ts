@@ -54,6 +54,8 @@ export type Verdict = 'ack' | 'defer' | 'retry' | 'requeue' | 'park';
 export type ParkReason =
   /** Not an hgpush message we can read, or its repository is on a host not allowed. */
   | 'undecodable'
+  /** An hgpush message whose repository is on a host not in ALLOWED_HOSTS. */
+  | 'host_not_allowed'
   /** A failure that trying again would not mend: a 4xx but 429, a ping the schema refuses. */
   | 'permanent'
   /** Still failing RETRY_MAX_HOURS after its first failure. */

@@ -7,6 +7,7 @@
  * that this file shows the database exactly as it is.
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { canonicalRepository } from './canonicalRepository.js';
 
 const initial: Migration = {
   async up(db: Kysely<unknown>) {
@@ -162,6 +163,7 @@ export const migrationsFor = (engine: Engine): Readonly<Record<string, Migration
   '0001_initial': initial,
   '0002_leases': leases,
   '0003_landing_key': landingKey(engine),
+  '0004_canonical_repository': canonicalRepository(engine),
 });
 
 /** The migrations by name, as SQLite runs them: for readers that need only the names. */

@@ -81,7 +81,7 @@ export class WorkerMetrics {
   });
   readonly parked = new Counter({
     name: 'commit_telemetry_parked_total',
-    help: 'Messages parked, by reason (undecodable, permanent, too_old, replay_failed)',
+    help: 'Messages parked, by reason (undecodable, host_not_allowed, permanent, too_old, replay_failed)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -2,7 +2,7 @@ import { decodeJsonWith } from '../../src/codecs/decodeJson.js';
 import { ChangegroupMessage, HgPushEnvelope } from '../../src/codecs/pulseMessage.js';
 import { allowedUrl } from '../../src/clients/allowList.js';
 import { describeError } from '../../src/errors.js';
-import type { PushTarget } from '../../src/pipeline/job.js';
+import type { ParkReason, PushTarget } from '../../src/pipeline/job.js';
 import { repositoryUrl } from '../../src/codecs/scalars.js';
 
 /** What a Pulse message body asks of us. */
@@ -12,7 +12,7 @@ export type MessageReading =
   /** Nothing to do: acknowledged and logged. */
   | { readonly kind: 'skip'; readonly reason: string }
   /** Cannot be processed as it is: parked for an operator, never dropped. */
-  | { readonly kind: 'reject'; readonly reason: string };
+  | { readonly kind: 'reject'; readonly reason: string; readonly parkReason?: ParkReason };
 
 /**
  * An hgpush message is a few KB; a megabyte is far past any real one and far below what the
@@ -51,7 +51,8 @@ export const readPulseMessage = (
   try {
     allowedUrl(repoUrl, allowedHosts);
   } catch (error) {
-    return { kind: 'reject', reason: `repo_url: ${describeError(error)}` };
+    const reason = `repo_url: ${describeError(error)}`;
+    return { kind: 'reject', reason, parkReason: 'host_not_allowed' };
   }
   const repository = repositoryUrl(repoUrl);
   return { kind: 'push', target: { kind: 'push', repository, pushId: push.pushid } };
