@@ -88,6 +88,7 @@ export const services = [
   'test/state/migrationLock.test.ts',
   'test/state/processes.test.ts',
   'test/state/store.postgres.test.ts',
+  'test/streams/githubBinding.test.ts',
   'test/streams/hostileMessages.test.ts',
   'test/streams/pulse.test.ts',
   'test/streams/pulseRetry.test.ts',
