@@ -21,6 +21,10 @@ export const settlementLine = (settlement: Settlement): Record<string, unknown> 
     repository: push?.repository,
     push: push?.pushId,
     changesets: result.outcomes.length,
+    // Sent now, and skipped because a ping was sent before (a redelivery, a backfill's).
+    sent: result.outcomes.filter((o) => o.status === 'sent').length,
+    sentBefore: result.outcomes.filter((o) => o.status === 'skipped' && o.reason === 'already sent')
+      .length,
     reviewSystems: sentBySystem(result.outcomes),
     ...(failures.length > 0 ? { failures } : {}),
     ...why,

@@ -4,9 +4,10 @@
  * `http://127.1:port/x/` and `http://127.0.0.1:port/x` (both on the allowed host, the first
  * a loopback address written short, with a trailing slash) land in one ledger and one
  * watermark, and a push announced again under the other spelling sends nothing twice.
+ * Each ack's log line says how many changesets were sent now and how many before.
  * A message whose repository is on a host not allowed is parked as `host_not_allowed`.
  */
-import anyTest, { type TestFn } from 'ava';
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { configureLog } from '../../src/log.js';
 import { openStore } from '../../src/state/index.js';
@@ -21,6 +22,24 @@ import { sqliteHarness } from '../state/sqliteHarness.js';
 import type { Harness } from '../state/harness.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
+
+/** The JSON log lines written from now until the test ends (the worker runs in this process). */
+const captureLog = (t: ExecutionContext): Record<string, unknown>[] => {
+  const lines: Record<string, unknown>[] = [];
+  const original = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    return true;
+  }) as typeof process.stderr.write;
+  configureLog({ level: 'info' });
+  t.teardown(() => {
+    process.stderr.write = original;
+    configureLog({ level: 'silent' });
+  });
+  return lines;
+};
 
 interface Context {
   fx: Fixtures;
@@ -71,12 +90,28 @@ test('two spellings of one repository land in one ledger and one watermark; othe
   const publish = (repoUrl: string, pushId: number) =>
     t.context.admin.publish(routingKey, changegroupMessage(repoUrl, pushId));
 
-  await publish(short, 1);
-  await until('push 1 acked', () => w.source.counters.acked === 1, 8_000);
-  await publish(canonical, 2);
-  await publish(short, 2);
-  await publish(canonical, 1);
-  await until('four pushes acked', () => w.source.counters.acked === 4, 8_000);
+  const lines = captureLog(t);
+  const announced: [string, number][] = [
+    [short, 1],
+    [canonical, 2],
+    [short, 2],
+    [canonical, 1],
+  ];
+  for (const [acked, [repoUrl, pushId]] of announced.entries()) {
+    await publish(repoUrl, pushId);
+    await until(`message ${acked + 1} acked`, () => w.source.counters.acked === acked + 1, 8_000);
+  }
+  const acks = lines.filter((line) => line.action === 'ack');
+  t.deepEqual(
+    acks.map(({ repository, push, sent, sentBefore }) => [repository, push, sent, sentBefore]),
+    [
+      [canonical, 1, 3, 0],
+      [canonical, 2, 3, 0],
+      [canonical, 2, 0, 3],
+      [canonical, 1, 0, 3],
+    ],
+    'each ack line says how many changesets were sent now and how many before',
+  );
 
   const sink = w.sink as MemorySink;
   t.is(sink.pings.length, 6, 'three changesets in each of two pushes, each sent once');
