@@ -11,6 +11,8 @@
  */
 export const unit = [
   'test/appJson.test.ts',
+  'test/codecs/githubSettings.test.ts',
+  'test/rules/gitRepository.test.ts',
   'test/cli/eta.test.ts',
   'test/cli/failures.test.ts',
   'test/cli/parkedTable.test.ts',

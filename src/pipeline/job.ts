@@ -18,7 +18,20 @@ export interface ChangesetTarget {
   readonly node: string;
 }
 
-export type Target = PushTarget | ChangesetTarget;
+/**
+ * A push to a git branch: the commits reachable from `head` and not from `base` (GitHub's
+ * compare, oldest first). `repository` is the branch's URL, `<web>/<owner>/<repo>/tree/<branch>`
+ * (src/rules/gitRepository.ts); `base` and `head` are full 40-hex shas. A single git commit is
+ * a ChangesetTarget whose repository is such a URL.
+ */
+export interface GitPushTarget {
+  readonly kind: 'gitPush';
+  readonly repository: string;
+  readonly base: string;
+  readonly head: string;
+}
+
+export type Target = PushTarget | ChangesetTarget | GitPushTarget;
 
 /** One unit of work, as every source hands it to the pipeline; no source's wire format shows. */
 export interface Job {

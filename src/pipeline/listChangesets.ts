@@ -35,8 +35,11 @@ const nodesOfPush = async (
   return entry.changesets;
 };
 
-const nodesOf = async (hg: ListChangesetsDeps['hg'], job: Job): Promise<readonly string[]> =>
-  job.target.kind === 'push' ? nodesOfPush(hg, job.target) : [job.target.node];
+const nodesOf = async (hg: ListChangesetsDeps['hg'], job: Job): Promise<readonly string[]> => {
+  if (job.target.kind === 'push') return nodesOfPush(hg, job.target);
+  if (job.target.kind === 'changeset') return [job.target.node];
+  throw new PipelineError(`git pushes are not read yet (${job.target.repository})`, 'permanent');
+};
 
 /** Turns each job into its changesets, one value each (a push may have none), in order. */
 export const listChangesets = ({ hg }: ListChangesetsDeps): OperatorFunction<Job, ChangesetRef> =>

@@ -107,7 +107,9 @@ const pushJob = (repository: string, pushId: number, nodes: readonly string[]): 
 const keyOf = ({ target }: Job): string =>
   target.kind === 'changeset'
     ? `changeset ${target.repository} ${target.node}`
-    : `push ${target.repository} ${target.pushId}`;
+    : target.kind === 'push'
+      ? `push ${target.repository} ${target.pushId}`
+      : `gitPush ${target.repository} ${target.base}...${target.head}`;
 
 /** Fresh clients, so no run shares the Bugzilla cache or the request counts of another. */
 const clientsFor = (settings: UpstreamSettings): Clients =>
