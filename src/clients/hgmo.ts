@@ -7,7 +7,7 @@ import { NoSuchChangeset, PipelineError } from '../errors.js';
 import { DiffstatCounter } from '../rules/diffstat.js';
 import { allowedUrl } from './allowList.js';
 import { decodeAnswer, requireOk, type Http, type ProbeTarget } from './http.js';
-import { readChangeset } from './jsonRev.js';
+import { readChangeset } from './json/jsonRev.js';
 
 const decodePage = decodeJsonWith(PushlogPage, 'json-pushes answer');
 

@@ -6,7 +6,7 @@ import { HostHealth } from '../../src/clients/health.js';
 import { HgClient } from '../../src/clients/hgmo.js';
 import { HostLimits } from '../../src/clients/hostLimits.js';
 import { Http } from '../../src/clients/http.js';
-import { CHANGESET_FIELDS } from '../../src/clients/jsonRev.js';
+import { CHANGESET_FIELDS } from '../../src/clients/json/jsonRev.js';
 import {
   AnswerTooLarge,
   DeadlineExceeded,

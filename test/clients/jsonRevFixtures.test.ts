@@ -2,7 +2,7 @@
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHANGESET_FIELDS } from '../../src/clients/jsonRev.js';
+import { CHANGESET_FIELDS } from '../../src/clients/json/jsonRev.js';
 import { Changeset } from '../../src/codecs/changeset.js';
 import { decodeWith } from '../../src/codecs/report.js';
 import { configureLog } from '../../src/log.js';

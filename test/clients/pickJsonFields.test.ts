@@ -4,7 +4,7 @@ import {
   JsonFieldPicker,
   JsonSyntaxError,
   KeptTooLarge,
-} from '../../src/clients/pickJsonFields.js';
+} from '../../src/clients/json/picker.js';
 
 /** The picker's outcome for `text` cut at `cuts`: its fields, or its error's name and message. */
 const pick = (text: string | Buffer, keep: string[], cuts: number[] = [], max = Infinity) => {

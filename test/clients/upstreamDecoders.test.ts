@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { BugzillaClient } from '../../src/clients/bugzilla.js';
-import { CHANGESET_FIELDS } from '../../src/clients/jsonRev.js';
+import { CHANGESET_FIELDS } from '../../src/clients/json/jsonRev.js';
 import { AttachmentsAnswer, BugzillaError, HistoryAnswer } from '../../src/codecs/bugzilla.js';
 import { Changeset } from '../../src/codecs/changeset.js';
 import { decodeJsonWith } from '../../src/codecs/decodeJson.js';

@@ -1,8 +1,8 @@
-import { Changeset } from '../codecs/changeset.js';
-import { DecodeError, decodeWith } from '../codecs/report.js';
-import { AnswerTooLarge, PipelineError } from '../errors.js';
-import { decodedOrFail, type Answer } from './http.js';
-import { JsonFieldPicker, JsonSyntaxError, KeptTooLarge } from './pickJsonFields.js';
+import { Changeset } from '../../codecs/changeset.js';
+import { DecodeError, decodeWith } from '../../codecs/report.js';
+import { AnswerTooLarge, PipelineError } from '../../errors.js';
+import { decodedOrFail, type Answer } from '../http.js';
+import { JsonFieldPicker, JsonSyntaxError, KeptTooLarge } from './picker.js';
 
 const WHAT = 'json-rev answer';
 
