@@ -73,5 +73,5 @@ test('npm start runs the worker from dist/', async (t) => {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
   });
   t.regex(stdout, /^Usage: process-queue-messages /m);
-  t.is(pkg.scripts.start, 'node dist/src/cli/processQueueMessages/main.js');
+  t.is(pkg.scripts.start, 'node dist/bin/processQueueMessages.js');
 });

@@ -101,8 +101,8 @@ const example = (lines: string[][], first: string, second: string): string[] => 
 const binCommand = (bin: string) => {
   const file = (pkg.bin as Record<string, string>)[bin];
   if (file === undefined) throw new Error(`package.json has no bin ${bin}`);
-  // dist/src/cli/<command>/main.js: the folder names the command.
-  return basename(dirname(file)) as Parameters<typeof runCommand>[0];
+  // dist/bin/<command>.js: the file names the command.
+  return basename(file, '.js') as Parameters<typeof runCommand>[0];
 };
 
 const pingsLogged = (stderr: string): string[] =>
@@ -221,7 +221,7 @@ test('npm run stand-in: its printed settings and examples work with the built co
     t.is(status.code, 0, status.stderr);
     t.true(status.stdout.includes(`${hgUrl}/${REPO}`), status.stdout);
   } else {
-    t.log('dist/src/cli/telemetryStatus/main.js is absent: telemetry-status not checked');
+    t.log('dist/bin/telemetryStatus.js is absent: telemetry-status not checked');
   }
 
   // Every request is logged, one line each.

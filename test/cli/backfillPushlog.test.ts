@@ -627,8 +627,8 @@ test('programInvocation: node and the script for a .js file, a bin link as it is
   // Not through npx (the test runner may itself run under npx).
   const plain = {};
   t.deepEqual(
-    programInvocation('/srv/app/dist/src/cli/backfillPushlog/main.js', 'backfill-pushlog', plain),
-    ['node', '/srv/app/dist/src/cli/backfillPushlog/main.js'],
+    programInvocation('/srv/app/dist/bin/backfillPushlog.js', 'backfill-pushlog', plain),
+    ['node', '/srv/app/dist/bin/backfillPushlog.js'],
   );
   t.deepEqual(
     programInvocation('/srv/app/node_modules/.bin/backfill-pushlog', 'backfill-pushlog', plain),
@@ -651,17 +651,17 @@ test('programInvocation: node and the script for a .js file, a bin link as it is
   );
   // npx running a script file by its path is still node and the file.
   t.deepEqual(
-    programInvocation('/srv/app/dist/src/cli/backfillPushlog/main.js', 'backfill-pushlog', npx),
-    ['node', '/srv/app/dist/src/cli/backfillPushlog/main.js'],
+    programInvocation('/srv/app/dist/bin/backfillPushlog.js', 'backfill-pushlog', npx),
+    ['node', '/srv/app/dist/bin/backfillPushlog.js'],
   );
 });
 
 test('resumeCommand: the invocation, the options that differ from the defaults, the range', (t) => {
-  const invocation = ['node', '/srv/app/dist/src/cli/backfillPushlog/main.js'];
+  const invocation = ['node', '/srv/app/dist/bin/backfillPushlog.js'];
   const repo = 'https://hg.mozilla.org/integration/autoland';
   t.is(
     resumeCommand(invocation, defaults, repo, 41, 90),
-    `node /srv/app/dist/src/cli/backfillPushlog/main.js ${repo} 41 90`,
+    `node /srv/app/dist/bin/backfillPushlog.js ${repo} 41 90`,
   );
   t.is(
     resumeCommand(

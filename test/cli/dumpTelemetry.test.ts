@@ -165,22 +165,24 @@ const withPatch = Object.keys(expected).find(
 /** Peak RSS of a finished child, by `/usr/bin/time -f %M` (KiB), when time(1) is there. */
 const timed = existsSync('/usr/bin/time');
 
-test('a patch that trickles past STREAM_DEADLINE_SECONDS: exit 1 within two minutes, naming the request and its deadline', async (t) => {
+test('a patch that trickles past STREAM_DEADLINE_SECONDS: exit 1, naming the request and its deadline', async (t) => {
   t.timeout(150_000);
   const fx = await startFixtures();
   t.teardown(() => fx.close());
-  fx.fail({ match: /\/raw-rev\//, trickleMs: 2000 });
+  // A byte a second never stalls, yet never ends: only the whole-answer deadline stops it.
+  fx.fail({ match: /\/raw-rev\//, trickleMs: 1000 });
   const started = Date.now();
   const result = await runCommand('dumpTelemetry', [withPatch], {
     ...fx.env,
     TARGET_REPO: fx.repo(REPO),
-    STREAM_DEADLINE_SECONDS: '20',
+    STREAM_DEADLINE_SECONDS: '3',
   });
   const seconds = (Date.now() - started) / 1000;
   t.is(result.code, 1, result.stderr);
-  t.true(seconds < 120, `took ${seconds} s`);
+  // Each attempt ends at its 3 s deadline: the command ends (the bound allows a loaded machine).
+  t.true(seconds < 100, `took ${seconds} s`);
   t.regex(result.stderr, new RegExp(`GET ${fx.hg.url}/${REPO}/raw-rev/${withPatch}`));
-  t.regex(result.stderr, /20 s deadline/);
+  t.regex(result.stderr, /3 s deadline/);
   t.is(result.stdout, '');
 });
 

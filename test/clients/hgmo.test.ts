@@ -71,12 +71,21 @@ test('a diff of any size streams past unheld: no cap applies to it', async (t) =
 
 test('a kept field over MAX_ANSWER_MB fails at once, for good, naming the URL and the cap', async (t) => {
   const { fx, hg } = await upstreams({ maxAnswerBytes: MIB });
-  fx.fail({ match: /json-rev/, body: () => jsonWithHugeString(300e6, 'desc', { node: NODE }) });
-  const started = Date.now();
+  let served = 0;
+  fx.fail({
+    match: /json-rev/,
+    body: () =>
+      jsonWithHugeString(300e6, 'desc', { node: NODE }).on(
+        'data',
+        (chunk: Buffer) => (served += chunk.length),
+      ),
+  });
   const error = await t.throwsAsync(hg.changeset(fx.repo(AUTOLAND), NODE), {
     instanceOf: AnswerTooLarge,
   });
-  t.true(Date.now() - started < 2000);
+  // At once: reading stopped soon after the cap, long before the 300 MB (bytes, not seconds).
+  t.true(await eventually(() => fx.hg.inFlight === 0, 10_000));
+  t.true(served < 64 * MIB, `${served} bytes served`);
   t.is(error?.kind, 'permanent');
   t.is(
     error?.message,
@@ -84,7 +93,7 @@ test('a kept field over MAX_ANSWER_MB fails at once, for good, naming the URL an
       `json-rev's kept fields (${[...CHANGESET_FIELDS].join(', ')}); a permanent failure, not retried`,
   );
   t.is(fx.hg.requests.length, 1);
-  t.true(await eventually(() => fx.hg.inFlight === 0));
+  t.true(await eventually(() => fx.hg.inFlight === 0, 10_000));
   await fx.close();
 });
 
@@ -134,19 +143,24 @@ test('every json-pushes request carries startID and endID', async (t) => {
 
 test('a json-pushes answer over MAX_ANSWER_MB fails at once, for good', async (t) => {
   const { fx, hg } = await upstreams({ maxAnswerBytes: MIB });
-  fx.fail({ match: /json-pushes/, body: () => jsonWithHugeString(300e6) });
-  const started = Date.now();
+  let served = 0;
+  fx.fail({
+    match: /json-pushes/,
+    body: () => jsonWithHugeString(300e6).on('data', (chunk: Buffer) => (served += chunk.length)),
+  });
   const error = await t.throwsAsync(hg.pushlogPage(fx.repo(AUTOLAND), 1, 2), {
     instanceOf: AnswerTooLarge,
   });
-  t.true(Date.now() - started < 2000);
+  // At once: reading stopped soon after the cap, long before the 300 MB (bytes, not seconds).
+  t.true(await eventually(() => fx.hg.inFlight === 0, 10_000));
+  t.true(served < 64 * MIB, `${served} bytes served`);
   t.is(
     error?.message,
     `GET ${fx.repo(AUTOLAND)}/json-pushes?version=2&startID=1&endID=2: more than the 1 MB cap ` +
       '(MAX_ANSWER_MB) in the answer; a permanent failure, not retried',
   );
   t.is(fx.hg.requests.length, 1);
-  t.true(await eventually(() => fx.hg.inFlight === 0));
+  t.true(await eventually(() => fx.hg.inFlight === 0, 10_000));
   await fx.close();
 });
 
@@ -168,7 +182,7 @@ for (const [endpoint, call] of [
     );
     t.is(fx.hg.requests.length, 3);
     // The server sees each socket closed: nothing is left trickling.
-    t.true(await eventually(() => fx.hg.inFlight === 0));
+    t.true(await eventually(() => fx.hg.inFlight === 0, 10_000));
     await fx.close();
   });
 }
@@ -184,7 +198,7 @@ test('json-pushes trickling in past the deadline for answers read whole is cut o
     /json-pushes\?version=2&startID=182539&endID=182540 did not finish within its 1 s deadline$/,
   );
   t.is(fx.hg.requests.length, 2);
-  t.true(await eventually(() => fx.hg.inFlight === 0));
+  t.true(await eventually(() => fx.hg.inFlight === 0, 10_000));
   await fx.close();
 });
 

@@ -81,14 +81,14 @@ test.serial(
       match: /json-pushes/,
       body: () => jsonWithHugeString(300e6).on('data', (chunk: Buffer) => (bytes += chunk.length)),
     });
-    const started = Date.now();
     const { result, growth } = await peakGrowth(() => hg.pushlogPage(fx.repo(AUTOLAND), 0, 1));
     t.true(result instanceof AnswerTooLarge && result.kind === 'permanent');
     t.regex((result as Error).message, /more than the 32 MB cap \(MAX_ANSWER_MB\)/);
-    t.true(Date.now() - started < 5000);
     // The default cap, 32 MB, is what may be held; the server stopped soon after it.
     t.true(growth < 64 * MIB, `grew by ${(growth / MIB).toFixed(1)} MB`);
-    t.true(await eventually(() => fx.hg.inFlight === 0));
+    t.true(await eventually(() => fx.hg.inFlight === 0, 10_000));
+    // "At once": the request stopped reading long before the 300 MB were served (counted in
+    // bytes, not in seconds, which a loaded machine stretches).
     t.true(bytes < 100e6, `${bytes} bytes served`);
     t.log(`${(bytes / 1e6).toFixed(0)} MB served, memory grew by ${(growth / MIB).toFixed(1)} MB`);
     await fx.close();
