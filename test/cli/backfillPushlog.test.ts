@@ -650,10 +650,10 @@ test('programInvocation: node and the script for a .js file, a bin link as it is
     ['npx', 'backfill-pushlog'],
   );
   // npx running a script file by its path is still node and the file.
-  t.deepEqual(
-    programInvocation('/srv/app/dist/bin/backfillPushlog.js', 'backfill-pushlog', npx),
-    ['node', '/srv/app/dist/bin/backfillPushlog.js'],
-  );
+  t.deepEqual(programInvocation('/srv/app/dist/bin/backfillPushlog.js', 'backfill-pushlog', npx), [
+    'node',
+    '/srv/app/dist/bin/backfillPushlog.js',
+  ]);
 });
 
 test('resumeCommand: the invocation, the options that differ from the defaults, the range', (t) => {

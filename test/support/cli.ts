@@ -22,8 +22,7 @@ export interface Running {
 }
 
 /** The built command, as users run it; `npm test` builds first (its `pretest`). */
-export const commandPath = (command: string): string =>
-  join(ROOT, `dist/bin/${command}.js`);
+export const commandPath = (command: string): string => join(ROOT, `dist/bin/${command}.js`);
 
 /**
  * Runs one of the built commands with only the environment given (plus PATH and HOME), so no
