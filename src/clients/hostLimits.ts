@@ -1,4 +1,5 @@
 import pLimit, { type LimitFunction } from 'p-limit';
+import { RetryLater } from '../errors.js';
 import type { HostHealth } from './health.js';
 
 /**
@@ -38,5 +39,23 @@ export class HostLimits {
     if (until > Date.now()) return until;
     this.holds.delete(host);
     return 0;
+  }
+
+  /**
+   * The wait, in ms, before the request's host may be asked (0: now); a RetryLater when it
+   * is longer than `maxMs`, naming the request and when its host may be asked again.
+   */
+  refuseWhileHeld(
+    request: { readonly url: string; readonly method?: string },
+    maxMs: number,
+  ): number {
+    const host = new URL(request.url).host;
+    const until = this.heldUntil(host);
+    const waitMs = until - Date.now();
+    if (waitMs > maxMs) {
+      const name = `${request.method ?? 'GET'} ${request.url}`;
+      throw new RetryLater(name, host, until, 'not sent: its host asked us to wait');
+    }
+    return Math.max(waitMs, 0);
   }
 }

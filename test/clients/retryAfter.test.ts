@@ -9,7 +9,7 @@ import { HostHealth } from '../../src/clients/health.js';
 import { HgClient } from '../../src/clients/hgmo.js';
 import { HostLimits } from '../../src/clients/hostLimits.js';
 import { Http, type HttpOptions } from '../../src/clients/http.js';
-import { MAX_RETRY_AFTER_MS, retryAfterMs } from '../../src/clients/retryAfter.js';
+import { MAX_RETRY_AFTER_MS, retryAfterMs } from '../../src/clients/http/retryAfter.js';
 import { honouringRetryAfter } from '../../src/clients/retryBackoff.js';
 import { TelemetryClient } from '../../src/clients/telemetry.js';
 import type { Ping } from '../../src/codecs/ping.js';
