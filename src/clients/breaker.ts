@@ -5,51 +5,12 @@ import {
   handleWhen,
   IsolatedCircuitError,
   type CircuitBreakerPolicy,
-  type IBreaker,
 } from 'cockatiel';
 import { describeError, isTransient, PipelineError } from '../errors.js';
+import { ConsecutiveRequests } from './health/consecutiveRequests.js';
+import { HostDown, type DownReason } from './health/hostDown.js';
 
-/** Why a host is taken for down. */
-export type DownReason =
-  /** Its last requests failed the transient way: network, deadline, 429, 5xx. */
-  | { readonly kind: 'failing'; readonly failures: number; readonly error: string }
-  /** It answered its last requests with one and the same 4xx: a setting is likely wrong. */
-  | { readonly kind: 'refusing'; readonly status: number; readonly failures: number };
-
-/** A request not made because its host is down; transient: it is for later. */
-export class HostDown extends PipelineError {
-  override readonly name = 'HostDown';
-  constructor(
-    readonly host: string,
-    reason: DownReason | undefined,
-  ) {
-    const why =
-      reason?.kind === 'refusing' ? `it answers every request with ${reason.status}` : 'failing';
-    super(`${host} is down (${why}): not asked until it answers again`, 'transient');
-  }
-}
-
-/**
- * Cockatiel's breaker decides when to open from this: consecutive failures of distinct
- * requests (the breaker wraps a whole request, its retries inside). While on probation (just
- * back because its probe answered, and no request has had a good answer since) it does not
- * open, so that a host whose probe succeeds while some of its requests keep failing cannot
- * pause everything over and over: those requests then fail the ordinary way.
- */
-class ConsecutiveRequests implements IBreaker {
-  state = { failures: 0, probation: false };
-
-  constructor(private readonly threshold: number) {}
-
-  success(): void {
-    this.state.failures = 0;
-  }
-
-  failure(): boolean {
-    this.state.failures += 1;
-    return !this.state.probation && this.state.failures >= this.threshold;
-  }
-}
+export { HostDown, type DownReason } from './health/hostDown.js';
 
 const isClientError = (status: number): boolean => status >= 400 && status < 500 && status !== 429;
 

@@ -1,74 +1,12 @@
-import { ExponentialBackoff, type GeneratorFn, type IBackoff } from 'cockatiel';
+import type { ExponentialBackoff } from 'cockatiel';
 import { filter, firstValueFrom, Subject, type Observable } from 'rxjs';
 import { DEFAULT_BREAKER_FAILURES, DEFAULT_BREAKER_PROBE_SECONDS } from '../codecs/settings.js';
-import { describeError, RetryLater } from '../errors.js';
 import { log } from '../log.js';
-import { HostBreaker, type DownReason } from './breaker.js';
+import { HostBreaker } from './breaker.js';
+import type { DownHost, HostHealthOptions, HostTransition, Probe } from './health/types.js';
+import { HostWatch, probeBackoff } from './health/watch.js';
 
-export interface HostHealthOptions {
-  /** Consecutive failures of distinct requests (or the same 4xx) that take a host for down. */
-  readonly failures?: number;
-  /** How often a down host is probed. */
-  readonly probeMs?: number;
-  /**
-   * What a request does when its host is down: `fail` at once with HostDown (the worker,
-   * which pauses and hands its messages back), or `wait` until the host is back and try
-   * again (the backfill).
-   */
-  readonly whileDown?: 'fail' | 'wait';
-}
-
-/**
- * A host's own cheap request, never a message's: it resolves with the status of its answer
- * and rejects when there was none (network, deadline) or it was 429 or 5xx.
- */
-export interface Probe {
-  readonly run: () => Promise<number>;
-  /** What to check when the host refuses every request: `TMO_BASE_URL`, `BMO_API_URL`. */
-  readonly setting: string;
-}
-
-/** A host went down or came back. `since`: when that happened. */
-export interface HostTransition {
-  readonly host: string;
-  readonly up: boolean;
-  readonly since: Date;
-  /** Why it went down (`up: false`). */
-  readonly reason?: DownReason;
-  /** How long it was down (`up: true`). */
-  readonly downForMs?: number;
-}
-
-export interface DownHost {
-  readonly host: string;
-  readonly since: Date;
-  readonly reason: DownReason | undefined;
-}
-
-interface Watched {
-  readonly breaker: HostBreaker;
-  /** Set while it is down: the next probe. */
-  timer?: NodeJS.Timeout;
-  /** When it last went down, in ms since the epoch. */
-  wentDownAt?: number;
-  /** When it last came back, in ms since the epoch. */
-  cameBackAt?: number;
-  /** The wait before each probe of the current outage; longer each time the host flaps. */
-  backoff?: IBackoff<unknown>;
-}
-
-/** How many times the probe interval the wait grows to at most, when a host keeps flapping. */
-const MAX_PROBE_BACKOFF = 16;
-
-/**
- * Doubling waits, each at least the probe interval (so that a host cannot be taken down and
- * back faster than that) and up to half as long again, so that many processes (or hosts)
- * that went down together do not all probe at the same instant.
- */
-const atLeastTheInterval: GeneratorFn<number> = (attempt = 0, options) => {
-  const base = Math.min(options.maxDelay, options.initialDelay * options.exponent ** attempt);
-  return [Math.min(options.maxDelay, base * (1 + Math.random() / 2)), attempt + 1];
-};
+export type { DownHost, HostHealthOptions, HostTransition, Probe } from './health/types.js';
 
 /**
  * The health of every upstream host (hg.mozilla.org, Bugzilla, telemetry; the worker adds
@@ -85,7 +23,7 @@ export class HostHealth {
   readonly failures: number;
   readonly probeMs: number;
   readonly whileDown: 'fail' | 'wait';
-  private readonly watched = new Map<string, Watched>();
+  private readonly watched = new Map<string, HostWatch>();
   /** Set apart from the breakers: a client names its hosts' probes before it asks them anything. */
   private readonly probes = new Map<string, Probe>();
   private readonly probeBackoff: ExponentialBackoff<number>;
@@ -98,11 +36,7 @@ export class HostHealth {
     this.failures = options.failures ?? DEFAULT_BREAKER_FAILURES;
     this.probeMs = options.probeMs ?? DEFAULT_BREAKER_PROBE_SECONDS * 1000;
     this.whileDown = options.whileDown ?? 'fail';
-    this.probeBackoff = new ExponentialBackoff({
-      initialDelay: this.probeMs,
-      maxDelay: this.probeMs * MAX_PROBE_BACKOFF,
-      generator: atLeastTheInterval,
-    });
+    this.probeBackoff = probeBackoff(this.probeMs);
   }
 
   /** The breaker of a host (`host:port` as in a URL, or a name such as `store`). */
@@ -173,42 +107,39 @@ export class HostHealth {
   /** Stops probing; whoever waits for a host stops waiting. */
   close(): void {
     this.closed = true;
-    for (const entry of this.watched.values()) clearTimeout(entry.timer);
+    for (const watch of this.watched.values()) watch.stop();
     this.changes.complete();
   }
 
-  private entry(host: string): Watched {
-    let entry = this.watched.get(host);
-    if (entry === undefined) {
-      entry = { breaker: new HostBreaker(host, this.failures, (b) => this.changed(b)) };
-      this.watched.set(host, entry);
+  private entry(host: string): HostWatch {
+    let watch = this.watched.get(host);
+    if (watch === undefined) {
+      const breaker = new HostBreaker(host, this.failures, (b) => this.changed(b));
+      watch = new HostWatch(breaker, {
+        probeMs: this.probeMs,
+        probeBackoff: this.probeBackoff,
+        keepsAlive: this.whileDown === 'wait',
+        probeOf: (name) => this.probes.get(name),
+        closed: () => this.closed,
+      });
+      this.watched.set(host, watch);
     }
-    return entry;
+    return watch;
   }
 
+  /** One line when a host goes down (an error if it refuses every request), one when back. */
   private changed(breaker: HostBreaker): void {
-    const entry = this.entry(breaker.host);
+    const watch = this.entry(breaker.host);
     const { host } = breaker;
     const since = new Date(breaker.since);
     if (breaker.up) {
-      clearTimeout(entry.timer);
-      entry.timer = undefined;
-      entry.cameBackAt = breaker.since;
-      const downForMs = breaker.since - (entry.wentDownAt ?? breaker.since);
+      const downForMs = watch.cameBack();
       log.info(`${host} is back`, { host, downForSeconds: Math.round(downForMs / 100) / 10 });
       this.changes.next({ host, up: true, since, downForMs });
       return;
     }
-    entry.wentDownAt = breaker.since;
-    // Down again before it stayed up as long as the longest wait: it flaps, so wait longer.
-    const last = entry.backoff;
-    const flapped =
-      last !== undefined &&
-      entry.cameBackAt !== undefined &&
-      breaker.since - entry.cameBackAt < this.probeMs * MAX_PROBE_BACKOFF;
-    entry.backoff = flapped ? last.next(undefined) : this.probeBackoff.next();
+    const probeEverySeconds = Math.round(watch.wentDown() / 100) / 10;
     const reason = breaker.reason;
-    const probeEverySeconds = Math.round(entry.backoff.duration / 100) / 10;
     if (reason?.kind === 'refusing') {
       const setting = this.probes.get(host)?.setting ?? 'its URL';
       log.error(
@@ -224,42 +155,5 @@ export class HostHealth {
       });
     }
     this.changes.next({ host, up: false, since, ...(reason === undefined ? {} : { reason }) });
-    this.probeLater(entry, entry.backoff.duration);
-  }
-
-  private probeLater(entry: Watched, delayMs: number): void {
-    if (this.closed) return;
-    clearTimeout(entry.timer);
-    entry.timer = setTimeout(() => void this.probe(entry), delayMs);
-    // What waits for the host (`wait` mode) keeps the process alive only through the probes.
-    if (this.whileDown === 'fail') entry.timer.unref();
-  }
-
-  /**
-   * One probe: the first good answer closes the breaker; else the next after the outage's
-   * wait, or once the host's Retry-After has passed if that is later.
-   */
-  private async probe(entry: Watched): Promise<void> {
-    const { breaker } = entry;
-    const probe = this.probes.get(breaker.host);
-    if (breaker.up || this.closed) return;
-    let answer: string;
-    let notBefore = 0;
-    try {
-      if (probe === undefined) throw new Error('no probe for this host');
-      const status = await probe.run();
-      const refusedFor = breaker.reason?.kind === 'refusing' ? breaker.reason.status : undefined;
-      if (status !== refusedFor) {
-        if (!breaker.up) breaker.close();
-        return;
-      }
-      answer = `answered ${status} again`;
-    } catch (error) {
-      answer = describeError(error);
-      if (error instanceof RetryLater) notBefore = error.until;
-    }
-    log.debug('probed; still down', { host: breaker.host, answer });
-    const waitMs = Math.max(entry.backoff?.duration ?? this.probeMs, notBefore - Date.now());
-    if (!breaker.up) this.probeLater(entry, waitMs);
   }
 }
