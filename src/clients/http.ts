@@ -44,8 +44,8 @@ const MIB = 1024 * 1024;
  * the health's `wait` mode, held until the host is back and tried again. A 429 or 503 with
  * Retry-After holds its host (in the shared HostLimits): no request of any client goes to it
  * before that time, and a retry waits for it (up to `maxWaitMs`, else it fails with
- * RetryLater); so does an answer the client's holdWhen reads as a wait (a HostWait, not
- * retried here: the client waits it out).
+ * RetryLater); so does an answer holdWhen reads as a wait (a HostWait: the client's to wait
+ * out, no failure to the breaker).
  */
 export class Http {
   private readonly context: AttemptContext;
@@ -113,8 +113,14 @@ export class Http {
       const started = Date.now();
       const final: FinalAnswer = {};
       try {
-        return await breaker.run(
-          () => this.withRetries(request, handle, breaker, final),
+        const result = await breaker.run(
+          () =>
+            this.withRetries<T | HostWait>(request, handle, breaker, final).catch((e: unknown) => {
+              if (e instanceof HostWait) return e;
+        if (result instanceof HostWait) throw result;
+        return result;
+              throw e;
+            }),
           () => final.status,
         );
       } catch (error) {
