@@ -20,10 +20,12 @@ export interface PushRange {
 export class PushlogSource {
   /** Why paging stopped early, if a page could not be read. */
   failure: unknown = undefined;
+  /** The repository's newest push, as the last page read named it. */
+  lastPushId: number | undefined = undefined;
   private stopped = false;
 
   constructor(
-    private readonly hg: HgClient,
+    private readonly hg: Pick<HgClient, 'pushlogPage'>,
     private readonly range: PushRange,
     private readonly pageSize: number,
   ) {}
@@ -50,6 +52,7 @@ export class PushlogSource {
       }
       // Stopped while the page was on its way: no read-ahead is asked for after a stop.
       if (this.stopped) return;
+      this.lastPushId = page.lastpushid;
       cursor = Math.min(pageStart + this.pageSize, end);
       next = cursor < end && cursor < page.lastpushid ? this.page(cursor) : undefined;
       // A read-ahead that fails while this page is handed out is reported when it is reached.

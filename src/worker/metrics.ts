@@ -158,30 +158,6 @@ export class WorkerMetrics {
 }
 
 /**
- * The gap-fill poller's metrics, in the worker's registry: pushes it settled from the pushlog,
- * and how far each repository's pushlog was ahead of its watermark at the last poll.
- */
-export class GapFillMetrics {
-  readonly gapFilled: Counter<'repository'>;
-  readonly pushesBehind: Gauge<'repository'>;
-
-  constructor(registry: Registry) {
-    this.gapFilled = new Counter({
-      name: 'commit_telemetry_gap_filled_pushes_total',
-      help: 'Pushes settled from the pushlog by gap-fill (no live message settled them first)',
-      labelNames: ['repository'] as const,
-      registers: [registry],
-    });
-    this.pushesBehind = new Gauge({
-      name: 'commit_telemetry_pushes_behind',
-      help: "The pushlog's newest push minus the watermark, at the last poll",
-      labelNames: ['repository'] as const,
-      registers: [registry],
-    });
-  }
-}
-
-/**
  * Outages, in the worker's registry: whether each upstream host (and the store) is up, as
  * its circuit breaker says at each scrape, and whether the worker is consuming (0 while it
  * is paused for an outage).

@@ -1,63 +1,20 @@
-import { from, merge, mergeMap, type Observable, type Subscription } from 'rxjs';
-import type { HostHealth } from '../clients/health.js';
+import type { Subscription } from 'rxjs';
 import { log } from '../log.js';
-import {
-  DEFAULT_BOUNDS,
-  pipeline,
-  type PipelineBounds,
-  type PipelineDeps,
-} from '../pipeline/index.js';
-import type { JobOutcome, Settlement, SettlingJob } from '../pipeline/job.js';
+import type { Settlement } from '../pipeline/job.js';
 import { dryRunLedger } from '../pipeline/ledger.js';
-import { GapFill, type GapFillConfig } from './gapFill.js';
-export { gapFillConfig } from './gapFill.js';
-import { GapFillMetrics, type WorkerMetrics } from './metrics.js';
 import { OutagePause, STORE_HOST } from './pause.js';
-import { oneClaimPerProcess } from './processClaims.js';
 import { recordParkedPush } from './parkedPush.js';
-import { watchQueueDepth } from './queueDepth.js';
+import { IdleTimer, watchQueueDepth } from './queueWatch.js';
+import { runJobs } from './runJobs.js';
 import { settlementLine } from './settlementLog.js';
-import type { QueueSource } from './source.js';
-import { StoreLiveness, type StoreLivenessOptions } from './storeLiveness.js';
+import type { LiveLoad, QueueSource, WorkerOptions, WorkerStop } from './source.js';
+import { StoreLiveness } from './storeLiveness.js';
 import { within } from './within.js';
+
+export type { WorkerOptions, WorkerStop } from './source.js';
 
 /** What stopping may take beyond the grace period before the worker gives up waiting. */
 const CLOSE_SLACK_MS = 5_000;
-
-/** Acks are quick; parking waits for a confirm. The prefetch bounds them anyway. */
-const SETTLING_AT_ONCE = 64;
-
-export interface WorkerOptions {
-  /**
-   * The queue consumed (Pulse), if any: besides its jobs, the worker connects it, pauses it
-   * for an outage, watches its depth and stops it.
-   */
-  readonly source?: QueueSource;
-  /**
-   * More streams of jobs, from any source: each job carries its own settle. Without a queue
-   * source, the worker stops once every stream has ended and every job is settled.
-   */
-  readonly jobs?: readonly Observable<SettlingJob>[];
-  /** With the hosts' health (createClients gives it), consuming pauses while one is down. */
-  readonly deps: PipelineDeps & { readonly health?: HostHealth | undefined };
-  readonly metrics: WorkerMetrics;
-  readonly bounds?: PipelineBounds;
-  /** Stop once no message arrived for this long and none is in flight (--timeout; a queue's). */
-  readonly idleTimeoutMs?: number;
-  /** How long `stop()` lets messages in flight finish; Heroku kills 30 s after SIGTERM. */
-  readonly graceMs?: number;
-  readonly depthCheckMs?: number;
-  /** Gap-fill from the pushlog (gapFill.ts); only for a worker that sends, with a store. */
-  readonly gapFill?: GapFillConfig;
-  /** How often, and within what deadline, the store is read to know it is up (storeLiveness.ts). */
-  readonly storeLiveness?: Pick<StoreLivenessOptions, 'everyMs' | 'deadlineMs'>;
-}
-
-export interface WorkerStop {
-  readonly reason: string;
-  /** 0 for a clean stop, 1 when the worker could not go on. */
-  readonly failed: boolean;
-}
 
 /**
  * The always-on worker: jobs (Pulse messages, gap-fill pushes, any stream of them) through the
@@ -73,9 +30,7 @@ export class Worker {
   private stopping: Promise<void> | undefined;
   private readonly subscriptions: Subscription[] = [];
   private stopWatchingDepth: () => void = () => {};
-  private idleTimer: NodeJS.Timeout | undefined;
-  /** The pushlog poller, when gap-fill is on. */
-  readonly gapFill: GapFill | undefined;
+  private idle: IdleTimer | undefined;
   /** Pauses consuming while a host is down, when the deps carry the hosts' health. */
   private outage: OutagePause | undefined;
   /** Reads the store with a deadline, when there is one and the hosts' health. */
@@ -83,17 +38,10 @@ export class Worker {
 
   constructor(private readonly options: WorkerOptions) {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
-    const { gapFill, deps, metrics, source } = options;
-    this.gapFill =
-      gapFill === undefined
-        ? undefined
-        : new GapFill({
-            ...gapFill,
-            hg: deps.hg,
-            metrics: { gapFill: new GapFillMetrics(metrics.registry), pings: metrics.pings },
-            liveInFlight: () => source?.inFlight ?? 0,
-            paused: () => this.outage?.pausedForOutage === true,
-          });
+    const { source, idleTimeoutMs } = options;
+    if (source !== undefined && idleTimeoutMs !== undefined) {
+      this.idle = new IdleTimer(source, idleTimeoutMs, (reason) => void this.stop(reason));
+    }
   }
 
   /** Connects and starts consuming; rejects, with the connection closed, if it cannot. */
@@ -105,9 +53,9 @@ export class Worker {
       await source?.stop(0);
       throw error;
     }
-    // Never with a replay of parked messages; then gap-fill jobs join the live ones (gapFill.ts
-    // keeps them behind), their changesets claimed once in this process, their outcomes its own.
-    const gapFill = source?.replayCount === undefined ? this.gapFill : undefined;
+    // Never with a replay of parked messages; then polled jobs join the live ones (kept
+    // behind them), their changesets claimed once in this process, their outcomes their own.
+    const polled = source?.replayCount === undefined ? (this.options.polled ?? []) : [];
     // Pausing for an outage stops a queue's consuming: with no queue, nothing to pause.
     if (deps.health !== undefined && source !== undefined) {
       const ledger = deps.ledger === dryRunLedger ? undefined : deps.ledger;
@@ -126,44 +74,30 @@ export class Worker {
       this.subscriptions.push(
         source.settlements.subscribe((settlement) => {
           this.onSettled(source, settlement);
-          gapFill?.wake();
+          for (const p of polled) p.wake();
         }),
       );
     }
-    const streams = [source?.jobs, gapFill?.jobs, ...(this.options.jobs ?? [])];
+    const streams = [
+      source?.jobs,
+      ...polled.map((p) => p.jobs),
+      ...(this.options.jobs ?? []),
+    ].filter((jobs) => jobs !== undefined);
     this.subscriptions.push(
-      merge(...streams.filter((jobs) => jobs !== undefined))
-        .pipe(
-          pipeline(
-            // Two jobs of this process on one changeset (a message delivered twice, or a push
-            // arriving live and through gap-fill) must not both send it. A dry run claims
-            // nothing, so it has nothing to guard.
-            deps.ledger === dryRunLedger
-              ? deps
-              : { ...deps, ledger: oneClaimPerProcess(deps.ledger) },
-            this.options.bounds ?? DEFAULT_BOUNDS,
-          ),
-          mergeMap(
-            (result) =>
-              // The store's part in the job counts first: the settling asks if it is down. A
-              // job that failed on the store waits for a read of it, so that a failure during
-              // an outage is known as one (its message goes back without counting an attempt).
-              from(
-                (this.liveness?.judge(result) ?? Promise.resolve(false))
-                  .then(() => this.outage?.observe(result))
-                  .then(() => settleJob(result)),
-              ),
-            SETTLING_AT_ONCE,
-          ),
-        )
-        .subscribe({
-          error: (error: unknown) => {
-            log.error('the pipeline stopped', { error });
-            void this.stop('pipeline error', true);
-          },
-          // A queue's jobs end only when it stops; other streams may end, their jobs settled.
-          complete: () => void this.stop('every job stream ended'),
-        }),
+      runJobs(streams, deps, this.options.bounds, async (result) => {
+        // The store's part in the job counts first: the settling asks if it is down. A job
+        // that failed on the store waits for a read of it, so that a failure during an
+        // outage is known as one (its message goes back without counting an attempt).
+        await this.liveness?.judge(result);
+        await this.outage?.observe(result);
+      }).subscribe({
+        error: (error: unknown) => {
+          log.error('the pipeline stopped', { error });
+          void this.stop('pipeline error', true);
+        },
+        // A queue's jobs end only when it stops; other streams may end, their jobs settled.
+        complete: () => void this.stop('every job stream ended'),
+      }),
     );
     if (source === undefined) {
       log.info('taking jobs', { streams: this.options.jobs?.length ?? 0 });
@@ -180,8 +114,12 @@ export class Worker {
       const everyMs = this.options.depthCheckMs ?? 60_000;
       this.stopWatchingDepth = watchQueueDepth(source, metrics, everyMs);
     }
-    gapFill?.start();
-    this.armIdleTimer();
+    const load: LiveLoad = {
+      inFlight: () => source?.inFlight ?? 0,
+      paused: () => this.outage?.pausedForOutage === true,
+    };
+    for (const p of polled) p.start(load);
+    this.idle?.arm();
   }
 
   /**
@@ -202,12 +140,12 @@ export class Worker {
       log.info('stopping; letting messages in flight finish', { reason });
       this.outage?.close();
       this.liveness?.stop();
-      clearTimeout(this.idleTimer);
+      this.idle?.stop();
       this.stopWatchingDepth();
       const { source } = this.options;
       const graceMs = this.options.graceMs ?? 25_000;
-      // Gap-fill stops polling at once; its jobs in flight get the same grace as messages.
-      const gapFillStopped = this.gapFill?.stop(graceMs);
+      // Polling stops at once; polled jobs in flight get the same grace as messages.
+      const polledStopped = Promise.all((this.options.polled ?? []).map((p) => p.stop(graceMs)));
       // Past the grace and a little more, whatever has not closed is left behind (the broker
       // takes back unacked messages; claims expire): the process must be able to exit.
       const deadline = graceMs + CLOSE_SLACK_MS;
@@ -216,7 +154,7 @@ export class Worker {
           (error: unknown) => log.error('closing the Pulse connection failed', { error }),
         );
       }
-      await within(deadline, 'stopping gap-fill', gapFillStopped ?? Promise.resolve());
+      await within(deadline, 'stopping the polled sources', polledStopped);
       // No more probes: nothing is left to wait for a host.
       this.options.deps.health?.close();
       for (const subscription of this.subscriptions) subscription.unsubscribe();
@@ -229,43 +167,11 @@ export class Worker {
   private onSettled(source: QueueSource, settlement: Settlement): void {
     const { metrics } = this.options;
     metrics.record(settlement, source.inFlight);
-    void recordParkedPush(this.options.deps.ledger, settlement);
+    void recordParkedPush(this.options.parked, settlement);
     const line = settlementLine(settlement);
     const msg = `${settlement.label}: ${settlement.action}`;
     if (settlement.action === 'park' || settlement.action === 'requeue') log.warn(msg, line);
     else log.info(msg, line);
-    if (source.inFlight === 0) this.armIdleTimer();
-  }
-
-  /**
-   * Fires when no message has arrived for the idle timeout. Whenever the worker falls idle
-   * the timer is set again from the last delivery; while a message is in flight it waits.
-   */
-  private armIdleTimer(): void {
-    const { source, idleTimeoutMs: timeoutMs } = this.options;
-    if (timeoutMs === undefined || source === undefined || this.stopping !== undefined) return;
-    clearTimeout(this.idleTimer);
-    const due = source.lastDeliveryAt + timeoutMs - Date.now();
-    this.idleTimer = setTimeout(
-      () => {
-        if (source.inFlight > 0) return;
-        if (Date.now() - source.lastDeliveryAt >= timeoutMs) {
-          void this.stop(`no message for ${timeoutMs / 1000} s`);
-        } else {
-          this.armIdleTimer();
-        }
-      },
-      Math.max(due, 0),
-    );
+    if (source.inFlight === 0) this.idle?.arm();
   }
 }
-
-/** Hands a job's outcome to its source, through the settle the job carries. */
-const settleJob = (result: JobOutcome): Promise<void> =>
-  result.job.settle === undefined
-    ? Promise.reject(
-        new Error(
-          `${result.job.label} came to the worker with no settle: its source must give one`,
-        ),
-      )
-    : result.job.settle(result);

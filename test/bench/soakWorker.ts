@@ -150,6 +150,7 @@ const run = async (spec: SoakWorkerSpec): Promise<void> => {
     },
     metrics: new WorkerMetrics(),
     graceMs: 10_000,
+    parked: store,
   });
   const status = (): SoakStatus => {
     counts.received = source.counters.received;

@@ -153,6 +153,7 @@ const startWorker = async (
     },
     metrics,
     graceMs: 5_000,
+    ...(options.store === undefined ? {} : { parked: options.store }),
   });
   await worker.start();
   t.context.workers.push(worker);

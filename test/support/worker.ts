@@ -79,6 +79,7 @@ export const startWorker = async (options: {
     },
     metrics: new WorkerMetrics(),
     graceMs: 5_000,
+    ...(options.store === undefined ? {} : { parked: options.store }),
     ...(options.bounds === undefined ? {} : { bounds: options.bounds }),
   });
   await worker.start();

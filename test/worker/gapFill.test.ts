@@ -24,13 +24,14 @@ import { telemetrySink } from '../../src/sinks/telemetry.js';
 import type { DatabaseTarget } from '../../src/state/databaseUrl.js';
 import { openStore, type Store, type StoreOptions } from '../../src/state/index.js';
 import {
-  GapFill,
   gapFillConfig,
+  GapFillMetrics,
   POLLER_LEASE,
   type GapFillConfig,
   type GapFillStore,
-} from '../../src/worker/gapFill.js';
-import { GapFillMetrics, WorkerMetrics } from '../../src/worker/metrics.js';
+} from '../../streams/gapFill/config.js';
+import { GapFillSource } from '../../streams/gapFill/source.js';
+import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { Worker } from '../../src/worker/worker.js';
 import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
@@ -111,7 +112,7 @@ const store = async (
 interface Running {
   readonly worker: Worker;
   readonly source: PulseSource;
-  readonly gapFill: GapFill;
+  readonly gapFill: GapFillSource;
   readonly metrics: WorkerMetrics;
   stop(): Promise<void>;
 }
@@ -143,6 +144,14 @@ const startWorker = async (
     orThrow(readSettings(TelemetrySettings, env)),
   );
   const metrics = new WorkerMetrics();
+  const gapFill = new GapFillSource({
+    store: options.store,
+    pollMs: 1_000,
+    graceMs: 1_000,
+    ...options.gapFill,
+    hg: clients.hg,
+    metrics: { gapFill: new GapFillMetrics(metrics.registry), pings: metrics.pings },
+  });
   const worker = new Worker({
     source,
     deps: {
@@ -153,12 +162,13 @@ const startWorker = async (
     },
     metrics,
     graceMs: 5_000,
-    gapFill: { store: options.store, pollMs: 1_000, graceMs: 1_000, ...options.gapFill },
+    polled: [gapFill],
+    parked: options.store,
   });
   await worker.start();
   const stop = () => worker.stop('test over');
   t.teardown(stop);
-  return { worker, source, gapFill: worker.gapFill!, metrics, stop };
+  return { worker, source, gapFill, metrics, stop };
 };
 
 const nodesOf = (from: number, to: number): string[] =>
@@ -446,7 +456,7 @@ test('a failed poll is logged and made again at the next interval; none after st
   };
   const pages: string[] = [];
   const metrics = new WorkerMetrics();
-  const gapFill = new GapFill({
+  const gapFill = new GapFillSource({
     store: fake,
     pollMs: 50,
     graceMs: 60_000,
@@ -460,7 +470,6 @@ test('a failed poll is logged and made again at the next interval; none after st
       },
     },
     metrics: { gapFill: new GapFillMetrics(metrics.registry), pings: metrics.pings },
-    liveInFlight: () => 0,
   });
   const before = warnings.length;
   gapFill.start();

@@ -126,6 +126,7 @@ const startWorker = async (t: { context: Context }, name: string, failures: numb
     },
     metrics,
     graceMs: 5_000,
+    parked: store,
   });
   await worker.start();
   t.context.workers.push(worker);

@@ -124,6 +124,7 @@ const startWorker = async (t: { context: Context; teardown(fn: () => unknown): v
     },
     metrics,
     graceMs: 5_000,
+    parked: store,
     storeLiveness: { everyMs: 300, deadlineMs: 1_000 },
   });
   const server = await metrics.serve(0, () => worker.healthy());

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import * as t from 'io-ts';
+import { gapFillConfig, GapFillMetrics } from '../../../streams/gapFill/config.js';
+import { GapFillSource } from '../../../streams/gapFill/source.js';
 import { PulseSource } from '../../../streams/pulse/source.js';
 import { createClients } from '../../clients/index.js';
 import {
@@ -10,11 +12,12 @@ import {
   StoreSettings,
   UpstreamSettings,
 } from '../../codecs/settings.js';
+import { DEFAULT_GITHUB_BRANCHES } from '../../codecs/settings/github.js';
 import { describeError } from '../../errors.js';
 import { configureLog, log } from '../../log.js';
 import { WorkerMetrics } from '../../worker/metrics.js';
 import { hostsUpCheck } from '../../worker/pause.js';
-import { gapFillConfig, Worker } from '../../worker/worker.js';
+import { Worker } from '../../worker/worker.js';
 import { closeStore, openSinkAndLedger } from '../shared/sinkAndLedger.js';
 import { serveMetricsOrExit } from './serveMetricsOrExit.js';
 import { NAME, parseArguments } from './arguments.js';
@@ -49,6 +52,11 @@ const source = new PulseSource({
   prefetch: options.prefetch,
   queue: options.replayFailed ? 'failed' : 'main',
   hold: !options.send,
+  // Decoding fills both; the defaults are for settings built by hand.
+  github: {
+    webUrl: settings.GITHUB_WEB_URL ?? 'https://github.com',
+    branches: settings.GITHUB_BRANCHES ?? DEFAULT_GITHUB_BRANCHES,
+  },
   ...(clients.health && { hostsUp: hostsUpCheck(clients.health) }),
 });
 const { store, ...edge } = await openSinkAndLedger(NAME, clients.limits, sending, {
@@ -56,11 +64,23 @@ const { store, ...edge } = await openSinkAndLedger(NAME, clients.limits, sending
   resend: false,
   startsWatermarks: true,
 });
+// Gap-fill, a source that polls the pushlogs of the repositories with a watermark.
+const gapFill = gapFillConfig(sending, store, options.replayFailed);
+const pings = metrics.pings;
 const worker: Worker = new Worker({
   source,
   deps: { ...clients, ...edge },
   metrics,
-  gapFill: gapFillConfig(sending, store, options.replayFailed),
+  ...(store && { parked: store }),
+  polled: gapFill
+    ? [
+        new GapFillSource({
+          ...gapFill,
+          hg: clients.hg,
+          metrics: { gapFill: new GapFillMetrics(metrics.registry), pings },
+        }),
+      ]
+    : [],
   ...(options.timeout === undefined ? {} : { idleTimeoutMs: options.timeout * 1000 }),
 });
 running = worker;

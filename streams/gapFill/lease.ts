@@ -1,0 +1,56 @@
+import { log } from '../../src/log.js';
+import { POLLER_LEASE, type GapFillStore } from './config.js';
+
+/**
+ * The poller lease: with a fleet on PostgreSQL, only its holder polls. Taken at each poll,
+ * renewed every third of its length between polls (it outlasts a few failed renewals),
+ * released at stop. A change of holder is logged once.
+ */
+export class PollerLease {
+  private held: boolean | undefined;
+
+  constructor(
+    private readonly store: Pick<GapFillStore, 'takeLease' | 'releaseLease'>,
+    readonly leaseMs: number,
+  ) {}
+
+  /** Whether this worker held the lease at its last try. */
+  get holds(): boolean {
+    return this.held === true;
+  }
+
+  /** Takes or renews it for a poll: true if this worker may poll. */
+  async take(): Promise<boolean> {
+    const held = await this.store.takeLease(POLLER_LEASE, this.leaseMs);
+    if (held !== this.held) {
+      log.info(
+        held
+          ? 'gap-fill: this worker polls the pushlogs'
+          : 'gap-fill: another worker holds the poller lease; this one does not poll',
+        { lease: POLLER_LEASE },
+      );
+    }
+    this.held = held;
+    return held;
+  }
+
+  /** Between polls: keeps the lease if this worker holds it. */
+  async renew(): Promise<void> {
+    if (this.held !== true) return;
+    try {
+      this.held = await this.store.takeLease(POLLER_LEASE, this.leaseMs);
+      if (!this.held) log.warn('gap-fill: lost the poller lease to another worker');
+    } catch (error) {
+      // Tried again in a third of the lease; the next poll asks for it anyway.
+      log.warn('gap-fill: could not renew the poller lease', { error });
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.held !== true) return;
+    await this.store
+      .releaseLease(POLLER_LEASE)
+      .catch((error: unknown) => log.warn('could not release the poller lease', { error }));
+    this.held = false;
+  }
+}
