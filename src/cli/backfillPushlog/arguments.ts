@@ -4,6 +4,9 @@ import type { ResumeOptions } from './resumeCommand.js';
 
 export const NAME = 'backfill-pushlog';
 
+/** --max-wait's default: five minutes. */
+export const DEFAULT_MAX_WAIT_SECONDS = 300;
+
 export interface Arguments {
   readonly repoArg: string;
   readonly start: number;
@@ -36,11 +39,23 @@ export const parseArguments = (): Arguments => {
       intArgument('a page size', 1, 1000),
       100,
     )
+    .option(
+      '--max-wait <SECONDS>',
+      'how long to wait for a host that is down before giving up (1 to 86400)',
+      intArgument('a number of seconds', 1, 86_400),
+      DEFAULT_MAX_WAIT_SECONDS,
+    )
     .addHelpText(
       'after',
       '\nProgress and the summary go to stderr: text on a terminal, else JSON lines. On a failure,' +
         '\nCtrl-C or SIGTERM (pushes in flight finish first) the resume command is printed.' +
-        '\nExit status: 0 all sent, 1 some changeset failed, 2 usage error, 130 Ctrl-C, 143 SIGTERM.',
+        '\nA changeset refused for its own sake (a 4xx, an invalid ping) is listed in the summary' +
+        '\nand the run goes on. The run stops early, with the summary and the resume command, when' +
+        '\na host answers BREAKER_FAILURES (default 5) requests in a row with the same 4xx (a wrong' +
+        '\nsetting, such as a TMO_BASE_URL path answered 404), or stays down longer than --max-wait' +
+        '\n(a rate limit with a known end is waited out and shown as "waiting until HH:MM:SS").' +
+        '\nExit status: 0 all sent, 1 some changeset failed or the run stopped early, 2 usage' +
+        '\nerror, 130 Ctrl-C, 143 SIGTERM.',
     )
     .parse();
   const [repoArg, start, end] = program.processedArgs as [string, number, number];

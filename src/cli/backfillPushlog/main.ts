@@ -12,10 +12,12 @@ import { pushOf } from '../../pipeline/job.js';
 import { isSettled } from '../../pipeline/recordPush.js';
 import { repositoryUrl } from '../../codecs/scalars.js';
 import { NAME, parseArguments } from './arguments.js';
-import { backfillClients } from './outage.js';
 import { planBackfill } from './plan.js';
 import { endRun, windDownOnSignals } from './signals.js';
 import { EXIT, fail, settingsOrExit, logLevelFor } from '../shared/program.js';
+import { GiveUpWatch } from '../shared/giveUp.js';
+import { oneShotClients } from '../shared/outages.js';
+import { tell } from '../shared/tell.js';
 import { BackfillProgress } from './progress.js';
 import { programInvocation, resumeCommand, tellResume } from './resumeCommand.js';
 import { closeStore, openSinkAndLedger } from '../shared/sinkAndLedger.js';
@@ -40,8 +42,9 @@ if (!options.yes && !process.stdin.isTTY) {
 const quiet = process.stderr.isTTY ? 'warn' : 'info';
 configureLog({ level: logLevelFor(options.debug, upstream, quiet) });
 
-// A host that goes down is waited for: see outage.ts.
-const { limits, hg, bugzilla, outages } = backfillClients(upstream);
+// A host that goes down is waited for, up to --max-wait: see shared/outages.ts.
+const maxWaitMs = (options.maxWait ?? 300) * 1000;
+const { limits, hg, bugzilla, outages } = oneShotClients(upstream, maxWaitMs);
 // The store is opened before any request: a bad DATABASE_URL costs nothing.
 const { store, ...edge } = await openSinkAndLedger(NAME, limits, telemetry, {
   whenHeld: 'await',
@@ -59,6 +62,17 @@ const progress = new BackfillProgress({
 const checkpoint = new Checkpoint(start);
 const source = new PushlogSource(hg, { repository, start, end }, options.pageSize);
 const interruptedBy = windDownOnSignals([progress, source, outages]);
+// A host refusing every request, or down past --max-wait: no new push, nothing waits.
+const settings: Record<string, string> = {
+  [new URL(repository).host]: 'REPO_URL',
+  [new URL(upstream.BMO_API_URL).host]: 'BMO_API_URL',
+  ...(sendTo === undefined ? {} : { [new URL(sendTo).host]: 'TMO_BASE_URL' }),
+};
+const giveUp = new GiveUpWatch(
+  outages.health,
+  { maxWaitMs, settingFor: (host) => settings[host] ?? `the URL of ${host}` },
+  () => [source, outages].forEach((part) => part.stop()),
+);
 
 await lastValueFrom(
   pipeline({ hg, bugzilla, ...edge })(checkpoint.issuing(outages.gate(source.jobs()))).pipe(
@@ -70,6 +84,7 @@ await lastValueFrom(
   ),
 );
 progress.stop();
+giveUp.stop();
 progress.printSummary();
 await closeStore(store);
 if (source.failure !== undefined) {
@@ -77,7 +92,14 @@ if (source.failure !== undefined) {
 }
 const signal = interruptedBy();
 const { resumeAfter } = checkpoint;
-const incomplete = signal || source.failure !== undefined || progress.failures.length > 0;
+if (giveUp.reason !== undefined) {
+  tell('error', 'stopped', { reason: giveUp.reason }, `${NAME}: stopped: ${giveUp.reason}`);
+}
+const incomplete =
+  signal ||
+  source.failure !== undefined ||
+  progress.failures.length > 0 ||
+  giveUp.reason !== undefined;
 if (incomplete && resumeAfter < plan.last) {
   const invocation = programInvocation(process.argv[1], NAME);
   tellResume(resumeAfter, resumeCommand(invocation, options, repository, resumeAfter, end));

@@ -8,7 +8,8 @@ import {
   type SummaryFields,
 } from './tally.js';
 import type { FailureGroup } from './failures.js';
-import { barPayload, summaryText, type OutageNotes } from './progressText.js';
+import { barPayload, summaryText } from './progressText.js';
+import type { OutageNotes } from '../shared/outages.js';
 import { tell } from '../shared/tell.js';
 
 export { summaryText };

@@ -1,18 +1,7 @@
+import type { OutageNotes } from '../shared/outages.js';
 import type { ProgressSnapshot, SummaryFields } from './tally.js';
 import { formatDuration } from './eta.js';
 import { failureGroupLines } from './failures.js';
-
-/** What a backfill waits for while a host is down (outage.ts), for the progress. */
-export interface OutageNotes {
-  /** `{ waitingFor }` while a host is down, else nothing. */
-  progressFields(): { waitingFor?: string };
-  /** How long each host kept the run waiting, for the summary event. */
-  summaryFields(): Record<string, unknown>;
-  /** The same, as lines of the text summary. */
-  summaryLines(): string[];
-  /** Calls `listener` whenever a host goes down or comes back. */
-  onChange(listener: () => void): void;
-}
 
 /** The summary as a person reads it. */
 export const summaryText = (s: SummaryFields): string => {

@@ -7,6 +7,8 @@ export interface ResumeOptions {
   readonly yes: boolean;
   readonly pageSize: number;
   readonly resend: boolean;
+  /** --max-wait, in seconds; repeated when not the default (300). */
+  readonly maxWait?: number;
 }
 
 /**
@@ -51,6 +53,9 @@ export const resumeCommand = (
     ...(options.yes ? ['--yes'] : []),
     ...(options.resend ? ['--resend'] : []),
     ...(options.pageSize !== 100 ? ['--page-size', String(options.pageSize)] : []),
+    ...(options.maxWait !== undefined && options.maxWait !== 300
+      ? ['--max-wait', String(options.maxWait)]
+      : []),
     repository,
     String(resumeAfter),
     String(end),

@@ -2,23 +2,38 @@ import type { HostHealth } from '../../clients/health.js';
 import { HostLimits } from '../../clients/hostLimits.js';
 import { createClients, hostHealth, type Clients } from '../../clients/index.js';
 import type { UpstreamSettings } from '../../codecs/settings.js';
-import type { OutageNotes } from './progressText.js';
+import { clock, waitingHosts } from './giveUp.js';
 
-const clock = (date: Date): string => date.toISOString().slice(11, 19);
+/** What a one-shot run waits for while a host is down, for its progress and summary. */
+export interface OutageNotes {
+  /** `{ waitingFor }` while a host is down, else nothing. */
+  progressFields(): { waitingFor?: string };
+  /** How long each host kept the run waiting, for the summary event. */
+  summaryFields(): Record<string, unknown>;
+  /** The same, as lines of the text summary. */
+  summaryLines(): string[];
+  /** Calls `listener` whenever a host goes down or comes back. */
+  onChange(listener: () => void): void;
+}
 
 /**
- * A backfill through an outage. Its clients wait for a host that is down (HostHealth in
- * `wait` mode): a request that failed because its host went down is tried again once the
- * host answers its probe, so the changeset is sent then rather than counted as a failure.
- * Here, no new push is taken while any host is down (`gate`), and what the run waits for
- * is said with the progress and in the summary.
+ * A one-shot run (a backfill, whatever its source) through an outage. Its clients wait for
+ * a host that is down (HostHealth in `wait` mode): a request that failed because its host
+ * went down is tried again once the host answers its probe, so the changeset is sent then
+ * rather than counted as a failure. Here, no new job is taken while any host is down
+ * (`gate`), and what the run waits for is said with the progress (with when the run gives
+ * up, `maxWaitMs` after the host went down; or, for a wait with a known end such as a rate
+ * limit, that end) and in the summary.
  */
-export class BackfillOutages implements OutageNotes {
+export class RunOutages implements OutageNotes {
   /** Per host: how many times it went down and for how long in all, once it is back. */
   private readonly waited = new Map<string, { times: number; ms: number }>();
   private readonly listeners: (() => void)[] = [];
 
-  constructor(private readonly health: HostHealth) {
+  constructor(
+    readonly health: HostHealth,
+    private readonly maxWaitMs: number,
+  ) {
     health.transitions.subscribe((transition) => {
       if (transition.up) {
         const waited = this.waited.get(transition.host) ?? { times: 0, ms: 0 };
@@ -31,7 +46,7 @@ export class BackfillOutages implements OutageNotes {
     });
   }
 
-  /** The source's pushes, each taken only once every host is up. */
+  /** The source's jobs, each taken only once every host is up. */
   async *gate<T>(jobs: AsyncIterable<T>): AsyncGenerator<T> {
     const iterator = jobs[Symbol.asyncIterator]();
     try {
@@ -46,7 +61,7 @@ export class BackfillOutages implements OutageNotes {
     }
   }
 
-  /** On a signal: nothing waits for a host any more (requests that did fail now). */
+  /** On a signal or giving up: nothing waits for a host any more (requests that did fail now). */
   stop(): void {
     this.health.close();
   }
@@ -56,9 +71,15 @@ export class BackfillOutages implements OutageNotes {
   }
 
   progressFields(): { waitingFor?: string } {
-    const down = this.health.downHosts();
+    const down = waitingHosts(this.health);
     if (down.length === 0) return {};
-    const hosts = down.map(({ host, since }) => `${host} (down since ${clock(since)} UTC)`);
+    const hosts = down.map(({ host, since, until, reason }) => {
+      if (reason?.kind === 'refusing')
+        return `${host} (answers every request with ${reason.status})`;
+      if (until !== undefined) return `${host} (waiting until ${clock(until)} UTC)`;
+      const givingUp = clock(new Date(since.getTime() + this.maxWaitMs));
+      return `${host} (down since ${clock(since)} UTC, giving up at ${givingUp} UTC)`;
+    });
     return { waitingFor: hosts.join(', ') };
   }
 
@@ -80,11 +101,12 @@ export class BackfillOutages implements OutageNotes {
   }
 }
 
-/** The backfill's clients: a host that is down is waited for; and what says so. */
-export const backfillClients = (
+/** A one-shot run's clients: a host that is down is waited for (up to `maxWaitMs`); and what says so. */
+export const oneShotClients = (
   settings: UpstreamSettings,
-): Clients & { readonly outages: BackfillOutages } => {
+  maxWaitMs: number,
+): Clients & { readonly outages: RunOutages } => {
   const health = hostHealth(settings, 'wait');
   const clients = createClients(settings, {}, new HostLimits(settings.HTTP_CONCURRENCY, health));
-  return { ...clients, outages: new BackfillOutages(health) };
+  return { ...clients, outages: new RunOutages(health, maxWaitMs) };
 };

@@ -1,0 +1,81 @@
+import type { DownHost } from '../../clients/health.js';
+
+/** `HH:MM:SS` of a UTC time. */
+export const clock = (date: Date): string => date.toISOString().slice(11, 19);
+
+/**
+ * A host a run waits for. `until`: the end of a wait the host announced (a rate limit's reset,
+ * a long Retry-After), when the client knows it; such a wait is not an outage.
+ */
+export interface WaitingHost extends DownHost {
+  readonly until?: Date | undefined;
+}
+
+/** The hosts a run waits for now, as HostHealth reports them (with `until` where it has one). */
+export const waitingHosts = (health: { downHosts(): readonly WaitingHost[] }): WaitingHost[] => [
+  ...health.downHosts(),
+];
+
+export interface GiveUpRules {
+  /** --max-wait: how long a host may stay down (a wait with a known end aside). */
+  readonly maxWaitMs: number;
+  /** The setting or argument to check for a host: `TMO_BASE_URL`, `BMO_API_URL`, `REPO_URL`. */
+  readonly settingFor: (host: string) => string;
+}
+
+/**
+ * Why a one-shot run should stop rather than wait on, or undefined to wait. A host that
+ * answered the same 4xx to request after request (its breaker opened as `refusing`:
+ * BREAKER_FAILURES in a row, 5 by default) will not mend by waiting: a setting is wrong.
+ * A host down for longer than --max-wait is not waited for any more. A wait with a known end
+ * (a rate limit) is waited out, however long.
+ */
+export const reasonToGiveUp = (
+  hosts: readonly WaitingHost[],
+  rules: GiveUpRules,
+  now: number,
+): string | undefined => {
+  for (const down of hosts) {
+    const setting = rules.settingFor(down.host);
+    if (down.reason?.kind === 'refusing') {
+      const { status, failures } = down.reason;
+      return `${down.host} answered ${failures} requests in a row with ${status}, which waiting will not mend: check ${setting}`;
+    }
+    if (down.until !== undefined) continue;
+    const seconds = Math.round(rules.maxWaitMs / 1000);
+    if (now - down.since.getTime() >= rules.maxWaitMs) {
+      const cause = down.reason?.kind === 'failing' ? ` (${down.reason.error})` : '';
+      return `${down.host} has been down since ${clock(down.since)} UTC${cause}, longer than --max-wait (${seconds} s): check that it is up, and ${setting}`;
+    }
+  }
+  return undefined;
+};
+
+/**
+ * Checks the hosts a run waits for every `everyMs` and calls `giveUp` once, with the reason,
+ * when reasonToGiveUp says to stop.
+ */
+export class GiveUpWatch {
+  reason: string | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    health: { downHosts(): readonly WaitingHost[] },
+    rules: GiveUpRules,
+    giveUp: (reason: string) => void,
+    { everyMs = 500, now = Date.now }: { everyMs?: number; now?: () => number } = {},
+  ) {
+    this.timer = setInterval(() => {
+      const reason = reasonToGiveUp(waitingHosts(health), rules, now());
+      if (reason === undefined) return;
+      this.reason = reason;
+      this.stop();
+      giveUp(reason);
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
