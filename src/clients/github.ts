@@ -1,18 +1,25 @@
-import type { GitCommit } from '../codecs/github.js';
+import type { GitCommit, GitHubCommitDetail } from '../codecs/github.js';
+import {
+  GitHubBranch,
+  GitHubCommitDetail as CommitDetail,
+  GitHubCompare,
+} from '../codecs/github.js';
+import { toGitCommit } from '../codecs/github.js';
+import { decodeJsonWith } from '../codecs/decodeJson.js';
 import type { Diffstat } from '../codecs/ping.js';
+import { NonNegativeInt } from '../codecs/scalars.js';
+import { NoSuchChangeset, PipelineError } from '../errors.js';
+import { log } from '../log.js';
+import { GitHubApi, type GitHubApiOptions } from './github/api.js';
+import { apiUrl, checkSha, gitRepositoryOf } from './github/urls.js';
+import type { HostLimits } from './hostLimits.js';
 import type { Http } from './http.js';
 
-export interface GitHubClientOptions {
+export interface GitHubClientOptions extends GitHubApiOptions {
   /** GITHUB_WEB_URL: repository URLs are `<web>/<owner>/<repo>/tree/<branch>`. */
   readonly webUrl: string;
-  /** GITHUB_API_URL: every request goes to its host, `Link` URLs included. */
-  readonly apiUrl: string;
-  /** GITHUB_TOKEN, sent as a bearer token; never logged. */
-  readonly token?: string | undefined;
   /** Hosts URLs from input may name (ALLOWED_HOSTS): the web URL's host must be one. */
   readonly allowedHosts: readonly string[];
-  /** Told when the API asks us to wait (a rate limit), with when it may be asked again. */
-  readonly onRateLimit?: (until: number) => void;
 }
 
 /** A branch's head, with the ETag that asks next time whether it moved. */
@@ -21,32 +28,125 @@ export interface BranchHead {
   readonly etag: string | undefined;
 }
 
-/** The GitHub REST API: compares, commits and branch heads of git repositories (branches). */
+/** Past this many files GitHub lists no more of a commit's (its documented cap). */
+export const GITHUB_FILES_CAP = 3000;
+const PER_PAGE = '100';
+
+const decodeCompare = decodeJsonWith(GitHubCompare, 'GitHub compare answer');
+const decodeCommit = decodeJsonWith(CommitDetail, 'GitHub commit answer');
+const decodeBranch = decodeJsonWith(GitHubBranch, 'GitHub branch answer');
+
+/**
+ * GitHub's compares, commits and branch heads of git repositories (branches), through the
+ * GitHubApi (rate limits waited out). Only for a repository URL under GITHUB_WEB_URL on an
+ * allowed host; every request goes to GITHUB_API_URL's host.
+ */
 export class GitHubClient {
+  private readonly api: GitHubApi;
+
   constructor(
-    private readonly http: Http,
+    http: Http,
+    limits: HostLimits,
     readonly options: GitHubClientOptions,
-  ) {}
+  ) {
+    this.api = new GitHubApi(http, limits, options);
+  }
 
   /** The commits reachable from `head` and not from `base`, oldest first, every page. */
   async *compare(repository: string, base: string, head: string): AsyncIterable<GitCommit> {
-    yield* [];
-    throw new Error(`not yet: ${repository} ${base} ${head} ${String(this.http)}`);
+    const repo = gitRepositoryOf(repository, this.options.webUrl, this.options.allowedHosts);
+    const range = `${checkSha(base, repository)}...${checkSha(head, repository)}`;
+    let url: string | undefined = apiUrl(this.options.apiUrl, repo, ['compare', range], {
+      per_page: PER_PAGE,
+    });
+    let listed = 0;
+    let total = 0;
+    while (url !== undefined) {
+      const page: { compare: GitHubCompare; next: string | undefined } = await this.api.get(
+        url,
+        async (answer) => {
+          if (answer.status === 404) throw new NoSuchChangeset(range, repository);
+          return { compare: await this.api.ok(answer, decodeCompare), next: this.api.next(answer) };
+        },
+      );
+      total = page.compare.total_commits;
+      listed += page.compare.commits.length;
+      for (const commit of page.compare.commits) yield toGitCommit(commit);
+      url = page.next;
+    }
+    if (listed < total) {
+      log.warn('GitHub listed fewer commits than it counted', { repository, range, listed, total });
+    }
   }
 
-  /** One commit, as the pipeline reads a changeset. */
+  /** One commit, as the pipeline reads a changeset (its first page: the files are not read). */
   async changeset(repository: string, sha: string): Promise<GitCommit> {
-    throw new Error(`not yet: ${repository} ${sha}`);
+    const url = this.commitUrl(repository, sha);
+    return this.api.get(url, async (answer) =>
+      toGitCommit(
+        await this.api.ok(answer, decodeCommit, () => new NoSuchChangeset(sha, repository)),
+      ),
+    );
   }
 
-  /** The commit's diffstat (`git diff --numstat` summed), its files counted over every page. */
+  /**
+   * The commit's diffstat, as `git diff --numstat` summed: its stats' additions and deletions,
+   * and its files counted over every page. GitHub lists at most GITHUB_FILES_CAP files; a
+   * commit with more counts those and says so in the log.
+   */
   async diffstat(repository: string, sha: string): Promise<Diffstat> {
-    throw new Error(`not yet: ${repository} ${sha}`);
+    let url: string | undefined = this.commitUrl(repository, sha);
+    let changedFiles = 0;
+    let stats: Pick<Diffstat, 'additions' | 'deletions'> | undefined;
+    while (url !== undefined) {
+      const page: { commit: GitHubCommitDetail; next: string | undefined } = await this.api.get(
+        url,
+        async (answer) => ({
+          commit: await this.api.ok(
+            answer,
+            decodeCommit,
+            () => new NoSuchChangeset(sha, repository),
+          ),
+          next: this.api.next(answer),
+        }),
+      );
+      changedFiles += page.commit.files.length;
+      stats = page.commit.stats;
+      url = page.next;
+    }
+    if (changedFiles >= GITHUB_FILES_CAP) {
+      log.warn('GitHub lists no more than 3000 files of a commit: changedFiles counts those', {
+        repository,
+        sha,
+        changedFiles,
+      });
+    }
+    if (stats === undefined || !NonNegativeInt.is(changedFiles)) {
+      throw new PipelineError(`no diffstat of ${sha} in ${repository}`, 'transient');
+    }
+    return { changedFiles, additions: stats.additions, deletions: stats.deletions };
   }
 
-  /** The branch's head commit; `'unchanged'` when `etag` still matches (a 304). */
+  /** The branch's head commit; `'unchanged'` when `etag` still matches (a 304, free of quota). */
   async branchHead(repository: string, etag?: string): Promise<BranchHead | 'unchanged'> {
-    throw new Error(`not yet: ${repository} ${etag}`);
+    const repo = gitRepositoryOf(repository, this.options.webUrl, this.options.allowedHosts);
+    const url = apiUrl(this.options.apiUrl, repo, ['branches', repo.branch]);
+    const conditional: Record<string, string> = etag === undefined ? {} : { 'if-none-match': etag };
+    return this.api.get(
+      url,
+      async (answer) => {
+        if (answer.status === 304) return 'unchanged';
+        if (answer.status === 404) {
+          throw new PipelineError(
+            `branch ${repo.branch} was not found: ${repository}`,
+            'permanent',
+          );
+        }
+        const branch = await this.api.ok(answer, decodeBranch);
+        return { sha: branch.commit.sha, etag: answer.header('etag') };
+      },
+      conditional,
+    );
   }
 
   /** Whether `repository` is a git repository URL (its host is GITHUB_WEB_URL's). */
@@ -56,5 +156,11 @@ export class GitHubClient {
     } catch {
       return false;
     }
+  }
+
+  private commitUrl(repository: string, sha: string): string {
+    const repo = gitRepositoryOf(repository, this.options.webUrl, this.options.allowedHosts);
+    const commit = checkSha(sha, repository);
+    return apiUrl(this.options.apiUrl, repo, ['commits', commit], { per_page: PER_PAGE });
   }
 }

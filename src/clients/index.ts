@@ -2,11 +2,14 @@ import {
   DEFAULT_BREAKER_FAILURES,
   DEFAULT_BREAKER_PROBE_SECONDS,
   DEFAULT_MAX_ANSWER_MB,
+  DEFAULT_GITHUB_API_URL,
+  DEFAULT_GITHUB_WEB_URL,
   DEFAULT_STREAM_DEADLINE_SECONDS,
   type TelemetrySettings,
   type UpstreamSettings,
 } from '../codecs/settings.js';
 import { BugzillaClient } from './bugzilla.js';
+import { GitHubClient, type GitHubClientOptions } from './github.js';
 import { HostHealth, type HostHealthOptions } from './health.js';
 import { HgClient } from './hgmo.js';
 import { HostLimits } from './hostLimits.js';
@@ -20,7 +23,12 @@ export interface Clients {
   readonly health: HostHealth | undefined;
   readonly hg: HgClient;
   readonly bugzilla: BugzillaClient;
+  /** git repositories on GitHub (GITHUB_WEB_URL, GITHUB_API_URL). */
+  readonly github: GitHubClient;
 }
+
+/** What a caller may add to the GitHub client the settings make (tests, progress lines). */
+export type GitHubExtras = Pick<GitHubClientOptions, 'onRateLimit' | 'minRateLimitWaitMs'>;
 
 const MIB = 1024 * 1024;
 
@@ -57,9 +65,17 @@ export const createClients = (
   settings: UpstreamSettings,
   http: HttpOptions = {},
   limits: HostLimits = new HostLimits(settings.HTTP_CONCURRENCY, hostHealth(settings)),
+  github: GitHubExtras = {},
 ): Clients => {
   const options = httpOptions(settings, http);
   return {
+    github: new GitHubClient(new Http(limits, options), limits, {
+      webUrl: settings.GITHUB_WEB_URL ?? DEFAULT_GITHUB_WEB_URL,
+      apiUrl: settings.GITHUB_API_URL ?? DEFAULT_GITHUB_API_URL,
+      token: settings.GITHUB_TOKEN,
+      allowedHosts: settings.ALLOWED_HOSTS,
+      ...github,
+    }),
     limits,
     health: limits.health,
     hg: new HgClient(new Http(limits, options), settings.ALLOWED_HOSTS),
