@@ -90,6 +90,7 @@ export const services = [
   'test/standIn.test.ts',
   'test/state/canonicalRepository.test.ts',
   'test/state/gitWatermarks.test.ts',
+  'test/state/gitWatermarks.test.ts',
   'test/state/migrationLock.test.ts',
   'test/state/processes.test.ts',
   'test/state/store.postgres.test.ts',

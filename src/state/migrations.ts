@@ -7,6 +7,7 @@
  * that this file shows the database exactly as it is.
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { gitWatermarksMigration } from './gitWatermarks.js';
 import { canonicalRepository } from './canonicalRepository.js';
 
 const initial: Migration = {
@@ -164,6 +165,7 @@ export const migrationsFor = (engine: Engine): Readonly<Record<string, Migration
   '0002_leases': leases,
   '0003_landing_key': landingKey(engine),
   '0004_canonical_repository': canonicalRepository(engine),
+  '0005_git_watermarks': gitWatermarksMigration,
 });
 
 /** The migrations by name, as SQLite runs them: for readers that need only the names. */

@@ -42,6 +42,13 @@ export interface WatermarksTable {
   settledAt: number | null;
 }
 
+/** A git branch's watermark (gitWatermarks.ts): every landing up to `sha` is settled. */
+export interface GitWatermarksTable {
+  repository: string;
+  sha: string;
+  settledAt: number | null;
+}
+
 /** A push (node null) or a changeset that an operator owns now. */
 export interface ParkedTable {
   repository: string;
@@ -57,6 +64,7 @@ export interface StoreSchema {
   pushes: PushesTable;
   watermarks: WatermarksTable;
   parked: ParkedTable;
+  gitWatermarks: GitWatermarksTable;
 }
 
 export type LedgerRow = Selectable<LedgerTable>;

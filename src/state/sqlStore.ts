@@ -8,6 +8,7 @@ import type { ClaimOptions, Landing, SentChangeset } from '../pipeline/ports.js'
 import * as claims from './claims.js';
 import type { Connection } from './connection.js';
 import { StoreClosed, StoreError } from './errors.js';
+import * as git from './gitWatermarks.js';
 import * as leases from './leases.js';
 import type { ParkRequest } from './schema.js';
 import { settledPushes } from './settledPushes.js';
@@ -95,6 +96,22 @@ export class SqlStore implements Store {
   pushSettled(repository: string, pushId: number) {
     return this.#do('pushSettled', () =>
       watermarks.pushSettled(this.#conn, repository, checkedPushId(pushId), this.#parts.now()),
+    );
+  }
+  gitWatermark(repository: string) {
+    return this.#do('gitWatermark', () => git.gitWatermark(this.#conn, repository));
+  }
+  startGitWatermark(repository: string, sha: string) {
+    return this.#do('startGitWatermark', () => git.startGitWatermark(this.#conn, repository, sha));
+  }
+  gitPushSettled(repository: string, base: string, head: string) {
+    return this.#do('gitPushSettled', () =>
+      git.gitPushSettled(this.#conn, repository, base, head, this.#parts.now()),
+    );
+  }
+  gitRepositoriesWithWatermark() {
+    return this.#do('gitRepositoriesWithWatermark', () =>
+      git.gitRepositoriesWithWatermark(this.#conn),
     );
   }
   watermark(repository: string) {

@@ -59,4 +59,11 @@ export interface Store extends Ledger {
   releaseLease(name: string): Promise<void>;
   /** The repository's settled pushes in `(after, upTo]`: under its watermark or settled above. */
   settledPushes(repository: string, after: number, upTo: number): Promise<number[]>;
+  /** A git branch's watermark (gitWatermarks.ts): the last commit settled with all before it. */
+  gitWatermark(repository: string): Promise<string | undefined>;
+  /** Creates the branch's git watermark at `sha` unless it has one (the worker only). */
+  startGitWatermark(repository: string, sha: string): Promise<void>;
+  /** `base...head` settled: moves the watermark from `base` to `head`; answers where it is. */
+  gitPushSettled(repository: string, base: string, head: string): Promise<string | undefined>;
+  gitRepositoriesWithWatermark(): Promise<string[]>;
 }
