@@ -49,6 +49,7 @@ export const unit = [
   'test/state/databaseUrl.test.ts',
   'test/state/store.sqlite.test.ts',
   'test/streams/checkpoint.test.ts',
+  'test/streams/idleClock.test.ts',
   'test/streams/parkedMessage.test.ts',
   'test/streams/pulseConnection.test.ts',
   'test/streams/githubMessage.test.ts',

@@ -31,3 +31,57 @@ export class InFlight {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 }
+
+/**
+ * The source's idle time for the worker's --timeout, counted only while consuming: the time
+ * paused for an outage (an upstream or the store down) is not idle time, since no message
+ * could arrive then. It reports the last delivery moved later by the time paused since, so
+ * that `now - lastDeliveryAt` stands still during a pause and goes on after it.
+ */
+export class IdleClock {
+  /** The last delivery the paused time is counted from. */
+  private from: number;
+  /** Time paused since `from`, not counting a pause going on. */
+  private pausedMs = 0;
+  /** When the pause going on began; undefined while consuming. */
+  private pausedSince: number | undefined;
+
+  constructor(
+    private readonly lastDelivery: () => number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.from = lastDelivery();
+  }
+
+  /** Consuming stopped for an outage. */
+  pause(): void {
+    this.sync();
+    this.pausedSince ??= this.now();
+  }
+
+  /** Consuming again. */
+  resume(): void {
+    const last = this.sync();
+    if (this.pausedSince === undefined) return;
+    this.pausedMs += this.now() - Math.max(this.pausedSince, last);
+    this.pausedSince = undefined;
+  }
+
+  /** The last delivery, moved later by the time paused since then. */
+  get lastDeliveryAt(): number {
+    const last = this.sync();
+    const now = this.now();
+    const pausing = this.pausedSince === undefined ? 0 : now - Math.max(this.pausedSince, last);
+    return Math.min(last + this.pausedMs + pausing, now);
+  }
+
+  /** A new delivery starts the count again. */
+  private sync(): number {
+    const last = this.lastDelivery();
+    if (last !== this.from) {
+      this.from = last;
+      this.pausedMs = 0;
+    }
+    return last;
+  }
+}

@@ -9,7 +9,7 @@ import type { PulseSettings } from '../../src/codecs/settings.js';
 import { log } from '../../src/log.js';
 import { pulseConnectOptions } from './connectOptions.js';
 import type { PulseNames } from './names.js';
-import { copiedProperties, PUBLISH_ID_HEADER } from './retry.js';
+import { copiedProperties, PUBLISH_ID_HEADER, upgradeRetryExchange } from './retry.js';
 import { declareOnOwnChannel, declareQueues } from './topology.js';
 
 /**
@@ -175,6 +175,8 @@ export class PulseLink {
       if (this.generation === generation) this.channelOpen = false;
       this.reopenLater(() => this.generation, generation);
     });
+    const connection = this.connection.connection;
+    if (connection !== undefined) await upgradeRetryExchange(connection, this.names);
     await declareQueues(channel, this.settings, this.names);
   }
 

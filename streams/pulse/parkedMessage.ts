@@ -20,11 +20,25 @@ export interface ParkedSummary {
   /** The push ids its body names; undefined when the body is not a `changegroup.1` message. */
   readonly pushes: readonly number[] | undefined;
   readonly repository: string | undefined;
-  /** The park reason in one word (`undecodable`, `permanent`, `too_old`, `replay_failed`). */
+  /**
+   * The park reason in one word (`undecodable`, `permanent`, `too_old`, `replay_failed`,
+   * `main_queue_gone`).
+   */
   readonly reason: string;
   /** What went wrong, as the worker wrote it (possibly several lines). */
   readonly error: string;
 }
+
+/**
+ * The reason of a retry parked by the broker, not the worker: it expired from its delay queue
+ * while the main queue was gone, and the retry exchange's alternate (the failed exchange)
+ * took it (retry.ts).
+ */
+export const MAIN_QUEUE_GONE = 'main_queue_gone';
+
+/** Dead-lettered once its delay was over: the broker's own headers say so. */
+const expiredRetry = (headers: ParkedMessage['headers']): boolean =>
+  text(headers, 'x-first-death-reason') === 'expired' && text(headers, ERROR_HEADER) !== undefined;
 
 const readChangegroup = decodeJsonWith(ChangegroupMessage, 'changegroup.1 message');
 
@@ -47,7 +61,9 @@ export const summarizeParked = ({ content, headers }: ParkedMessage): ParkedSumm
     parkedAt: text(headers, PARKED_AT_HEADER),
     pushes: data?.pushlog_pushes.map((push) => push.pushid),
     repository: data?.repo_url,
-    reason: text(headers, PARK_REASON_HEADER) ?? (body.ok ? 'unknown' : 'undecodable'),
+    reason:
+      text(headers, PARK_REASON_HEADER) ??
+      (expiredRetry(headers) ? MAIN_QUEUE_GONE : body.ok ? 'unknown' : 'undecodable'),
     error: text(headers, ERROR_HEADER) ?? (body.ok ? '' : body.error.message),
   };
 };

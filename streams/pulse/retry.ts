@@ -1,4 +1,5 @@
-import type { ConsumeMessage, Options } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
+import { log } from '../../src/log.js';
 import type { PulseNames, RetryStep } from './names.js';
 
 /**
@@ -8,7 +9,10 @@ import type { PulseNames, RetryStep } from './names.js';
  * `x-message-ttl` is the delay, and expires into the retry exchange (the delay queues'
  * dead-letter exchange), which is bound to the main queue: the message comes back as it
  * left, with its attempts counted in headers. The queues are declared in topology.ts; the
- * copies are made in settler.ts.
+ * copies are made in settler.ts. If the main queue is gone when a retry expires (Pulse deletes
+ * a queue that grows too long), the retry exchange routes it nowhere: its alternate exchange,
+ * the failed exchange, then parks it (reason `main_queue_gone`) rather than the broker
+ * dropping it.
  */
 
 /** How many attempts of the message failed so far (set on each retry: 1, 2, ...). */
@@ -105,4 +109,52 @@ export const copiedProperties = (message: ConsumeMessage): Options.Publish => {
     appId: p.appId as string | undefined,
   };
   return Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== undefined));
+};
+
+/** The retry exchange as topology.ts declares it: the failed exchange as its alternate. */
+export const retryExchangeOptions = (names: PulseNames): Options.AssertExchange => ({
+  durable: true,
+  autoDelete: false,
+  alternateExchange: names.failedExchange,
+});
+
+const onOwnChannel = async (
+  connection: ChannelModel,
+  use: (channel: Channel) => Promise<unknown>,
+): Promise<void> => {
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    await use(channel);
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+};
+
+/**
+ * Gives a retry exchange declared by an earlier version (without an alternate exchange) its
+ * alternate: the broker refuses to change an exchange's arguments (PRECONDITION_FAILED), so it
+ * is deleted and declared again at once; the queues' setup binds it again right after. Each
+ * try on a channel of its own, since a refusal closes the channel.
+ */
+export const upgradeRetryExchange = async (
+  connection: ChannelModel,
+  names: PulseNames,
+): Promise<void> => {
+  const declare = (channel: Channel) =>
+    channel.assertExchange(names.retryExchange, 'fanout', retryExchangeOptions(names));
+  try {
+    await onOwnChannel(connection, declare);
+  } catch (error) {
+    const refused = error instanceof Error && 'code' in error && error.code === 406;
+    if (!refused) throw error;
+    log.warn('the retry exchange has no alternate exchange yet: declaring it again with one', {
+      exchange: names.retryExchange,
+      alternate: names.failedExchange,
+    });
+    await onOwnChannel(connection, async (channel) => {
+      await channel.deleteExchange(names.retryExchange);
+      await declare(channel);
+    });
+  }
 };

@@ -4,7 +4,7 @@ import { DEFAULT_RETRY_MAX_HOURS } from '../../src/codecs/settings.js';
 import { log } from '../../src/log.js';
 import type { SettlingJob } from '../../src/pipeline/job.js';
 import { PulseConsumer } from './consumer.js';
-import { InFlight } from './inFlight.js';
+import { IdleClock, InFlight } from './inFlight.js';
 import { PulseLink } from './link.js';
 import { DEFAULT_RETRY_DELAYS_MS, pulseNames, type PulseNames } from './names.js';
 import type { PulseOptions } from './options.js';
@@ -47,6 +47,8 @@ export class PulseSource {
   /** For --replay-failed: the messages parked at its start, and this run's mark. */
   private readonly replay: ReplayRun | undefined;
   private readonly consumer: PulseConsumer;
+  /** Idle time for --timeout, counted while consuming only. */
+  private readonly idleClock: IdleClock;
   private stopping: Promise<void> | undefined;
 
   constructor(options: PulseOptions) {
@@ -76,6 +78,8 @@ export class PulseSource {
     const { settlements } = this;
     this.consumer = new PulseConsumer({ ...parts, queue, settler, settlements });
     this.jobs = this.consumer.jobs;
+    const consumer = this.consumer;
+    this.idleClock = new IdleClock(() => consumer.lastDeliveryAt);
   }
 
   /**
@@ -97,9 +101,12 @@ export class PulseSource {
     return this.taken.size;
   }
 
-  /** When the last message was delivered (or the source made): for the worker's watchdog. */
+  /**
+   * When the last message was delivered (or the source made), moved later by the time paused
+   * for an outage since: for the worker's idle timeout, which counts only time consuming.
+   */
   get lastDeliveryAt(): number {
-    return this.consumer.lastDeliveryAt;
+    return this.idleClock.lastDeliveryAt;
   }
 
   /** True while connected and consuming now: for /healthz. */
@@ -123,6 +130,7 @@ export class PulseSource {
    * one delivered meanwhile goes straight back. Idempotent; `resume()` undoes it.
    */
   pause(): Promise<void> {
+    this.idleClock.pause();
     return this.consumer.pause();
   }
 
@@ -131,8 +139,9 @@ export class PulseSource {
    * them meanwhile), on a channel of its own so that a refusal closes only that one, then
    * starts a new consumer. Rejects when it cannot (the caller tries again later).
    */
-  resume(): Promise<void> {
-    return this.consumer.resume();
+  async resume(): Promise<void> {
+    await this.consumer.resume();
+    this.idleClock.resume();
   }
 
   /** Messages ready in the main queue and taken but not acknowledged, or undefined. */

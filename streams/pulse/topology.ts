@@ -2,6 +2,7 @@ import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel } from 'amqplib';
 import type { PulseSettings } from '../../src/codecs/settings.js';
 import type { PulseNames } from './names.js';
+import { retryExchangeOptions } from './retry.js';
 
 /** taskcluster-github's exchange, when settings built by hand do not name it. */
 const GITHUB_PUSH_EXCHANGE = 'exchange/taskcluster-github/v1/push';
@@ -51,7 +52,7 @@ export const declareQueues = async (
 export const declareRetryQueues = async (channel: Channel, names: PulseNames): Promise<void> => {
   const durable = { durable: true, autoDelete: false } as const;
   await channel.assertExchange(names.delayExchange, 'direct', durable);
-  await channel.assertExchange(names.retryExchange, 'fanout', durable);
+  await channel.assertExchange(names.retryExchange, 'fanout', retryExchangeOptions(names));
   await channel.bindQueue(names.queue, names.retryExchange, '');
   for (const step of names.retrySteps) {
     await channel.assertQueue(step.queue, {
