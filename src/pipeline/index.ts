@@ -11,13 +11,15 @@ import type { ChangesetRef, Job, JobOutcome, Outcome } from './job.js';
 import type { LedgerPolicy } from './ledger.js';
 import { listChangesets } from './listChangesets.js';
 import { mergePulled } from './mergePulled.js';
-import type { Ledger } from './ports.js';
+import type { GitForge, Ledger } from './ports.js';
 import { recordPush } from './recordPush.js';
 import { send } from './send.js';
 import { settle } from './settle.js';
 
 export interface PipelineDeps {
   readonly hg: Pick<HgClient, 'pushlogPage' | 'changeset' | 'diffstat'>;
+  /** git repositories (GitHub): the forge of a repository URL on GITHUB_WEB_URL's host. */
+  readonly git?: GitForge | undefined;
   readonly bugzilla: Pick<BugzillaClient, 'bug'>;
   readonly sink: Sink;
   /** The durable store, or `dryRunLedger` for a run that sends nothing. */

@@ -115,6 +115,8 @@ export interface ChangesetRef {
   readonly job: Job;
   readonly repository: string;
   readonly node: string;
+  /** The changeset itself, when its listing said all of it (a git compare): not asked again. */
+  readonly listed?: Changeset;
 }
 
 export interface FetchedChangeset extends ChangesetRef {

@@ -1,10 +1,14 @@
-import { concatMap, from, type OperatorFunction } from 'rxjs';
+import { concatMap, from, map, type Observable, type OperatorFunction } from 'rxjs';
 import type { HgClient } from '../clients/hgmo.js';
+import type { Changeset } from '../codecs/changeset.js';
 import { PipelineError } from '../errors.js';
-import type { ChangesetRef, Job, PushTarget } from './job.js';
+import type { ChangesetRef, GitPushTarget, Job, PushTarget } from './job.js';
+import type { GitForge } from './ports.js';
 
 export interface ListChangesetsDeps {
   readonly hg: Pick<HgClient, 'pushlogPage'>;
+  /** git repositories' forge; without it a git push is a permanent failure. */
+  readonly git?: Pick<GitForge, 'compare'> | undefined;
 }
 
 /**
@@ -35,16 +39,38 @@ const nodesOfPush = async (
   return entry.changesets;
 };
 
-const nodesOf = async (hg: ListChangesetsDeps['hg'], job: Job): Promise<readonly string[]> => {
-  if (job.target.kind === 'push') return nodesOfPush(hg, job.target);
-  if (job.target.kind === 'changeset') return [job.target.node];
-  throw new PipelineError(`git pushes are not read yet (${job.target.repository})`, 'permanent');
+/**
+ * A git push's commits, oldest first, as compare lists them: with their messages, authors and
+ * parents, so that a commit needs no request of its own unless its review system needs a
+ * diffstat.
+ */
+const commitsOfPush = (
+  git: ListChangesetsDeps['git'],
+  push: GitPushTarget,
+): Observable<Changeset> => {
+  if (git === undefined) {
+    throw new PipelineError(
+      `${push.repository} is a git repository, and this command reads none`,
+      'permanent',
+    );
+  }
+  return from(git.compare(push.repository, push.base, push.head));
+};
+
+const refsOf = (deps: ListChangesetsDeps, job: Job): Observable<ChangesetRef> => {
+  const { target } = job;
+  const { repository } = target;
+  if (target.kind === 'gitPush') {
+    return commitsOfPush(deps.git, target).pipe(
+      map((listed) => ({ job, repository, node: listed.node, listed })),
+    );
+  }
+  if (target.kind === 'changeset') return from([{ job, repository, node: target.node }]);
+  return from(nodesOfPush(deps.hg, target)).pipe(
+    concatMap((nodes) => nodes.map((node) => ({ job, repository, node }))),
+  );
 };
 
 /** Turns each job into its changesets, one value each (a push may have none), in order. */
-export const listChangesets = ({ hg }: ListChangesetsDeps): OperatorFunction<Job, ChangesetRef> =>
-  concatMap((job) =>
-    from(nodesOf(hg, job)).pipe(
-      concatMap((nodes) => nodes.map((node) => ({ job, repository: job.target.repository, node }))),
-    ),
-  );
+export const listChangesets = (deps: ListChangesetsDeps): OperatorFunction<Job, ChangesetRef> =>
+  concatMap((job) => refsOf(deps, job));

@@ -1,8 +1,33 @@
 /**
  * What the pipeline asks of the durable store, declared by the pipeline: src/state implements
  * these (its Store is one), so the pipeline never depends on a store, and a dry run or a test
- * can stand in for it.
+ * can stand in for it. And what it asks of a forge (hg.mozilla.org, GitHub): the clients
+ * implement it.
  */
+import type { Changeset } from '../codecs/changeset.js';
+import type { Diffstat } from '../codecs/ping.js';
+
+/** Where a repository's changesets are read: hg.mozilla.org's HgClient, the GitHubClient. */
+export interface Forge {
+  /** One changeset (a git commit reads as one), by node or sha. */
+  changeset(repository: string, node: string): Promise<Changeset>;
+  /** Its diffstat, as `git diff --numstat` summed. */
+  diffstat(repository: string, node: string): Promise<Diffstat>;
+}
+
+/** A git forge: it knows its repositories by their host, and lists a push by compare. */
+export interface GitForge extends Forge {
+  /** Whether the repository URL is this forge's (its host is GITHUB_WEB_URL's). */
+  owns(repository: string): boolean;
+  /** The commits reachable from `head` and not from `base`, oldest first. */
+  compare(repository: string, base: string, head: string): AsyncIterable<Changeset>;
+}
+
+/** The forge a repository URL is on: git's when its host is GITHUB_WEB_URL's, else hg's. */
+export const forgeOf = <H, G extends Pick<GitForge, 'owns'>>(
+  forges: { readonly hg: H; readonly git?: G | undefined },
+  repository: string,
+): H | G => (forges.git?.owns(repository) === true ? forges.git : forges.hg);
 
 /**
  * A landing: a changeset in a repository, the key of the ledger and of the claims. The same
