@@ -58,6 +58,8 @@ export interface PolledSource {
   start(load: LiveLoad): void;
   /** The live load changed: a poll waiting for room looks again. */
   wake(): void;
+  /** Sees every live job or message as it is settled (a git push starts its watermark). */
+  observe?(settlement: Settlement): void;
   stop(graceMs: number): Promise<void>;
 }
 

@@ -74,7 +74,10 @@ export class Worker {
       this.subscriptions.push(
         source.settlements.subscribe((settlement) => {
           this.onSettled(source, settlement);
-          for (const p of polled) p.wake();
+          for (const p of polled) {
+            p.observe?.(settlement);
+            p.wake();
+          }
         }),
       );
     }

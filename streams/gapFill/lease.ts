@@ -12,6 +12,8 @@ export class PollerLease {
   constructor(
     private readonly store: Pick<GapFillStore, 'takeLease' | 'releaseLease'>,
     readonly leaseMs: number,
+    /** The pushlogs' poller by default; git branches have a lease of their own. */
+    private readonly name = POLLER_LEASE,
   ) {}
 
   /** Whether this worker held the lease at its last try. */
@@ -21,13 +23,13 @@ export class PollerLease {
 
   /** Takes or renews it for a poll: true if this worker may poll. */
   async take(): Promise<boolean> {
-    const held = await this.store.takeLease(POLLER_LEASE, this.leaseMs);
+    const held = await this.store.takeLease(this.name, this.leaseMs);
     if (held !== this.held) {
       log.info(
         held
-          ? 'gap-fill: this worker polls the pushlogs'
-          : 'gap-fill: another worker holds the poller lease; this one does not poll',
-        { lease: POLLER_LEASE },
+          ? 'gap-fill: this worker polls'
+          : 'gap-fill: another worker holds the lease; this one does not poll',
+        { lease: this.name },
       );
     }
     this.held = held;
@@ -38,7 +40,7 @@ export class PollerLease {
   async renew(): Promise<void> {
     if (this.held !== true) return;
     try {
-      this.held = await this.store.takeLease(POLLER_LEASE, this.leaseMs);
+      this.held = await this.store.takeLease(this.name, this.leaseMs);
       if (!this.held) log.warn('gap-fill: lost the poller lease to another worker');
     } catch (error) {
       // Tried again in a third of the lease; the next poll asks for it anyway.
@@ -49,7 +51,7 @@ export class PollerLease {
   async release(): Promise<void> {
     if (this.held !== true) return;
     await this.store
-      .releaseLease(POLLER_LEASE)
+      .releaseLease(this.name)
       .catch((error: unknown) => log.warn('could not release the poller lease', { error }));
     this.held = false;
   }

@@ -38,7 +38,7 @@ export const settledLine = (
   }
   if (isSettled(result)) {
     metrics.gapFill.gapFilled.inc({ repository });
-    log.info(`${result.job.label}: settled from the pushlog`, line);
+    log.info(`${result.job.label}: settled by gap-fill`, line);
     return true;
   }
   const held = result.outcomes.filter((o) => o.status === 'held').length;

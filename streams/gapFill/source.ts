@@ -5,6 +5,7 @@ import { log } from '../../src/log.js';
 import type { Job, JobOutcome, SettlingJob } from '../../src/pipeline/job.js';
 import type { LiveLoad, PolledSource } from '../../src/worker/source.js';
 import type { GapFillConfig, GapFillMetrics } from './config.js';
+import { Gate } from './gate.js';
 import { PollerLease } from './lease.js';
 import { settledLine, type PingCounter } from './settled.js';
 import { PushlogWalks } from './walk.js';
@@ -47,7 +48,7 @@ export class GapFillSource implements PolledSource {
   private readonly running = new Map<Job, string>();
   private readonly walks: PushlogWalks;
   private load = IDLE;
-  private waiting: (() => boolean)[] = [];
+  private readonly gate: Gate;
   private whenDrained: (() => void)[] = [];
   private timers: NodeJS.Timeout[] = [];
   private polling: Promise<void> | undefined;
@@ -57,13 +58,18 @@ export class GapFillSource implements PolledSource {
   constructor(private readonly options: GapFillOptions) {
     const { store, hg, graceMs, metrics } = options;
     this.lease = new PollerLease(store, options.leaseMs ?? 60_000);
+    const [maxJobs, liveBelow] = [options.maxJobs ?? 2, options.liveBelow ?? 4];
+    this.gate = new Gate(
+      () => this.running.size < maxJobs && this.load.inFlight() < liveBelow && !this.load.paused(),
+      () => this.stopping !== undefined,
+    );
     const deps = { store, hg, graceMs, metrics: metrics.gapFill };
     this.walks = new PushlogWalks(
       { ...deps, pageSize: options.pageSize ?? 100, now: options.now ?? Date.now },
       {
         stopped: () => this.stopping !== undefined,
         isRunning: (repository, pushId) => this.isRunning(repository, pushId),
-        slot: () => this.slot(),
+        slot: () => this.gate.pass(),
         emit: (repository, pushId, nodes) => this.emit(repository, pushId, nodes),
       },
     );
@@ -92,9 +98,7 @@ export class GapFillSource implements PolledSource {
   }
 
   wake(): void {
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const check of waiting) if (!check()) this.waiting.push(check);
+    this.gate.wake();
   }
 
   /**
@@ -177,21 +181,5 @@ export class GapFillSource implements PolledSource {
 
   private isRunning(repository: string, pushId: number): boolean {
     return [...this.running.values()].includes(`${repository} ${pushId}`);
-  }
-
-  /** Resolves true once a gap-fill job may enter the pipeline, false if gap-fill stopped. */
-  private slot(): Promise<boolean> {
-    const maxJobs = this.options.maxJobs ?? 2;
-    const liveBelow = this.options.liveBelow ?? 4;
-    const room = () =>
-      this.running.size < maxJobs && this.load.inFlight() < liveBelow && !this.load.paused();
-    return new Promise((resolve) => {
-      const check = (): boolean => {
-        const stopped = this.stopping !== undefined;
-        if (stopped || room()) resolve(!stopped);
-        return stopped || room();
-      };
-      if (!check()) this.waiting.push(check);
-    });
   }
 }
