@@ -258,6 +258,17 @@ export const log = {
   error: (msg: string, fields?: LogFields): void => emit('error', msg, fields),
 };
 
+/**
+ * A line that ends a command, written whatever the level: `command: message` on a terminal,
+ * else one JSON line `{"level":"error",...,"msg":message,"command":command}` like every other.
+ * The message is written as given: its author masked what it quotes (a URL's password), and a
+ * second masking would take the user name out of `user:***@` too.
+ */
+export const fatal = (command: string, msg: string): void => {
+  const entry: LogEntry = { level: 'error', time: new Date(), msg, fields: { command } };
+  process.stderr.write(`${process.stderr.isTTY ? `${command}: ${msg}` : formatJson(entry)}\n`);
+};
+
 /** Sets the level and registers secrets; called once by each command at start-up. */
 export const configureLog = ({ level = 'info', secrets = [] }: LogOptions = {}): void => {
   logger.settings.minLevel = LEVELS[level];

@@ -82,6 +82,7 @@ export const services = [
   'test/cli/landings.test.ts',
   'test/cli/ledger.test.ts',
   'test/cli/parkedCount.test.ts',
+  'test/cli/fatalErrors.test.ts',
   'test/cli/parkedMessages.test.ts',
   'test/cli/processQueueMessages.test.ts',
   'test/cli/pushgateway.test.ts',

@@ -81,17 +81,27 @@ export class PulseLink {
     }
   }
 
-  /** Waits for the first connection and the queues, or fails within `timeoutMs`. */
+  /**
+   * Waits for the first connection and the queues, or fails within `timeoutMs` with the last
+   * attempt's cause (ECONNREFUSED, a TLS `wrong version number`); at once if the broker
+   * refused the login (403): trying again with the same password will not help.
+   */
   async ready(timeoutMs: number): Promise<void> {
     let fail: (error: Error) => void = () => {};
     const failed = new Promise<never>((_, reject) => {
       fail = reject;
     });
     failed.catch(() => undefined);
-    const timer = setTimeout(
-      () => fail(new Error(`no connection within ${timeoutMs / 1000} s`)),
-      timeoutMs,
-    );
+    let last: Error | undefined;
+    const attemptFailed = ({ err }: { err: Error }) => {
+      last = err;
+      if (/ACCESS.REFUSED|\b403\b/.test(err.message)) fail(err);
+    };
+    this.connection.on('connectFailed', attemptFailed);
+    const timer = setTimeout(() => {
+      const cause = last === undefined ? '' : `; last attempt: ${last.message.trim()}`;
+      fail(new Error(`no connection within ${timeoutMs / 1000} s${cause}`, { cause: last }));
+    }, timeoutMs);
     this.channel.once('error', fail);
     try {
       await Promise.race([
@@ -106,6 +116,7 @@ export class PulseLink {
     } finally {
       clearTimeout(timer);
       this.channel.off('error', fail);
+      this.connection.off('connectFailed', attemptFailed);
     }
   }
 

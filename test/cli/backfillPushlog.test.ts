@@ -19,6 +19,7 @@ import { configureLog } from '../../src/log.js';
 import { documentId } from '../../src/rules/ping.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { readable } from './readable.js';
 
 configureLog({ level: 'silent' });
 
@@ -243,7 +244,7 @@ for (const c of usageCases) {
     const { fx, repo } = await setup(t);
     const result = await run(fx, ['--yes', ...c.args(repo)]);
     t.is(result.code, 2, result.stderr);
-    t.regex(result.stderr, c.why);
+    t.regex(readable(result.stderr), c.why);
     t.is(result.stdout, '');
     assertNoRequest(t, fx);
   });
@@ -264,7 +265,7 @@ test('without a terminal and without --yes: says to pass --yes, exit 2, no reque
   const result = await run(fx, [repo, '0', '10']);
   t.is(result.code, 2, result.stderr);
   t.is(
-    result.stderr,
+    readable(result.stderr),
     'backfill-pushlog: stdin is not a terminal: pass --yes to proceed without a prompt.\n',
   );
   t.is(result.stdout, '');

@@ -6,6 +6,7 @@ import { runCommand, runTimed } from '../support/cli.js';
 import { jsonWithHugeString } from '../support/hugeJson.js';
 import { FIXTURES_DIR } from '../support/fixtureData.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
+import { readable } from './readable.js';
 
 const test = anyTest as TestFn<{ fx: Fixtures; env: Record<string, string> }>;
 const REPO = 'integration/autoland';
@@ -41,7 +42,7 @@ test('an unknown changeset: one line on stderr naming it and the repository, not
   t.is(result.code, 1);
   t.is(result.stdout, '');
   t.is(
-    result.stderr,
+    readable(result.stderr),
     `dump-telemetry: changeset ${node} was not found in ${t.context.fx.repo(REPO)}\n`,
   );
 });
@@ -78,7 +79,7 @@ test('invalid arguments are a usage error (exit 2) and make no request', async (
     env,
   );
   t.is(notUrl.code, 2);
-  t.regex(notUrl.stderr, /--target-repo: "not-a-url" is not a URL/);
+  t.regex(readable(notUrl.stderr), /--target-repo: "not-a-url" is not a URL/);
   const ftp = await runCommand(
     'dumpTelemetry',
     ['--target-repo', 'ftp://hg.mozilla.org/mozilla-central', 'f7ea35ab0117'],
@@ -92,7 +93,7 @@ test('invalid arguments are a usage error (exit 2) and make no request', async (
   const fromSetting = await runCommand('dumpTelemetry', ['f7ea35ab0117'], withoutTarget);
   t.is(fromSetting.code, 2);
   t.regex(
-    fromSetting.stderr,
+    readable(fromSetting.stderr),
     /^dump-telemetry: TARGET_REPO: refusing to fetch https:\/\/hg\.mozilla\.org\/mozilla-central: its host is not in ALLOWED_HOSTS/m,
   );
   const badSetting = await runCommand('dumpTelemetry', ['f7ea35ab0117'], {
@@ -100,14 +101,17 @@ test('invalid arguments are a usage error (exit 2) and make no request', async (
     HTTP_CONCURRENCY: 'lots',
   });
   t.is(badSetting.code, 2);
-  t.regex(badSetting.stderr, /HTTP_CONCURRENCY: expected an integer from 1 to 100, got "lots"$/m);
+  t.regex(
+    readable(badSetting.stderr),
+    /HTTP_CONCURRENCY: expected an integer from 1 to 100, got "lots"$/m,
+  );
   const fromDotenv = await runCommand('dumpTelemetry', ['f7ea35ab0117'], {
     ...env,
     DOTENV: 'HTTP_CONCURRENCY=lots\n',
   });
   t.is(fromDotenv.code, 2);
   t.regex(
-    fromDotenv.stderr,
+    readable(fromDotenv.stderr),
     /HTTP_CONCURRENCY: expected an integer .*, got "lots" \(set in \.env\)/,
   );
   t.deepEqual([...fx.hg.requests, ...fx.bmo.requests], []);

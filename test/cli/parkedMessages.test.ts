@@ -20,6 +20,7 @@ import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
 import { until } from '../support/wait.js';
+import { readable } from './readable.js';
 
 interface Context {
   fx: Fixtures;
@@ -192,7 +193,7 @@ test('--list-failed: a broker not there, exit 1 naming the settings', async (t) 
   const result = await run(['--list-failed'], { ...env, PULSE_PORT: '1' });
   t.is(result.code, 1);
   t.regex(
-    result.stderr,
+    readable(result.stderr),
     /^process-queue-messages: cannot read queue\/\S+\.failed at 127\.0\.0\.1:1: .*ECONNREFUSED.*; check PULSE_HOST, PULSE_PORT, PULSE_SSL$/m,
   );
 });
@@ -202,7 +203,7 @@ test('--list-failed: a refused login, exit 1 naming the credentials, no password
   const password = `wrong-${randomBytes(8).toString('hex')}`;
   const result = await run(['--list-failed', '--debug'], { ...env, PULSE_PASSWORD: password });
   t.is(result.code, 1);
-  t.regex(result.stderr, /ACCESS.REFUSED.*; check PULSE_USERNAME, PULSE_PASSWORD$/m);
+  t.regex(readable(result.stderr), /ACCESS.REFUSED.*; check PULSE_USERNAME, PULSE_PASSWORD$/m);
   t.false(result.stderr.includes(password));
   t.false(result.stdout.includes(password));
 });
@@ -211,7 +212,7 @@ test('--list-failed: a vhost the broker refuses, exit 1 naming PULSE_VHOST', asy
   const { env } = setup(t, 'listvhost');
   const result = await run(['--list-failed'], { ...env, PULSE_VHOST: '/does-not-exist' });
   t.is(result.code, 1);
-  t.regex(result.stderr, /; check PULSE_VHOST, PULSE_USERNAME$/m);
+  t.regex(readable(result.stderr), /; check PULSE_VHOST, PULSE_USERNAME$/m);
 });
 
 // --- --drop-failed --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import { openStore, type RepositoryStatus } from '../../src/state/index.js';
 import { runCommand } from '../support/cli.js';
 import { startFixtures } from '../support/fixtureServer.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { readable } from './readable.js';
 
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
@@ -369,7 +370,7 @@ test('--pushlog reads the upstream settings: a bad one exits 2 before anything i
 test('a bad DATABASE_URL, CLAIM_LEASE_SECONDS or option exits 2', async (t) => {
   const badUrl = await runCommand('telemetryStatus', [], { DATABASE_URL: 'mysql://db/x' });
   t.is(badUrl.code, 2);
-  t.regex(badUrl.stderr, /DATABASE_URL "mysql:\/\/db\/x" has an unknown scheme/);
+  t.regex(readable(badUrl.stderr), /DATABASE_URL "mysql:\/\/db\/x" has an unknown scheme/);
   const badLease = await runCommand('telemetryStatus', [], { CLAIM_LEASE_SECONDS: '1' });
   t.is(badLease.code, 2);
   t.regex(badLease.stderr, /CLAIM_LEASE_SECONDS: expected/);
@@ -405,5 +406,8 @@ test('a store that opens but cannot be read exits 1, saying what failed', async 
   });
   t.is(result.code, 1);
   t.is(result.stdout, '');
-  t.regex(result.stderr, /telemetry-status: cannot read the store: .*no such table: ledger/);
+  t.regex(
+    readable(result.stderr),
+    /telemetry-status: cannot read the store: .*no such table: ledger/,
+  );
 });

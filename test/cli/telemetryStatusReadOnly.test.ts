@@ -12,6 +12,7 @@ import pg from 'pg';
 import { openStore } from '../../src/state/index.js';
 import { runCommand } from '../support/cli.js';
 import { postgresHarness } from '../state/postgresHarness.js';
+import { readable } from './readable.js';
 
 const SERVER = 'postgres://postgres@127.0.0.1:5432';
 const DIR = mkdtempSync(join(tmpdir(), 'cts-status-ro-'));
@@ -132,7 +133,7 @@ test('a PostgreSQL URL without a database name: exit 2 at start for every comman
   for (const result of runs) {
     t.is(result.code, 2, result.stderr);
     t.regex(
-      result.stderr,
+      readable(result.stderr),
       /DATABASE_URL "postgres:\/\/\S*@127\.0\.0\.1:5432\/?" names no database/,
     );
   }

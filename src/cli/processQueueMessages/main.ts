@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import * as t from 'io-ts';
 import { gapFillConfig, GapFillMetrics } from '../../../streams/gapFill/config.js';
-import { GitGapFillSource } from '../../../streams/gapFill/git.js';
 import { GapFillSource } from '../../../streams/gapFill/source.js';
+import { pulseSettingsToCheck } from '../../../streams/pulse/connectOptions.js';
 import { PulseSource } from '../../../streams/pulse/source.js';
 import { createClients } from '../../clients/index.js';
 import {
@@ -67,24 +67,21 @@ const { store, ...edge } = await openSinkAndLedger(NAME, clients.limits, sending
 });
 // Gap-fill, a source that polls the pushlogs of the repositories with a watermark.
 const gapFill = gapFillConfig(sending, store, options.replayFailed);
-const gapFillMetrics = { gapFill: new GapFillMetrics(metrics.registry), pings: metrics.pings };
+const pings = metrics.pings;
 const worker: Worker = new Worker({
   source,
   deps: { ...clients, ...edge },
   metrics,
   ...(store && { parked: store }),
-  polled:
-    gapFill && store
-      ? [
-          new GapFillSource({ ...gapFill, hg: clients.hg, metrics: gapFillMetrics }),
-          new GitGapFillSource({
-            ...gapFill,
-            store,
-            github: clients.github,
-            metrics: gapFillMetrics,
-          }),
-        ]
-      : [],
+  polled: gapFill
+    ? [
+        new GapFillSource({
+          ...gapFill,
+          hg: clients.hg,
+          metrics: { gapFill: new GapFillMetrics(metrics.registry), pings },
+        }),
+      ]
+    : [],
   ...(options.timeout === undefined ? {} : { idleTimeoutMs: options.timeout * 1000 }),
 });
 running = worker;
@@ -95,7 +92,8 @@ await worker.start().catch((error: unknown) => {
   void metricsOut.close(); // not awaited: fail() exits at once
   const broker = `${settings.PULSE_HOST}:${settings.PULSE_PORT}`;
   const why = `or set up ${source.names.queue}: ${describeError(error)}`;
-  fail(NAME, `cannot connect to Pulse at ${broker} ${why}`, EXIT.failed);
+  const check = `check ${pulseSettingsToCheck(error).join(', ')}`;
+  fail(NAME, `cannot connect to Pulse at ${broker} ${why}; ${check}`, EXIT.failed);
 });
 const stopped = await worker.stopped;
 // Together: the Pushgateway's delete may take seconds, and the store releases our claims.

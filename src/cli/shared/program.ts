@@ -3,7 +3,7 @@ import type * as t from 'io-ts';
 import { IntFromString } from '../../codecs/settings.js';
 import pkg from '../../../package.json' with { type: 'json' };
 import { readSettings, setByDotenv } from '../../config.js';
-import type { LogLevel } from '../../log.js';
+import { fatal, type LogLevel } from '../../log.js';
 import { SETTINGS_HELP } from './settingsHelp.js';
 
 /** Exit codes shared by every command. */
@@ -11,13 +11,17 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 /**
  * A commander program whose usage errors exit 2 (commander's own default is 1, which we
- * keep for "ran, but something failed").
+ * keep for "ran, but something failed"). Its errors are fatal lines like ours (`name: ...` on
+ * a terminal, a JSON line otherwise), not commander's `error: ...`.
  */
 export const createProgram = (name: string, description: string, settingsHelp = ''): Command =>
   new Command(name)
     .description(description)
     .version(pkg.version, '-V, --version', 'print the version and exit')
-    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      outputError: (text) =>
+        fatal(name, `${text.trim().replace(/^error: /, '')} (run with --help for usage)`),
+    })
     .addHelpText('after', `${SETTINGS_HELP}${settingsHelp}`)
     .exitOverride((error: CommanderError) => {
       process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
@@ -42,9 +46,9 @@ export const logLevelFor = (
   otherwise: LogLevel,
 ): LogLevel => (debugFlag || settings?.DEBUG ? 'debug' : (settings?.LOG_LEVEL ?? otherwise));
 
-/** Prints `name: message` on stderr and exits with `code`. */
+/** Says `message` as a fatal line (see log.ts's `fatal`) and exits with `code`. */
 export const fail = (name: string, message: string, code: number): never => {
-  process.stderr.write(`${name}: ${message}\n`);
+  fatal(name, message);
   process.exit(code);
 };
 
