@@ -23,7 +23,7 @@ export interface Clients {
   readonly health: HostHealth | undefined;
   readonly hg: HgClient;
   readonly bugzilla: BugzillaClient;
-  /** git repositories on GitHub (GITHUB_WEB_URL, GITHUB_API_URL). */
+  /** git repositories on GitHub (GITHUB_WEB_URL, GITHUB_API_URL): the pipeline's git forge. */
   readonly github: GitHubClient;
 }
 
