@@ -102,6 +102,7 @@ export const services = [
   'test/streams/pulseLooseEnds.test.ts',
   'test/streams/pulseRetry.test.ts',
   'test/worker/gapFill.test.ts',
+  'test/worker/githubWorker.test.ts',
   'test/worker/outage.test.ts',
   'test/worker/pushIds.test.ts',
   'test/worker/storeOutage.test.ts',

@@ -70,7 +70,7 @@ const gapFill = gapFillConfig(sending, store, options.replayFailed);
 const pings = metrics.pings;
 const worker: Worker = new Worker({
   source,
-  deps: { ...clients, ...edge },
+  deps: { ...clients, git: clients.github, ...edge },
   metrics,
   ...(store && { parked: store }),
   polled: gapFill
