@@ -1,4 +1,3 @@
-import axios from 'axios';
 import {
   ExponentialBackoff,
   fullJitterGenerator,
@@ -7,6 +6,7 @@ import {
   type RetryPolicy,
 } from 'cockatiel';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent } from 'undici';
 import { isTransient, RetryLater } from '../errors.js';
 import { log } from '../log.js';
 import { HostDown, type HostBreaker } from './breaker.js';
@@ -31,7 +31,7 @@ export type * from './http/types.js';
 const MIB = 1024 * 1024;
 
 /**
- * An HTTP client for one upstream, with its own axios instance. Each request waits for a slot
+ * An HTTP client for one upstream, with its own undici connection pool. Each request waits for a slot
  * of its host in the shared HostLimits. Each attempt has a deadline for the whole exchange,
  * body included (an idle timeout would let an upstream that sends a byte now and then hold
  * it forever), past which its socket is destroyed. Transient failures (network errors,
@@ -59,13 +59,9 @@ export class Http {
   ) {
     this.maxWaitMs = options.maxWaitMs ?? 60_000;
     this.context = {
-      axios: axios.create({
-        headers: { 'User-Agent': USER_AGENT },
-        responseType: 'stream',
-        maxRedirects: 0,
-        validateStatus: () => true,
-        proxy: false,
-      }),
+      // Each attempt's own deadline governs, not undici's idle timeouts.
+      dispatcher: new Agent({ headersTimeout: 0, bodyTimeout: 0 }),
+      userAgent: USER_AGENT,
       limits,
       deadlineMs: options.deadlineMs ?? 30_000,
       streamDeadlineMs: options.streamDeadlineMs ?? 300_000,
@@ -117,12 +113,12 @@ export class Http {
           () =>
             this.withRetries<T | HostWait>(request, handle, breaker, final).catch((e: unknown) => {
               if (e instanceof HostWait) return e;
-        if (result instanceof HostWait) throw result;
-        return result;
               throw e;
             }),
           () => final.status,
         );
+        if (result instanceof HostWait) throw result;
+        return result;
       } catch (error) {
         if (!isTransient(error) || !(await health.waitsOut(host, started))) throw error;
         log.debug('waiting for the host to come back', { host, request: request.url });

@@ -193,15 +193,23 @@ test('a patch that trickles past STREAM_DEADLINE_SECONDS: exit 1, naming the req
 test('a 300 MB JSON answer: exit 1 at once, never held (peak RSS under 200 MB)', async (t) => {
   const fx = await startFixtures();
   t.teardown(() => fx.close());
-  fx.fail({ match: /\/json-rev\//, body: () => jsonWithHugeString(300 * 1024 * 1024, 'desc') });
+  let served = 0;
+  fx.fail({
+    match: /\/json-rev\//,
+    body: () =>
+      jsonWithHugeString(300 * 1024 * 1024, 'desc').on(
+        'data',
+        (chunk: Buffer) => (served += chunk.length),
+      ),
+  });
   const env = { ...fx.env, TARGET_REPO: fx.repo(REPO) };
-  const started = Date.now();
   const result = timed
     ? await runTimed('dumpTelemetry', [withPatch], env)
     : { ...(await runCommand('dumpTelemetry', [withPatch], env)), peakKiB: undefined };
-  const seconds = (Date.now() - started) / 1000;
   t.is(result.code, 1, result.stderr);
-  t.true(seconds < 15, `took ${seconds} s`);
+  // At once: it stopped reading soon after the 32 MB cap, long before the 300 MB (counted in
+  // bytes served, not seconds, which a loaded machine stretches).
+  t.true(served < 100 * 1024 * 1024, `${served} bytes served`);
   t.regex(result.stderr, /MAX_ANSWER_MB/);
   if (result.peakKiB !== undefined) {
     t.true(result.peakKiB < 200 * 1024, `peak RSS ${Math.round(result.peakKiB / 1024)} MB`);

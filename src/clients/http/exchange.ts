@@ -1,5 +1,5 @@
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Readable } from 'node:stream';
+import { request as undiciRequest, type Dispatcher } from 'undici';
 import { DeadlineExceeded, isTransient, PipelineError, RetryLater } from '../../errors.js';
 import { log } from '../../log.js';
 import type { HostLimits } from '../hostLimits.js';
@@ -15,22 +15,37 @@ export class HostWait extends RetryLater {}
 
 export const TRANSIENT_STATUS = (status: number): boolean => status === 429 || status >= 500;
 
+/** A network failure in a word or two: its code (ECONNREFUSED, UND_ERR_SOCKET), else its message. */
+const failureReason = (error: unknown): string => {
+  if (!(error instanceof Error)) return String(error);
+  const { code } = error as Error & { code?: unknown };
+  return typeof code === 'string' ? code : error.message;
+};
+
 /** What one attempt needs of its Http. */
 export interface AttemptContext {
-  readonly axios: AxiosInstance;
+  /** undici's connection pool this Http's requests go through. */
+  readonly dispatcher: Dispatcher;
+  readonly userAgent: string;
   readonly limits: HostLimits;
   readonly deadlineMs: number;
   readonly streamDeadlineMs: number;
   readonly maxAnswerBytes: number;
 }
 
-const headOf = (response: AxiosResponse<Readable>): AnswerHead => ({
-  status: response.status,
+const headOf = (response: Dispatcher.ResponseData): AnswerHead => ({
+  status: response.statusCode,
   header: (name) => {
-    const value: unknown = response.headers[name.toLowerCase()];
-    if (Array.isArray(value)) return value.length > 0 ? String(value[0]) : undefined;
-    return value === undefined || value === null ? undefined : String(value);
+    const value = response.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
   },
+});
+
+/** The user agent, and a JSON body's type; the request's own headers win. */
+const headersOf = (request: HttpRequest, userAgent: string): Record<string, string> => ({
+  'user-agent': userAgent,
+  ...(request.data === undefined ? {} : { 'content-type': 'application/json' }),
+  ...request.headers,
 });
 
 /** The wait an answer asks for, if any: the client's reading first, then Retry-After. */
@@ -59,21 +74,27 @@ const exchange = async <T>(
   received: (body: Readable, status: number) => void,
 ): Promise<T> => {
   const started = Date.now();
-  let response: AxiosResponse<Readable>;
+  let response: Dispatcher.ResponseData;
   try {
-    response = await context.axios.request<Readable>({
-      url: request.url,
+    // undici follows no redirect: an allowed URL cannot lead somewhere that is not allowed.
+    response = await undiciRequest(request.url, {
       method: request.method ?? 'GET',
-      data: request.data,
-      headers: request.headers,
+      headers: headersOf(request, context.userAgent),
+      body: request.data === undefined ? null : JSON.stringify(request.data),
       signal,
+      dispatcher: context.dispatcher,
     });
   } catch (error) {
-    const reason = axios.isAxiosError(error) ? (error.code ?? error.message) : String(error);
-    throw new PipelineError(`${name} failed: ${reason}`, 'transient', { cause: error });
+    throw new PipelineError(`${name} failed: ${failureReason(error)}`, 'transient', {
+      cause: error,
+    });
   }
-  const { status, data: body } = response;
+  const { body } = response;
+  // A body dropped unread (destroyed) emits an AbortError that no reader waits for; the
+  // readers (body.ts) listen for the errors that matter to them.
+  body.on('error', () => undefined);
   const head = headOf(response);
+  const { status } = head;
   received(body, status);
   log.debug('answered', { request: name, status, ms: Date.now() - started });
   const wait = waitAsked(request, head, Date.now());
