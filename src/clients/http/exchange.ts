@@ -135,7 +135,7 @@ export const attempt = async <T>(
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new DeadlineExceeded(name, deadlineMs);
-      // Aborting covers the time before the answer's headers; after, axios leaves the
+      // Aborting covers the time before the answer's headers; after, undici leaves the
       // body to us, and destroying it closes the socket.
       abort.abort(error);
       body?.destroy(error);
