@@ -1,5 +1,4 @@
 import test from 'ava';
-import type { ConsumeMessage } from 'amqplib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readGitHubPush, type GitHubPushReader } from '../../streams/pulse/githubMessage.js';
@@ -82,12 +81,15 @@ test('a branch with a slash is a landing when GITHUB_BRANCHES names it; one git 
   t.is(readGitHubPush(JSON.stringify(push), reader).kind, 'reject');
 });
 
-const delivered = (exchange: string, body: string, headers: object = {}): ConsumeMessage =>
+/** A delivery as the consumer hands it to the reader (no broker here). */
+type Delivered = Parameters<ReturnType<typeof messageReader>>[0];
+
+const delivered = (exchange: string, body: string, headers: object = {}): Delivered =>
   ({
     content: Buffer.from(body),
     fields: { exchange, routingKey: 'x', deliveryTag: 1, redelivered: false },
     properties: { headers },
-  }) as ConsumeMessage;
+  }) as Delivered;
 
 test('the exchange a message came on picks its codec; a copy of ours, its origin', (t) => {
   const settings = {
