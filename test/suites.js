@@ -73,6 +73,7 @@ export const commands = [
   'test/cli/backfillPushlog.test.ts',
   'test/cli/backfillTmux.test.ts',
   'test/cli/dumpTelemetry.test.ts',
+  'test/cli/dumpTelemetryGit.test.ts',
   'test/cli/resumeNpx.test.ts',
   'test/cli/settingSecrets.test.ts',
   'test/cli/telemetryStatus.test.ts',

@@ -42,6 +42,8 @@ export interface GitHubStandIn {
   readonly host: string;
   /** Every request, as `METHOD path?query`. */
   readonly requests: string[];
+  /** Each request's Authorization, Accept and User-Agent headers, in order. */
+  readonly headers: { authorization?: string; accept?: string; userAgent?: string }[];
   /** How many requests a rate-limit window refused. */
   limited: number;
   /** The repository URL of a branch of the recorded repository, as pings name it. */
@@ -211,6 +213,11 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     standIn.requests.push(`${request.method} ${request.url}`);
+    standIn.headers.push({
+      authorization: request.headers.authorization,
+      accept: request.headers.accept,
+      userAgent: request.headers['user-agent'],
+    });
     const url = new URL(request.url ?? '/', standIn.url);
     const [status, body, headers] = refusal() ?? answer(url, request);
     response.writeHead(status, {
@@ -230,6 +237,7 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
     apiUrl: `${url}/api/v3`,
     host: `127.0.0.1:${port}`,
     requests: [],
+    headers: [],
     limited: 0,
     repository: (branch) => `${GITHUB_WEB}/${repoName}/tree/${branch}`,
     env: { GITHUB_API_URL: `${url}/api/v3`, GITHUB_WEB_URL: GITHUB_WEB },

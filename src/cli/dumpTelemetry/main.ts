@@ -13,6 +13,7 @@ import { pipeline } from '../../pipeline/index.js';
 import { dryRun } from '../../pipeline/ledger.js';
 import { repositoryUrl } from '../../codecs/scalars.js';
 import { stdoutSink } from '../../sinks/stdout.js';
+import { gitRepositoryOrHg } from './gitTarget.js';
 import { createProgram, EXIT, fail, settingsOrExit, logLevelFor } from '../shared/program.js';
 import { TARGET_REPO_HELP } from '../shared/settingsHelp.js';
 
@@ -28,14 +29,14 @@ const parseNode = (value: string): string => {
 const main = async (): Promise<void> => {
   const program = createProgram(
     NAME,
-    'Print the hgpush ping that would be sent for one changeset (sorted keys, 4-space indent). Sends nothing.',
+    'Print the hgpush ping that would be sent for one changeset or git commit (sorted keys, 4-space indent). Sends nothing.',
     TARGET_REPO_HELP,
   )
-    .argument('<NODE_ID>', 'changeset id, 12 to 40 hex characters', parseNode)
+    .argument('<NODE_ID>', 'changeset id, 12 to 40 hex characters (a git sha: all 40)', parseNode)
     .option('--debug', 'log every request and decision to stderr')
     .option(
       '--target-repo <URL>',
-      'repository the changeset is in (default: TARGET_REPO, else https://hg.mozilla.org/mozilla-central)',
+      'repository the changeset is in, or a git branch as <GITHUB_WEB_URL>/<owner>/<repo>/tree/<branch> (default: TARGET_REPO, else https://hg.mozilla.org/mozilla-central)',
     )
     .addHelpText(
       'after',
@@ -50,16 +51,20 @@ const main = async (): Promise<void> => {
   const repository = repositoryUrl(options.targetRepo ?? TARGET_REPO);
   try {
     allowedUrl(repository, upstream.ALLOWED_HOSTS);
+    gitRepositoryOrHg(repository, upstream);
   } catch (error) {
     const from = options.targetRepo !== undefined ? '--target-repo' : 'TARGET_REPO';
     fail(NAME, `${from}: ${describeError(error)}`, EXIT.usage);
   }
-  configureLog({ level: logLevelFor(options.debug, upstream, 'warn') });
+  configureLog({
+    level: logLevelFor(options.debug, upstream, 'warn'),
+    secrets: upstream.GITHUB_TOKEN === undefined ? [] : [upstream.GITHUB_TOKEN],
+  });
 
-  const { hg, bugzilla } = createClients(upstream);
+  const { hg, bugzilla, github } = createClients(upstream);
   const sink = stdoutSink({ pretty: true });
   const result = await lastValueFrom(
-    pipeline({ hg, bugzilla, sink, ...dryRun })(changesetJobs(repository, node)),
+    pipeline({ hg, git: github, bugzilla, sink, ...dryRun })(changesetJobs(repository, node)),
   );
   const outcome = result.outcomes[0];
   if (outcome?.status !== 'sent') {
