@@ -1,0 +1,126 @@
+/**
+ * The backfill as a user runs it: the built `backfill-pushlog` (dist/bin, `npm run build`
+ * first), its default SQLite store in a fresh directory, against the three loopback stand-ins
+ * (hg, Bugzilla, telemetry) with latency added to every answer.
+ *
+ *   npm run bench:backfill-command [-- --runs N]
+ *
+ * Settings (environment): BACKFILL_BENCH_PUSHES (300), BACKFILL_BENCH_LATENCY_MS (20),
+ * HTTP_CONCURRENCY (10), BACKFILL_BENCH_COMMAND (the command's file, to time another build of
+ * it: an A/B against an older checkout).
+ *
+ * It prints, per run, the wall time, the command's CPU (user + system, from time(1), start-up
+ * included) per changeset and its share of the ceiling, that is of (requests to hg x latency /
+ * HTTP_CONCURRENCY). Goals (issue 19): at most 2.5 ms of CPU per changeset, at least 85% of
+ * the ceiling. Unlike bench:backfill, which times the pipeline inside a process of its own,
+ * this counts everything a user waits for: starting Node, opening and migrating the store,
+ * and the ledger's writes.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commandPath } from '../support/cli.js';
+import { startFixtures } from '../support/fixtureServer.js';
+import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { median } from './benchStore.js';
+
+const REPO_PATH = 'integration/autoland';
+const COMMAND = process.env.BACKFILL_BENCH_COMMAND ?? commandPath('backfillPushlog');
+const GOAL_CPU_MS = 2.5;
+const GOAL_SHARE = 0.85;
+
+const envInt = (name: string, fallback: number): number => {
+  const n = Number(process.env[name] ?? fallback);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new Error(`${name} must be a positive whole number`);
+  return n;
+};
+
+const pushes = envInt('BACKFILL_BENCH_PUSHES', 300);
+const latencyMs = envInt('BACKFILL_BENCH_LATENCY_MS', 20);
+const concurrency = envInt('HTTP_CONCURRENCY', 10);
+const runsAt = process.argv.indexOf('--runs');
+const runs = runsAt === -1 ? 3 : Number(process.argv[runsAt + 1]);
+if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs takes a positive number');
+
+interface Run {
+  readonly code: number | null;
+  readonly wallSeconds: number;
+  readonly cpuSeconds: number;
+  readonly peakRssMb: number;
+  readonly stderr: string;
+}
+
+/** One backfill of pushes 1..pushes, under time(1), in a directory (and store) of its own. */
+const backfill = (env: Record<string, string>, repository: string): Promise<Run> => {
+  const cwd = mkdtempSync(join(tmpdir(), 'backfill-command-bench-'));
+  const times = join(cwd, 'time.txt');
+  const args = ['-o', times, '-f', '%e %U %S %M', process.execPath, COMMAND];
+  const child = spawn('/usr/bin/time', [...args, '--yes', repository, '0', String(pushes)], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      const [wall, user, system, rssKiB] = readFileSync(times, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .slice(-4)
+        .map(Number);
+      rmSync(cwd, { recursive: true, force: true });
+      resolve({
+        code,
+        wallSeconds: wall!,
+        cpuSeconds: user! + system!,
+        peakRssMb: rssKiB! / 1024,
+        stderr,
+      });
+    }),
+  );
+};
+
+const data = syntheticFixtures({ repoPath: REPO_PATH, pushes });
+const changesets = pushes * 3;
+console.log(
+  `${COMMAND} (node ${process.version}, load average ${loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' ')}): ` +
+    `${pushes} pushes, ${changesets} changesets, ${latencyMs} ms per answer, HTTP_CONCURRENCY ${concurrency}, SQLite store`,
+);
+const cpuPerChangeset: number[] = [];
+const shares: number[] = [];
+for (let run = 1; run <= runs; run += 1) {
+  const fx = await startFixtures({ data, latencyMs });
+  const env = { ...fx.env, HTTP_CONCURRENCY: String(concurrency), LOG_LEVEL: 'warn' };
+  const result = await backfill(env, fx.repo(REPO_PATH));
+  const hgRequests = fx.hg.requests.length;
+  await fx.close();
+  if (result.code !== 0) {
+    console.log(`run ${run}: exit ${result.code}\n${result.stderr}`);
+    process.exit(1);
+  }
+  const ceiling = (hgRequests * latencyMs) / 1000 / concurrency;
+  const share = ceiling / result.wallSeconds;
+  const cpuMs = (result.cpuSeconds * 1000) / changesets;
+  cpuPerChangeset.push(cpuMs);
+  shares.push(share);
+  console.log(
+    `run ${run}: ${result.wallSeconds.toFixed(2)} s wall, CPU ${result.cpuSeconds.toFixed(2)} s ` +
+      `(${cpuMs.toFixed(2)} ms per changeset), peak RSS ${result.peakRssMb.toFixed(0)} MB; ` +
+      `ceiling hg ${hgRequests} x ${latencyMs} ms / ${concurrency} = ${ceiling.toFixed(2)} s: ` +
+      `${(share * 100).toFixed(0)}% of it`,
+  );
+}
+const cpu = median(cpuPerChangeset);
+const share = median(shares);
+console.log(
+  `median: ${cpu.toFixed(2)} ms of CPU per changeset (goal <= ${GOAL_CPU_MS}: ${cpu <= GOAL_CPU_MS ? 'met' : 'NOT met'}), ` +
+    `${(share * 100).toFixed(0)}% of the ceiling (goal >= ${GOAL_SHARE * 100}%: ${share >= GOAL_SHARE ? 'met' : 'NOT met'}); ` +
+    `load average at the end ${loadavg()
+      .map((n) => n.toFixed(1))
+      .join(' ')}`,
+);
