@@ -54,6 +54,7 @@ export const unit = [
   'test/streams/parkedMessage.test.ts',
   'test/streams/pulseConnection.test.ts',
   'test/streams/githubMessage.test.ts',
+  'test/streams/gitGapFill.test.ts',
   'test/streams/pulseMessage.test.ts',
   'test/streams/pushlog.test.ts',
   'test/suites.test.ts',

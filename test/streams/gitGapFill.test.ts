@@ -1,0 +1,145 @@
+/**
+ * Git gap-fill's polling, with the store and the branch heads stood in for (the end-to-end
+ * run with the real worker, RabbitMQ and the GitHub stand-in is test/worker/githubWorker):
+ * conditional requests, the grace period on an injectable clock, one job per branch at a
+ * time, the watermark started only from a live push, and a poll held by a rate-limit wait
+ * holding every later one.
+ */
+import test from 'ava';
+import { Registry } from 'prom-client';
+import type { JobOutcome, Settlement, SettlingJob } from '../../src/pipeline/job.js';
+import { configureLog } from '../../src/log.js';
+import { GapFillMetrics } from '../../streams/gapFill/config.js';
+import { GitGapFillSource, type GitWatermarkStore } from '../../streams/gapFill/git.js';
+import { sleep, until } from '../support/wait.js';
+
+configureLog({ level: 'silent' });
+
+const REPO = 'https://github.com/mozilla-firefox/firefox/tree/autoland';
+const [A, B, C] = ['a', 'b', 'c'].map((c) => c.repeat(40)) as [string, string, string];
+
+const memoryStore = () => {
+  const marks = new Map<string, string>();
+  const calls: string[] = [];
+  const store: GitWatermarkStore = {
+    takeLease: async () => true,
+    releaseLease: async () => undefined,
+    gitRepositoriesWithWatermark: async () => [...marks.keys()],
+    gitWatermark: async (repository) => marks.get(repository),
+    startGitWatermark: async (repository, sha) => {
+      calls.push(`start ${sha[0]}`);
+      if (!marks.has(repository)) marks.set(repository, sha);
+    },
+    gitPushSettled: async (repository, base, head) => {
+      calls.push(`settled ${base[0]}...${head[0]}`);
+      if (marks.get(repository) === base) marks.set(repository, head);
+      return marks.get(repository);
+    },
+  };
+  return { store, marks, calls };
+};
+
+const sentOutcome = (job: SettlingJob): JobOutcome => ({
+  job,
+  outcomes: [{ status: 'skipped', node: C, reason: 'sent before' }],
+});
+
+test('a live push starts the watermark at its before; only a settled one moves it', async (t) => {
+  const { store, marks, calls } = memoryStore();
+  const gapFill = new GitGapFillSource({
+    store,
+    github: { branchHead: async () => 'unchanged' },
+    pollMs: 60_000,
+    graceMs: 0,
+    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
+  });
+  const job = (base: string, head: string): SettlingJob => ({
+    label: 'message 1',
+    target: { kind: 'gitPush', repository: REPO, base, head },
+    receivedAt: Date.now(),
+    settle: async () => undefined,
+  });
+  const failed: Settlement = {
+    label: 'message 1',
+    action: 'retry',
+    result: { job: job(A, B), outcomes: [] },
+  };
+  gapFill.observe({
+    ...failed,
+    result: { job: job(A, B), outcomes: [{ status: 'held', node: B }] },
+  });
+  gapFill.observe({ label: 'message 2', action: 'skip', reason: 'branch x created' });
+  gapFill.observe({ label: 'message 3', action: 'ack', result: sentOutcome(job(A, B)) });
+  gapFill.observe({ label: 'message 4', action: 'ack', result: sentOutcome(job(C, A)) });
+  await until('recorded', () => calls.length === 5);
+  t.deepEqual(calls.sort(), ['settled a...b', 'settled c...a', 'start a', 'start a', 'start c']);
+  t.is(marks.get(REPO), B, 'the first push started it; the second moved it; the third did not');
+  await gapFill.stop(100);
+});
+
+test('polls ask with the last ETag; past the grace one job runs watermark...head, and moves it', async (t) => {
+  const { store, marks, calls } = memoryStore();
+  marks.set(REPO, A);
+  const asked: (string | undefined)[] = [];
+  let answer: { sha: string; etag: string } | 'unchanged' = { sha: B, etag: '"e1"' };
+  let clock = 1_000;
+  const jobs: SettlingJob[] = [];
+  const gapFill = new GitGapFillSource({
+    store,
+    github: {
+      branchHead: async (repository, etag) => {
+        t.is(repository, REPO);
+        asked.push(etag);
+        const now = answer;
+        answer = 'unchanged'; // the head stays: every later answer is a 304
+        return now;
+      },
+    },
+    pollMs: 30,
+    graceMs: 5_000,
+    now: () => clock,
+    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
+  });
+  gapFill.jobs.subscribe((job) => jobs.push(job));
+  gapFill.start();
+  await until('a few polls', () => asked.length >= 3);
+  t.deepEqual(asked.slice(0, 3), [undefined, '"e1"', '"e1"'], 'conditional after the first');
+  t.is(jobs.length, 0, 'within the grace period nothing runs');
+  clock += 5_000;
+  await until('a job', () => jobs.length === 1);
+  t.like(jobs[0]!.target, { kind: 'gitPush', repository: REPO, base: A, head: B });
+  const [polls, requests] = [gapFill.counters.polls, asked.length];
+  await until('more polls', () => gapFill.counters.polls >= polls + 2);
+  t.is(jobs.length, 1, 'one job per branch at a time');
+  t.is(asked.length, requests, 'a branch with a job running is not even asked');
+  await jobs[0]!.settle(sentOutcome(jobs[0]!));
+  t.is(marks.get(REPO), B);
+  t.true(calls.includes('settled a...b'));
+  t.false(
+    calls.some((c) => c.startsWith('start')),
+    'gap-fill never starts a watermark',
+  );
+  await sleep(100);
+  t.is(jobs.length, 1, 'at the head now: nothing more to do');
+  await gapFill.stop(100);
+});
+
+test('a poll held by a rate-limit wait holds the next ones; stop does not wait for it', async (t) => {
+  const { store, marks } = memoryStore();
+  marks.set(REPO, A);
+  let asked = 0;
+  const gapFill = new GitGapFillSource({
+    store,
+    // As the client does while a rate limit lasts: the request waits, nothing fails.
+    github: { branchHead: () => (asked++, new Promise(() => undefined)) },
+    pollMs: 20,
+    graceMs: 0,
+    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
+  });
+  gapFill.start();
+  await sleep(200);
+  t.is(asked, 1, 'no poll started while the first waits');
+  t.is(gapFill.counters.polls, 1);
+  await gapFill.stop(50);
+  t.pass();
+});
