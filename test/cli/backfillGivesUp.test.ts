@@ -2,7 +2,8 @@
  * The built `backfill-pushlog` ends, on the stand-in servers, when waiting would not help:
  * telemetry answering 404 to ping after ping (a wrong TMO_BASE_URL path), or Bugzilla down
  * longer than --max-wait. Each run exits 1 with the summary, the reason naming the setting to
- * check, and the resume command; every line of stderr (piped) is JSON.
+ * check, and the resume command; every line of stderr (piped) is JSON. A wait the host
+ * announced (a 429 with Retry-After) is not an outage: shown with its end, waited out.
  */
 import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -87,4 +88,27 @@ test('Bugzilla down past --max-wait: exit 1, the reason names the host, BMO_API_
   t.truthy(lines.find((line) => line.msg === 'summary'));
   const resume = lines.find((line) => line.msg === 'resume');
   t.regex(String(resume?.command), / --max-wait 2 /);
+});
+
+test('a wait the host announced (429, Retry-After) is shown with its end and waited out past --max-wait: exit 0', async (t) => {
+  const { fx, env } = await setUp(t);
+  fx.fail({ match: /PUT \/submit\//, status: 429, headers: { 'retry-after': '7' }, times: 2 });
+  const pushes = 6;
+  const done = await runCommand(
+    'backfillPushlog',
+    ['--yes', '--max-wait', '1', fx.repo(REPO_PATH), '0', String(pushes)],
+    env,
+  );
+  t.is(done.code, 0, done.stderr);
+  const lines = linesOf(done.stderr);
+  const waiting = lines.find((line) => typeof line.waitingFor === 'string');
+  t.regex(String(waiting?.waitingFor), /^127\.0\.0\.1:\d+ \(waiting until \d\d:\d\d:\d\d UTC\)$/);
+  t.is(
+    lines.find((line) => line.msg === 'stopped'),
+    undefined,
+  );
+  t.like(
+    lines.find((line) => line.msg === 'summary'),
+    { failed: 0, changesets: pushes * 3 },
+  );
 });

@@ -69,7 +69,7 @@ const settings: Record<string, string> = {
   ...(sendTo === undefined ? {} : { [new URL(sendTo).host]: 'TMO_BASE_URL' }),
 };
 const giveUp = new GiveUpWatch(
-  outages.health,
+  outages.hostsState,
   { maxWaitMs, settingFor: (host) => settings[host] ?? `the URL of ${host}` },
   () => [source, outages].forEach((part) => part.stop()),
 );

@@ -11,10 +11,31 @@ export interface WaitingHost extends DownHost {
   readonly until?: Date | undefined;
 }
 
-/** The hosts a run waits for now, as HostHealth reports them (with `until` where it has one). */
-export const waitingHosts = (health: { downHosts(): readonly WaitingHost[] }): WaitingHost[] => [
-  ...health.downHosts(),
-];
+/** What the hosts' state is read from: their breakers, and the waits they asked for. */
+export interface HostsState {
+  downHosts(): readonly DownHost[];
+  hosts(): readonly { readonly host: string }[];
+  /** Before when the host asked not to be asked (a Retry-After, a rate limit); 0 if not. */
+  heldUntil(host: string): number;
+}
+
+/**
+ * The hosts a run waits for now: those down, and those that asked to be left alone until a
+ * known time (with that time as `until`, so that the wait is not taken for an outage).
+ */
+export const waitingHosts = (state: HostsState): WaitingHost[] => {
+  const down = new Map(state.downHosts().map((host) => [host.host, host]));
+  const waiting: WaitingHost[] = [];
+  for (const { host } of state.hosts()) {
+    const held = state.heldUntil(host);
+    const until = held > 0 ? new Date(held) : undefined;
+    const isDown = down.get(host);
+    if (isDown !== undefined) waiting.push({ ...isDown, until });
+    else if (until !== undefined)
+      waiting.push({ host, since: new Date(), reason: undefined, until });
+  }
+  return waiting;
+};
 
 export interface GiveUpRules {
   /** --max-wait: how long a host may stay down (a wait with a known end aside). */
@@ -41,7 +62,7 @@ export const reasonToGiveUp = (
       const { status, failures } = down.reason;
       return `${down.host} answered ${failures} requests in a row with ${status}, which waiting will not mend: check ${setting}`;
     }
-    if (down.until !== undefined) continue;
+    if (down.until !== undefined && down.until.getTime() > now) continue;
     const seconds = Math.round(rules.maxWaitMs / 1000);
     if (now - down.since.getTime() >= rules.maxWaitMs) {
       const cause = down.reason?.kind === 'failing' ? ` (${down.reason.error})` : '';
@@ -60,7 +81,7 @@ export class GiveUpWatch {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    health: { downHosts(): readonly WaitingHost[] },
+    health: HostsState,
     rules: GiveUpRules,
     giveUp: (reason: string) => void,
     { everyMs = 500, now = Date.now }: { everyMs?: number; now?: () => number } = {},

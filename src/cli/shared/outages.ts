@@ -2,7 +2,7 @@ import type { HostHealth } from '../../clients/health.js';
 import { HostLimits } from '../../clients/hostLimits.js';
 import { createClients, hostHealth, type Clients } from '../../clients/index.js';
 import type { UpstreamSettings } from '../../codecs/settings.js';
-import { clock, waitingHosts } from './giveUp.js';
+import { clock, waitingHosts, type HostsState } from './giveUp.js';
 
 /** What a one-shot run waits for while a host is down, for its progress and summary. */
 export interface OutageNotes {
@@ -17,23 +17,30 @@ export interface OutageNotes {
 }
 
 /**
- * A one-shot run (a backfill, whatever its source) through an outage. Its clients wait for
- * a host that is down (HostHealth in `wait` mode): a request that failed because its host
- * went down is tried again once the host answers its probe, so the changeset is sent then
- * rather than counted as a failure. Here, no new job is taken while any host is down
- * (`gate`), and what the run waits for is said with the progress (with when the run gives
- * up, `maxWaitMs` after the host went down; or, for a wait with a known end such as a rate
- * limit, that end) and in the summary.
+ * A one-shot run (a backfill, whatever its source) through an outage. Its clients wait for a
+ * host that is down (HostHealth in `wait` mode): a request that failed because its host went
+ * down is tried again once the host answers its probe. No new job is taken while a host is
+ * down (`gate`); the progress says what the run waits for and until when (giveUp.ts decides
+ * when it stops waiting), and the summary how long it waited.
  */
 export class RunOutages implements OutageNotes {
   /** Per host: how many times it went down and for how long in all, once it is back. */
   private readonly waited = new Map<string, { times: number; ms: number }>();
   private readonly listeners: (() => void)[] = [];
 
+  /** The hosts' breakers and the waits they asked for, as giveUp.ts reads them. */
+  readonly hostsState: HostsState;
+
   constructor(
     readonly health: HostHealth,
+    limits: HostLimits,
     private readonly maxWaitMs: number,
   ) {
+    this.hostsState = {
+      downHosts: () => health.downHosts(),
+      hosts: () => health.hosts(),
+      heldUntil: (host) => limits.heldUntil(host),
+    };
     health.transitions.subscribe((transition) => {
       if (transition.up) {
         const waited = this.waited.get(transition.host) ?? { times: 0, ms: 0 };
@@ -71,7 +78,7 @@ export class RunOutages implements OutageNotes {
   }
 
   progressFields(): { waitingFor?: string } {
-    const down = waitingHosts(this.health);
+    const down = waitingHosts(this.hostsState);
     if (down.length === 0) return {};
     const hosts = down.map(({ host, since, until, reason }) => {
       if (reason?.kind === 'refusing')
@@ -107,6 +114,7 @@ export const oneShotClients = (
   maxWaitMs: number,
 ): Clients & { readonly outages: RunOutages } => {
   const health = hostHealth(settings, 'wait');
-  const clients = createClients(settings, {}, new HostLimits(settings.HTTP_CONCURRENCY, health));
-  return { ...clients, outages: new RunOutages(health, maxWaitMs) };
+  const limits = new HostLimits(settings.HTTP_CONCURRENCY, health);
+  const clients = createClients(settings, {}, limits);
+  return { ...clients, outages: new RunOutages(health, limits, maxWaitMs) };
 };
