@@ -90,7 +90,9 @@ export class IdleTimer {
           this.arm();
         }
       },
-      Math.max(due, 0),
+      // At least 50 ms: while paused for an outage the source's idle time stands still, and
+      // what is left of it may be a millisecond, checked again and again.
+      Math.max(due, 50),
     );
   }
 
