@@ -43,7 +43,9 @@ const held = () => {
 const peakGrowth = async <T>(work: () => Promise<T>) => {
   const start = held();
   let peak = start;
-  const sampler = setInterval(() => (peak = Math.max(peak, held())), 10);
+  // Each sample is a full collection: ten a second find anything held for longer than a
+  // moment (a whole 50 MB answer would be, for as long as it took to arrive).
+  const sampler = setInterval(() => (peak = Math.max(peak, held())), 100);
   try {
     const result = await work().catch((error: unknown) => error);
     return { result, growth: peak - start };
