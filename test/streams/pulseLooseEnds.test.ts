@@ -8,13 +8,20 @@ import anyTest, { type TestFn } from 'ava';
 import amqplib from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PulseSettings } from '../../src/codecs/settings.js';
+import { createClients } from '../../src/clients/index.js';
+import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';
 import { configureLog } from '../../src/log.js';
+import { dryRun } from '../../src/pipeline/ledger.js';
+import { MemorySink } from '../../src/sinks/memory.js';
+import { WorkerMetrics } from '../../src/worker/metrics.js';
+import { Worker } from '../../src/worker/worker.js';
 import type { PulseNames } from '../../streams/pulse/names.js';
 import { MAIN_QUEUE_GONE, summarizeParked } from '../../streams/pulse/parkedMessage.js';
 import { PulseSource } from '../../streams/pulse/source.js';
 import { Admin, BROKER, createPulseUser, type PulseUser } from '../support/broker.js';
+import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
+import { syntheticFixtures } from '../support/syntheticFixtures.js';
 import { until } from '../support/wait.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
@@ -24,6 +31,7 @@ interface Context {
   admin: Admin;
   raw: amqplib.ChannelModel;
   created: PulseNames[];
+  fx: Fixtures;
 }
 const test = anyTest as TestFn<Context>;
 const DELAY_MS = 200;
@@ -33,6 +41,7 @@ test.before(async (t) => {
   t.context.admin = await Admin.connect();
   t.context.raw = await amqplib.connect(`amqp://guest:guest@${BROKER.host}:${BROKER.port}`);
   t.context.created = [];
+  t.context.fx = await startFixtures({ data: syntheticFixtures({ pushes: 1 }) });
 });
 
 test.after.always(async (t) => {
@@ -48,11 +57,16 @@ test.after.always(async (t) => {
   await t.context.raw.close();
   await admin.close();
   await t.context.user.remove();
+  await t.context.fx.close();
 });
 
-const newSource = (t: { context: Context }, name: string) => {
-  const queueName = `${name}-${randomBytes(3).toString('hex')}`;
-  const decoded = readSettings(PulseSettings, t.context.user.env(queueName));
+const envOf = (t: { context: Context }, name: string) => ({
+  ...t.context.user.env(`${name}-${randomBytes(3).toString('hex')}`),
+  ...t.context.fx.env,
+});
+
+const newSource = (t: { context: Context }, name: string, env = envOf(t, name)) => {
+  const decoded = readSettings(PulseSettings, env);
   if (!decoded.ok) throw decoded.error;
   const source = new PulseSource({
     settings: decoded.value,
@@ -148,4 +162,32 @@ test('idle time for --timeout stands still while paused for an outage, and goes 
   await source.resume();
   await sleep(300);
   t.true(idle() >= atPause + 300);
+});
+
+test('the worker with --timeout does not stop while paused for an outage, only once idle after it', async (t) => {
+  const env = envOf(t, 'timeout');
+  const upstream = readSettings(UpstreamSettings, env);
+  if (!upstream.ok) throw upstream.error;
+  const source = newSource(t, 'timeout', env);
+  const deps = { ...createClients(upstream.value), sink: new MemorySink(), ...dryRun };
+  const worker = new Worker({
+    source,
+    deps,
+    metrics: new WorkerMetrics(),
+    idleTimeoutMs: 600,
+    graceMs: 1_000,
+  });
+  let stopped: string | undefined;
+  void worker.stopped.then((stop) => (stopped = stop.reason));
+  t.teardown(() => worker.stop('test over'));
+  await worker.start();
+  // A host goes down: consuming pauses for longer than the idle timeout.
+  const breaker = deps.health!.breaker('down.example:443');
+  breaker.trip(new Error('connection refused'));
+  await until('paused', () => source.paused);
+  await sleep(1_500);
+  t.is(stopped, undefined);
+  breaker.close();
+  await until('consuming again', () => !source.paused);
+  t.regex((await worker.stopped).reason, /no message for 0.6 s/);
 });
