@@ -15,6 +15,7 @@ export const unit = [
   'test/rules/gitRepository.test.ts',
   'test/cli/eta.test.ts',
   'test/cli/failures.test.ts',
+  'test/cli/giveUp.test.ts',
   'test/cli/parkedTable.test.ts',
   'test/cli/progress.test.ts',
   'test/cli/tell.test.ts',
