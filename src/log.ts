@@ -90,9 +90,24 @@ export const log = {
  * The message is written as given: its author masked what it quotes (a URL's password), and a
  * second masking would take the user name out of `user:***@` too.
  */
-export const fatal = (command: string, msg: string): void => {
-  const entry: LogEntry = { level: 'error', time: new Date(), msg, fields: { command } };
-  process.stderr.write(`${process.stderr.isTTY ? `${command}: ${msg}` : formatJson(entry)}\n`);
+export const fatal = (command: string, msg: string, stack?: string): void => {
+  const fields = { command, ...(stack === undefined ? {} : { stack }) };
+  const entry: LogEntry = { level: 'error', time: new Date(), msg, fields };
+  const text = stack === undefined ? `${command}: ${msg}` : `${command}: ${msg}\n${stack}`;
+  process.stderr.write(`${process.stderr.isTTY ? text : formatJson(entry)}\n`);
+};
+
+/**
+ * A crash (an exception or rejection nobody handled: a bug) ends the run with a fatal line
+ * like any other, masked, with its stack, then exit 1; not Node's bare trace among JSON lines.
+ */
+export const fatalOnCrash = (command: string): void => {
+  process.once('uncaughtException', (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    const stack = error instanceof Error ? error.stack : undefined;
+    fatal(command, `unexpected error: ${state.mask(message)}`, stack && state.mask(stack));
+    process.exit(1);
+  });
 };
 
 /** Sets the level and registers secrets; called once by each command at start-up. */

@@ -74,6 +74,7 @@ export const commands = [
   'test/cli/backfillOutage.test.ts',
   'test/cli/backfillPushlog.test.ts',
   'test/cli/backfillTmux.test.ts',
+  'test/cli/crash.test.ts',
   'test/cli/dumpTelemetry.test.ts',
   'test/cli/dumpTelemetryGit.test.ts',
   'test/cli/resumeNpx.test.ts',

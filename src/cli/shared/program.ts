@@ -3,7 +3,7 @@ import type * as t from 'io-ts';
 import { IntFromString } from '../../codecs/settings.js';
 import pkg from '../../../package.json' with { type: 'json' };
 import { readSettings, setByDotenv } from '../../config.js';
-import { fatal, type LogLevel } from '../../log.js';
+import { fatal, fatalOnCrash, type LogLevel } from '../../log.js';
 import { SETTINGS_HELP } from './settingsHelp.js';
 
 /** Exit codes shared by every command. */
@@ -12,10 +12,11 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 /**
  * A commander program whose usage errors exit 2 (commander's own default is 1, which we
  * keep for "ran, but something failed"). Its errors are fatal lines like ours (`name: ...` on
- * a terminal, a JSON line otherwise), not commander's `error: ...`.
+ * a terminal, a JSON line otherwise), not commander's `error: ...`; so is a crash.
  */
-export const createProgram = (name: string, description: string, settingsHelp = ''): Command =>
-  new Command(name)
+export const createProgram = (name: string, description: string, settingsHelp = ''): Command => {
+  fatalOnCrash(name);
+  return new Command(name)
     .description(description)
     .version(pkg.version, '-V, --version', 'print the version and exit')
     .configureOutput({
@@ -26,6 +27,7 @@ export const createProgram = (name: string, description: string, settingsHelp = 
     .exitOverride((error: CommanderError) => {
       process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
     });
+};
 
 /** A commander argument parser for an integer from `min` to `max`, read as settings are. */
 export const intArgument =
