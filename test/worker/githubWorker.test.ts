@@ -3,7 +3,8 @@
  * stood in by one of this test's own), the GitHub stand-in over loopback HTTP, Bugzilla and
  * telemetry stand-ins, and a real SQLite store. A push message gives one correct ping per
  * commit; the same message again sends nothing; a push lost while the worker was down is
- * filled by git gap-fill from the branch head, each commit once.
+ * filled by git gap-fill from the branch head, each commit once, after a rate-limit window
+ * waited out with nothing failed or parked.
  */
 import anyTest, { type TestFn } from 'ava';
 import amqplib from 'amqplib';
@@ -143,7 +144,7 @@ const expected = JSON.parse(
   readFileSync(join(FIXTURES_DIR, 'expected', 'github-autoland-pings.json'), 'utf8'),
 ) as Record<string, Ping>;
 
-test('a GitHub push gives one ping per commit, once; a push lost while down is gap-filled', async (t) => {
+test('a GitHub push gives one ping per commit, once; a push lost while down is gap-filled, past a rate limit', async (t) => {
   const fx = await startFixtures();
   const gh: GitHubStandIn = await startGitHub();
   t.teardown(async () => {
@@ -182,8 +183,10 @@ test('a GitHub push gives one ping per commit, once; a push lost while down is g
   t.is(await store.gitWatermark(repository), middle, 'the watermark started and moved');
   await first.worker.stop('test: the worker goes down');
 
-  // While it is down, middle...head lands, and its message is lost.
+  // While it is down, middle...head lands, and its message is lost; and when it comes back,
+  // GitHub refuses every request for a while (a secondary rate limit, with retry-after).
   gh.moveBranch('autoland', head);
+  gh.rateLimit('secondary', 1_500);
   const second = await startWorker(t, env, store);
   t.teardown(() => second.worker.stop('test over'));
   await until(
@@ -193,6 +196,9 @@ test('a GitHub push gives one ping per commit, once; a push lost while down is g
   );
   t.is(await store.gitWatermark(repository), head);
   t.is(second.source.counters.received, 0, 'no message brought it');
+  t.true(gh.limited > 0, 'the rate limit was met, and waited out');
+  t.is(second.gapFill.counters.unsettled, 0, 'nothing failed for it');
+  t.is(second.source.counters.parked, 0, 'nothing parked');
 
   const puts = putsOf(fx);
   for (const node of order) {
