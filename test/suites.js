@@ -70,6 +70,7 @@ export const unit = [
  * (after a build) and by `npm test`.
  */
 export const commands = [
+  'test/cli/backfillGit.test.ts',
   'test/cli/backfillGivesUp.test.ts',
   'test/cli/backfillOutage.test.ts',
   'test/cli/backfillPushlog.test.ts',

@@ -79,6 +79,17 @@ export class GitHubClient {
     }
   }
 
+  /** How many commits compare lists (one request of one commit). */
+  async compareCount(repository: string, base: string, head: string): Promise<number> {
+    const repo = gitRepositoryOf(repository, this.options.webUrl, this.options.allowedHosts);
+    const range = `${checkSha(base, repository)}...${checkSha(head, repository)}`;
+    const url = apiUrl(this.options.apiUrl, repo, ['compare', range], { per_page: '1' });
+    return this.api.get(url, async (answer) => {
+      if (answer.status === 404) throw new NoSuchChangeset(range, repository);
+      return (await this.api.ok(answer, decodeCompare)).total_commits;
+    });
+  }
+
   /** One commit, as the pipeline reads a changeset (its first page: the files are not read). */
   async changeset(repository: string, sha: string): Promise<GitCommit> {
     const url = this.commitUrl(repository, sha);
@@ -147,6 +158,11 @@ export class GitHubClient {
       },
       conditional,
     );
+  }
+
+  /** Calls `listener` with the end of each rate-limit wait, as it starts (a progress line). */
+  onRateLimit(listener: (until: number) => void): void {
+    this.api.onRateLimit(listener);
   }
 
   /** Whether `repository` is a git repository URL (its host is GITHUB_WEB_URL's). */

@@ -29,6 +29,8 @@ export interface GitPushTarget {
   readonly repository: string;
   readonly base: string;
   readonly head: string;
+  /** Its commits oldest first, when its source listed them already (a backfill's compare). */
+  readonly commits?: readonly Changeset[];
 }
 
 export type Target = PushTarget | ChangesetTarget | GitPushTarget;

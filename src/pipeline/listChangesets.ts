@@ -48,6 +48,7 @@ const commitsOfPush = (
   git: ListChangesetsDeps['git'],
   push: GitPushTarget,
 ): Observable<Changeset> => {
+  if (push.commits !== undefined) return from(push.commits);
   if (git === undefined) {
     throw new PipelineError(
       `${push.repository} is a git repository, and this command reads none`,

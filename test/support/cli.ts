@@ -31,7 +31,12 @@ export const commandPath = (command: string): string => join(ROOT, `dist/bin/${c
  * run's own. A test that needs one store across runs names it in DATABASE_URL.
  */
 export const startCommand = (
-  command: 'dumpTelemetry' | 'backfillPushlog' | 'processQueueMessages' | 'telemetryStatus',
+  command:
+    | 'dumpTelemetry'
+    | 'backfillPushlog'
+    | 'backfillGit'
+    | 'processQueueMessages'
+    | 'telemetryStatus',
   args: string[],
   env: Record<string, string> = {},
 ): Running => {

@@ -50,8 +50,11 @@ export interface GitHubStandIn {
   repository(branch: string): string;
   /** The settings a command needs (ALLOWED_HOSTS: add it to the others'). */
   readonly env: { readonly GITHUB_API_URL: string; readonly GITHUB_WEB_URL: string };
-  /** Every request for the next `ms` is refused as over a rate limit of this kind. */
-  rateLimit(kind: RateLimitKind, ms: number): void;
+  /**
+   * Every request for the next `ms` is refused as over a rate limit of this kind; with
+   * `from`, the window opens at the first request whose `METHOD path?query` matches it.
+   */
+  rateLimit(kind: RateLimitKind, ms: number, from?: RegExp): void;
   /** Points a branch at another recorded commit (a push). */
   moveBranch(branch: string, sha: string): void;
   close(): Promise<void>;
@@ -133,6 +136,7 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
   }
   const maxPerPage = options.maxPerPage ?? 100;
   let window: { kind: RateLimitKind; until: number } | undefined;
+  let armed: { kind: RateLimitKind; ms: number; from: RegExp } | undefined;
   const base = `/api/v3/repos/${repoName}/`;
 
   const answer = (
@@ -212,7 +216,12 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
   };
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    standIn.requests.push(`${request.method} ${request.url}`);
+    const line = `${request.method} ${request.url}`;
+    standIn.requests.push(line);
+    if (armed?.from.test(line) === true) {
+      window = { kind: armed.kind, until: Date.now() + armed.ms };
+      armed = undefined;
+    }
     standIn.headers.push({
       authorization: request.headers.authorization,
       accept: request.headers.accept,
@@ -241,8 +250,9 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
     limited: 0,
     repository: (branch) => `${GITHUB_WEB}/${repoName}/tree/${branch}`,
     env: { GITHUB_API_URL: `${url}/api/v3`, GITHUB_WEB_URL: GITHUB_WEB },
-    rateLimit: (kind, ms) => {
-      window = { kind, until: Date.now() + ms };
+    rateLimit: (kind, ms, from) => {
+      if (from === undefined) window = { kind, until: Date.now() + ms };
+      else armed = { kind, ms, from };
     },
     moveBranch: (branch, sha) => {
       if (!commits.has(sha)) throw new Error(`no recorded commit ${sha}`);

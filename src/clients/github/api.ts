@@ -32,6 +32,7 @@ export class GitHubApi {
   private readonly headers: Record<string, string>;
   private readonly waiter: RateLimitWaiter;
   private readonly bare: BareLimitBackoff;
+  private readonly listeners: ((until: number) => void)[] = [];
 
   constructor(
     private readonly http: Http,
@@ -44,8 +45,16 @@ export class GitHubApi {
       'x-github-api-version': '2022-11-28',
       ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
     };
-    this.waiter = new RateLimitWaiter(limits, this.host, options.onRateLimit);
+    this.waiter = new RateLimitWaiter(limits, this.host, (until) => {
+      options.onRateLimit?.(until);
+      for (const listener of this.listeners) listener(until);
+    });
     this.bare = new BareLimitBackoff(options.minRateLimitWaitMs ?? DEFAULT_MIN_RATE_LIMIT_WAIT_MS);
+  }
+
+  /** Calls `listener` with the end of each rate-limit wait, as it starts. */
+  onRateLimit(listener: (until: number) => void): void {
+    this.listeners.push(listener);
   }
 
   /** A GET, once the host may be asked, waiting out every rate limit it meets. */
