@@ -1,3 +1,4 @@
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Options } from 'amqplib';
 import type { PulseSettings } from '../../src/codecs/settings.js';
 import { describeError } from '../../src/errors.js';
@@ -30,4 +31,48 @@ export const pulseSettingsToCheck = (error: unknown): readonly string[] => {
   if (/ConnectionOpenOk|NOT.ALLOWED/i.test(reason)) return ['PULSE_VHOST', 'PULSE_USERNAME'];
   if (/ACCESS.REFUSED/i.test(reason)) return ['PULSE_USERNAME', 'PULSE_QUEUE_NAME'];
   return ['PULSE_HOST', 'PULSE_PORT', 'PULSE_SSL'];
+};
+
+/**
+ * Waits for the first connection and the consumer's channel (its setup declares the queues),
+ * or fails within `timeoutMs` with the last attempt's cause (ECONNREFUSED, a TLS `wrong
+ * version number`); at once if the broker refused the login (403): trying again with the same
+ * password will not help.
+ */
+export const waitForPulse = async (
+  connection: AmqpConnectionManager,
+  channel: ChannelWrapper,
+  timeoutMs: number,
+): Promise<void> => {
+  let fail: (error: Error) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  failed.catch(() => undefined);
+  let last: Error | undefined;
+  const attemptFailed = ({ err }: { err: Error }) => {
+    last = err;
+    if (/ACCESS.REFUSED|\b403\b/.test(err.message)) fail(err);
+  };
+  connection.on('connectFailed', attemptFailed);
+  const timer = setTimeout(() => {
+    const cause = last === undefined ? '' : `; last attempt: ${last.message.trim()}`;
+    fail(new Error(`no connection within ${timeoutMs / 1000} s${cause}`, { cause: last }));
+  }, timeoutMs);
+  channel.once('error', fail);
+  try {
+    await Promise.race([
+      // connect() waits for the next 'connect' event: one that already happened (while the
+      // store was opening, say) would never come again.
+      (connection.isConnected()
+        ? Promise.resolve()
+        : connection.connect({ timeout: timeoutMs })
+      ).then(() => channel.waitForConnect()),
+      failed,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    channel.off('error', fail);
+    connection.off('connectFailed', attemptFailed);
+  }
 };

@@ -7,7 +7,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { PulseSettings } from '../../src/codecs/settings.js';
 import { log } from '../../src/log.js';
-import { pulseConnectOptions } from './connectOptions.js';
+import { pulseConnectOptions, waitForPulse } from './connectOptions.js';
 import type { PulseNames } from './names.js';
 import { copiedProperties, PUBLISH_ID_HEADER, upgradeRetryExchange } from './retry.js';
 import { declareOnOwnChannel, declareQueues } from './topology.js';
@@ -81,43 +81,9 @@ export class PulseLink {
     }
   }
 
-  /**
-   * Waits for the first connection and the queues, or fails within `timeoutMs` with the last
-   * attempt's cause (ECONNREFUSED, a TLS `wrong version number`); at once if the broker
-   * refused the login (403): trying again with the same password will not help.
-   */
-  async ready(timeoutMs: number): Promise<void> {
-    let fail: (error: Error) => void = () => {};
-    const failed = new Promise<never>((_, reject) => {
-      fail = reject;
-    });
-    failed.catch(() => undefined);
-    let last: Error | undefined;
-    const attemptFailed = ({ err }: { err: Error }) => {
-      last = err;
-      if (/ACCESS.REFUSED|\b403\b/.test(err.message)) fail(err);
-    };
-    this.connection.on('connectFailed', attemptFailed);
-    const timer = setTimeout(() => {
-      const cause = last === undefined ? '' : `; last attempt: ${last.message.trim()}`;
-      fail(new Error(`no connection within ${timeoutMs / 1000} s${cause}`, { cause: last }));
-    }, timeoutMs);
-    this.channel.once('error', fail);
-    try {
-      await Promise.race([
-        // connect() waits for the next 'connect' event: one that already happened (while the
-        // store was opening, say) would never come again.
-        (this.connection.isConnected()
-          ? Promise.resolve()
-          : this.connection.connect({ timeout: timeoutMs })
-        ).then(() => this.channel.waitForConnect()),
-        failed,
-      ]);
-    } finally {
-      clearTimeout(timer);
-      this.channel.off('error', fail);
-      this.connection.off('connectFailed', attemptFailed);
-    }
+  /** Waits for the first connection and the queues, or fails naming why (waitForPulse). */
+  ready(timeoutMs: number): Promise<void> {
+    return waitForPulse(this.connection, this.channel, timeoutMs);
   }
 
   /** Connected, with the consumer's channel open, and not stopping. */
