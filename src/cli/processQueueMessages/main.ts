@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import * as t from 'io-ts';
 import { gapFillConfig, GapFillMetrics } from '../../../streams/gapFill/config.js';
+import { GitGapFillSource } from '../../../streams/gapFill/git.js';
 import { GapFillSource } from '../../../streams/gapFill/source.js';
 import { pulseSettingsToCheck } from '../../../streams/pulse/connectOptions.js';
 import { PulseSource } from '../../../streams/pulse/source.js';
@@ -67,21 +68,24 @@ const { store, ...edge } = await openSinkAndLedger(NAME, clients.limits, sending
 });
 // Gap-fill, a source that polls the pushlogs of the repositories with a watermark.
 const gapFill = gapFillConfig(sending, store, options.replayFailed);
-const pings = metrics.pings;
+const gapFillMetrics = { gapFill: new GapFillMetrics(metrics.registry), pings: metrics.pings };
 const worker: Worker = new Worker({
   source,
   deps: { ...clients, git: clients.github, ...edge },
   metrics,
   ...(store && { parked: store }),
-  polled: gapFill
-    ? [
-        new GapFillSource({
-          ...gapFill,
-          hg: clients.hg,
-          metrics: { gapFill: new GapFillMetrics(metrics.registry), pings },
-        }),
-      ]
-    : [],
+  polled:
+    gapFill && store
+      ? [
+          new GapFillSource({ ...gapFill, hg: clients.hg, metrics: gapFillMetrics }),
+          new GitGapFillSource({
+            ...gapFill,
+            store,
+            github: clients.github,
+            metrics: gapFillMetrics,
+          }),
+        ]
+      : [],
   ...(options.timeout === undefined ? {} : { idleTimeoutMs: options.timeout * 1000 }),
 });
 running = worker;
