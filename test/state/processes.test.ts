@@ -54,6 +54,8 @@ for (const [engine, makeHarness] of [
       { name: '0001_initial' },
       { name: '0002_leases' },
       { name: '0003_landing_key' },
+      { name: '0004_canonical_repository' },
+      { name: '0005_git_watermarks' },
     ]);
   });
 }
