@@ -163,7 +163,7 @@ test('npm run stand-in: its printed settings and examples work with the built co
   const storeDir = dirname(env.DATABASE_URL!.slice('sqlite:'.length));
   t.true(existsSync(storeDir));
   t.false(storeDir.startsWith(ROOT), 'the store is outside the checkout');
-  const hgUrl = `http://${env.ALLOWED_HOSTS}`;
+  const hgUrl = `http://${env.ALLOWED_HOSTS!.split(',')[0]}`;
   t.true(stdout.includes(`#   ${hgUrl}/${REPO} `), 'the repository is listed');
   const lines = examples(stdout);
 
@@ -287,7 +287,10 @@ test('--port-base puts hg, Bugzilla and telemetry on N, N+1, N+2; SIGTERM to the
   );
   stopOnTeardown(t, standIn);
   const stdout = await printed(standIn);
-  t.true(stdout.includes(`export ALLOWED_HOSTS=127.0.0.1:${base}\n`), stdout + standIn.stderr());
+  t.true(
+    stdout.includes(`export ALLOWED_HOSTS=127.0.0.1:${base},github.com\n`),
+    stdout + standIn.stderr(),
+  );
   t.true(stdout.includes(`export BMO_API_URL=http://127.0.0.1:${base + 1}/rest\n`));
   t.true(stdout.includes(`export TMO_BASE_URL=http://127.0.0.1:${base + 2}/submit\n`));
   t.is(storesIn(tmp).length, 1, 'its store directory, in TMPDIR');

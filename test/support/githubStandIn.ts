@@ -276,3 +276,17 @@ export const recordedGitHub = (repo: string = FIREFOX) => {
   };
   return { head, commits: loadCommits(dir) };
 };
+
+/** For `npm run stand-in`: the settings that point the commands at `gh`, and example lines. */
+export const gitHubExamples = (gh: GitHubStandIn): { env: [string, string][]; lines: string[] } => {
+  const { head } = recordedGitHub();
+  const root = [...recordedGitHub().commits.values()].find((c) => c.parents.length === 0)!.sha;
+  return {
+    env: [['GITHUB_API_URL', gh.apiUrl]],
+    lines: [
+      `# git (GitHub stand-in at ${gh.apiUrl}; repository URLs stay https://github.com/...):`,
+      `#   npx dump-telemetry --target-repo ${gh.repository('autoland')} ${head('autoland')}`,
+      `#   npx backfill-git --yes ${gh.repository('autoland')} ${root} ${head('autoland')}`,
+    ],
+  };
+};

@@ -32,6 +32,7 @@ import { pulseNames, type PulseNames } from '../../streams/pulse/names.js';
 import { FIXTURES_DIR, recordedFixtures } from './fixtureData.js';
 import { brokerEntities } from './standInBroker.js';
 import { startFixtures, type Fixtures } from './fixtureServer.js';
+import { gitHubExamples, startGitHub, type GitHubStandIn } from './githubStandIn.js';
 
 const NAME = 'stand-in';
 const PULSE_STREAM = join(FIXTURES_DIR, 'pulse', 'autoland.ndjson');
@@ -304,13 +305,15 @@ const settingsAndExamples = (
   database: string,
   dir: string,
   broker: Broker | string,
+  gh?: GitHubStandIn,
 ): string => {
   const ex = examples();
   const repo = fx.repo(EXAMPLE_REPO);
   const env: [string, string][] = [
     ['BMO_API_URL', fx.env.BMO_API_URL!],
     ['TMO_BASE_URL', fx.env.TMO_BASE_URL!],
-    ['ALLOWED_HOSTS', fx.env.ALLOWED_HOSTS!],
+    ['ALLOWED_HOSTS', `${fx.env.ALLOWED_HOSTS!}${gh === undefined ? '' : ',github.com'}`],
+    ...(gh === undefined ? [] : gitHubExamples(gh).env),
     ['DATABASE_URL', database],
   ];
   if (typeof broker !== 'string') {
@@ -356,6 +359,7 @@ const settingsAndExamples = (
   lines.push(
     '# what the store knows now:',
     '#   npx telemetry-status --pushlog',
+    ...(gh === undefined ? [] : gitHubExamples(gh).lines),
     '#',
     "# Requests and pings are logged on the stand-in's stderr.",
     `# Ctrl-C here stops the stand-in and removes ${removed}.`,
@@ -380,10 +384,12 @@ const serve = (portBase: number | undefined): void => {
   let fx: Fixtures | undefined;
   let dir: string | undefined;
   let broker: Broker | undefined;
+  let gh: GitHubStandIn | undefined;
 
   const cleanUp = async (): Promise<string[]> => {
     const problems: string[] = [];
     if (fx !== undefined) await fx.close().catch((e) => problems.push(`servers: ${describe(e)}`));
+    await gh?.close().catch((e: unknown) => problems.push(`GitHub: ${describe(e)}`));
     if (broker !== undefined) {
       await tearDownBroker(broker).catch((e) => problems.push(`RabbitMQ: ${describe(e)}`));
     }
@@ -398,6 +404,7 @@ const serve = (portBase: number | undefined): void => {
   const setUp = async (): Promise<void> => {
     dir = await mkdtemp(join(tmpdir(), 'cts-stand-in-'));
     const standIns = await startStandIns(portBase);
+    gh = await startGitHub();
     fx = standIns.fx;
     logTraffic(fx, standIns.servers);
     let brokerProblem = '';
@@ -408,7 +415,7 @@ const serve = (portBase: number | undefined): void => {
       say(`RabbitMQ at ${BROKER.host}:${BROKER.port} did not answer (${brokerProblem}): no worker`);
     }
     const database = `sqlite:${join(dir, 'stand-in.sqlite')}`;
-    process.stdout.write(settingsAndExamples(fx, database, dir, broker ?? brokerProblem));
+    process.stdout.write(settingsAndExamples(fx, database, dir, broker ?? brokerProblem, gh));
     say(
       `stand-in ready: hg.mozilla.org ${fx.hg.url}, Bugzilla ${fx.env.BMO_API_URL}, ` +
         `telemetry ${fx.env.TMO_BASE_URL}; Ctrl-C to stop`,
