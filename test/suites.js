@@ -35,6 +35,7 @@ export const unit = [
   'test/clients/telemetry.test.ts',
   'test/clients/upstreamDecoders.test.ts',
   'test/codecs/codecs.test.ts',
+  'test/codecs/repositoryUrl.test.ts',
   'test/codecs/settingSecrets.test.ts',
   'test/importCycles.test.ts',
   'test/log.test.ts',
