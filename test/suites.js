@@ -82,6 +82,7 @@ export const commands = [
   'test/cli/resumeNpx.test.ts',
   'test/cli/settingSecrets.test.ts',
   'test/cli/telemetryStatus.test.ts',
+  'test/cli/terminalErrors.test.ts',
 ];
 
 /** Needs RabbitMQ, PostgreSQL or both: run only by `npm test`. */
