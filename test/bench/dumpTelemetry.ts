@@ -41,9 +41,10 @@ import {
   showTotals,
   type Totals,
 } from './patch.js';
+import { commandPath } from '../support/cli.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BUILT = join(ROOT, 'dist', 'src', 'cli', 'dumpTelemetry.js');
+const BUILT = commandPath('dumpTelemetry');
 const REPO = 'integration/autoland';
 const MB = 1e6;
 const GOAL_RATIO = 1.5;
