@@ -33,6 +33,9 @@ export const pulseSettingsToCheck = (error: unknown): readonly string[] => {
   return ['PULSE_HOST', 'PULSE_PORT', 'PULSE_SSL'];
 };
 
+/** The broker refused the login (a wrong user or password): retrying will not help. */
+export const LOGIN_REFUSED = /ACCESS.REFUSED|\b403\b/;
+
 /**
  * Waits for the first connection and the consumer's channel (its setup declares the queues),
  * or fails within `timeoutMs` with the last attempt's cause (ECONNREFUSED, a TLS `wrong
@@ -52,7 +55,7 @@ export const waitForPulse = async (
   let last: Error | undefined;
   const attemptFailed = ({ err }: { err: Error }) => {
     last = err;
-    if (/ACCESS.REFUSED|\b403\b/.test(err.message)) fail(err);
+    if (LOGIN_REFUSED.test(err.message)) fail(err);
   };
   connection.on('connectFailed', attemptFailed);
   const timer = setTimeout(() => {

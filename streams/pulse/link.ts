@@ -7,7 +7,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { PulseSettings } from '../../src/codecs/settings.js';
 import { log } from '../../src/log.js';
-import { pulseConnectOptions, waitForPulse } from './connectOptions.js';
+import { LOGIN_REFUSED, pulseConnectOptions, waitForPulse } from './connectOptions.js';
 import type { PulseNames } from './names.js';
 import { copiedProperties, PUBLISH_ID_HEADER, upgradeRetryExchange } from './retry.js';
 import { declareOnOwnChannel, declareQueues } from './topology.js';
@@ -29,6 +29,8 @@ export class PulseLink {
   /** Setups of the consumer channel so far; a delivery remembers the one it came on. */
   generation = 0;
   private channelOpen = false;
+  /** While ready() waits for the first connection. */
+  private awaitingReady = false;
   private publisherGeneration = 0;
   /** Publish ids of the copies the broker returned (no queue took them: Pulse deleted it). */
   private readonly returned = new Set<string>();
@@ -52,9 +54,11 @@ export class PulseLink {
     this.connection.on('disconnect', ({ err }) =>
       log.warn('disconnected from Pulse; reconnecting', { broker, error: err }),
     );
-    this.connection.on('connectFailed', ({ err }) =>
-      log.warn('cannot connect to Pulse; retrying', { broker, error: err }),
-    );
+    this.connection.on('connectFailed', ({ err }) => {
+      // A refused login while ready() waits ends the start at once, with this cause: said once.
+      if (this.awaitingReady && LOGIN_REFUSED.test(err.message)) return;
+      log.warn('cannot connect to Pulse; retrying', { broker, error: err });
+    });
     this.channel = this.connection.createChannel({
       name: 'consumer',
       json: false,
@@ -82,8 +86,13 @@ export class PulseLink {
   }
 
   /** Waits for the first connection and the queues, or fails naming why (waitForPulse). */
-  ready(timeoutMs: number): Promise<void> {
-    return waitForPulse(this.connection, this.channel, timeoutMs);
+  async ready(timeoutMs: number): Promise<void> {
+    this.awaitingReady = true;
+    try {
+      await waitForPulse(this.connection, this.channel, timeoutMs);
+    } finally {
+      this.awaitingReady = false;
+    }
   }
 
   /** Connected, with the consumer's channel open, and not stopping. */

@@ -47,6 +47,8 @@ test('a wrong Pulse password: exit 1 at once, the broker 403 and PULSE_USERNAME,
   t.is(fatal?.command, 'process-queue-messages');
   t.regex(String(fatal?.msg), /403 \(ACCESS-REFUSED\).*; check PULSE_USERNAME, PULSE_PASSWORD$/);
   t.notRegex(String(fatal?.msg), /no connection within/);
+  const told = linesOf(done.stderr).filter((line) => JSON.stringify(line).includes('403'));
+  t.is(told.length, 1, 'the refusal is said once, in the fatal line');
   t.false(done.stderr.includes('not-the-password'), 'the password is not printed');
 });
 
