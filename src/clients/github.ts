@@ -1,10 +1,5 @@
-import type { GitCommit, GitHubCommitDetail } from '../codecs/github.js';
-import {
-  GitHubBranch,
-  GitHubCommitDetail as CommitDetail,
-  GitHubCompare,
-} from '../codecs/github.js';
-import { toGitCommit } from '../codecs/github.js';
+import { GitHubBranch, GitHubCommitDetail, GitHubCompare, toGitCommit } from '../codecs/github.js';
+import type { GitCommit } from '../codecs/github.js';
 import { decodeJsonWith } from '../codecs/decodeJson.js';
 import type { Diffstat } from '../codecs/ping.js';
 import { NonNegativeInt } from '../codecs/scalars.js';
@@ -31,9 +26,11 @@ export interface BranchHead {
 /** Past this many files GitHub lists no more of a commit's (its documented cap). */
 export const GITHUB_FILES_CAP = 3000;
 const PER_PAGE = '100';
+/** Diffstats kept: more than a day of landings, so main finds those autoland asked for. */
+const DIFFSTAT_CACHE = 2000;
 
 const decodeCompare = decodeJsonWith(GitHubCompare, 'GitHub compare answer');
-const decodeCommit = decodeJsonWith(CommitDetail, 'GitHub commit answer');
+const decodeCommit = decodeJsonWith(GitHubCommitDetail, 'GitHub commit answer');
 const decodeBranch = decodeJsonWith(GitHubBranch, 'GitHub branch answer');
 
 /**
@@ -43,6 +40,8 @@ const decodeBranch = decodeJsonWith(GitHubBranch, 'GitHub branch answer');
  */
 export class GitHubClient {
   private readonly api: GitHubApi;
+  /** Diffstats by commit URL (the repository's, not the branch's), oldest dropped first. */
+  private readonly diffstats = new Map<string, Promise<Diffstat>>();
 
   constructor(
     http: Http,
@@ -106,7 +105,22 @@ export class GitHubClient {
    * commit with more counts those and says so in the log.
    */
   async diffstat(repository: string, sha: string): Promise<Diffstat> {
-    let url: string | undefined = this.commitUrl(repository, sha);
+    const url = this.commitUrl(repository, sha);
+    // A commit is the same on every branch it lands on (autoland, then main): asked once,
+    // even by two branches at the same time; a failure is forgotten, to be asked again.
+    const known = this.diffstats.get(url);
+    if (known !== undefined) return known;
+    const counting = this.countDiffstat(repository, sha, url);
+    if (this.diffstats.size >= DIFFSTAT_CACHE) {
+      this.diffstats.delete(this.diffstats.keys().next().value!);
+    }
+    this.diffstats.set(url, counting);
+    counting.catch(() => this.diffstats.delete(url));
+    return counting;
+  }
+
+  private async countDiffstat(repository: string, sha: string, first: string): Promise<Diffstat> {
+    let url: string | undefined = first;
     let changedFiles = 0;
     let stats: Pick<Diffstat, 'additions' | 'deletions'> | undefined;
     while (url !== undefined) {
