@@ -30,6 +30,7 @@ export const pulseSettingsToCheck = (error: unknown): readonly string[] => {
   if (/login was refused/i.test(reason)) return ['PULSE_USERNAME', 'PULSE_PASSWORD'];
   if (/ConnectionOpenOk|NOT.ALLOWED/i.test(reason)) return ['PULSE_VHOST', 'PULSE_USERNAME'];
   if (/ACCESS.REFUSED/i.test(reason)) return ['PULSE_USERNAME', 'PULSE_QUEUE_NAME'];
+  if (/NOT.FOUND - no exchange/i.test(reason)) return ['PULSE_EXCHANGE'];
   return ['PULSE_HOST', 'PULSE_PORT', 'PULSE_SSL'];
 };
 

@@ -10,6 +10,7 @@ import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
 import { until } from '../support/wait.js';
+import { readable } from './readable.js';
 
 interface Context {
   fx: Fixtures;
@@ -225,8 +226,8 @@ test('exits 1 with the broker’s reason when the queue cannot be set up', async
   });
   t.is(result.code, 1);
   t.regex(
-    result.stderr,
-    /cannot connect to Pulse at 127\.0\.0\.1:5672 or set up queue\/.*: .*NOT_FOUND - no exchange 'exchange\/does-not-exist\/v0'/,
+    readable(result.stderr),
+    /cannot connect to Pulse at 127\.0\.0\.1:5672 or set up queue\/.*: .*NOT_FOUND - no exchange 'exchange\/does-not-exist\/v0'.*; check PULSE_EXCHANGE$/m,
   );
   t.false(result.stderr.includes(t.context.user.password));
 });

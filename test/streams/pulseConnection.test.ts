@@ -37,6 +37,10 @@ test('pulseSettingsToCheck: the settings a broker or network error points at', (
       "Operation failed: QueueDeclare; 403 (ACCESS-REFUSED) with message \"ACCESS_REFUSED - access to queue 'q' in vhost '/' refused\"",
       ['PULSE_USERNAME', 'PULSE_QUEUE_NAME'],
     ],
+    [
+      "Operation failed: QueueBind; 404 (NOT-FOUND) with message \"NOT_FOUND - no exchange 'exchange/x/v0' in vhost '/'\"",
+      ['PULSE_EXCHANGE'],
+    ],
   ];
   for (const [message, settings] of cases) {
     t.deepEqual(pulseSettingsToCheck(new Error(message)), settings, message);
