@@ -16,6 +16,10 @@ export const openStoreOrExit = async (name: string, settings: StoreSettings): Pr
     log.debug('store open', { database: displayDatabaseUrl(parsed.value) });
     return store;
   } catch (error) {
-    return fail(name, describeError(error), EXIT.failed);
+    return fail(name, namingDatabaseUrl(describeError(error)), EXIT.failed);
   }
 };
+
+/** A store error as a fatal line: the setting to check named, once. */
+export const namingDatabaseUrl = (message: string): string =>
+  message.includes('DATABASE_URL') ? message : `${message}; check DATABASE_URL`;

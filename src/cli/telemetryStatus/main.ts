@@ -7,6 +7,7 @@ import { configureLog, log } from '../../log.js';
 import { displayDatabaseUrl, parseDatabaseUrl } from '../../state/index.js';
 import { openStoreReader } from '../../state/storeReader.js';
 import { countParkedMessages, pulseSettingsIfSet } from './parkedQueueCount.js';
+import { namingDatabaseUrl } from '../shared/openStoreOrExit.js';
 import { createProgram, EXIT, fail, settingsOrExit, logLevelFor } from '../shared/program.js';
 import { countPushesAfterWatermarks, statusDocument, type StatusReport } from './statusReport.js';
 import { statusTable } from './statusTable.js';
@@ -74,7 +75,7 @@ const database = displayDatabaseUrl(target);
 
 // Read only: a DATABASE_URL that points at the wrong place is an error, never a new store.
 const store = await openStoreReader(target).catch((error: unknown) =>
-  fail(NAME, describeError(error), EXIT.failed),
+  fail(NAME, namingDatabaseUrl(describeError(error)), EXIT.failed),
 );
 const status = await store.status().catch(async (error: unknown) => {
   await store.close().catch(() => undefined);
