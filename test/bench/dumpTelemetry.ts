@@ -4,7 +4,8 @@
  * `curl -s <raw-rev> | diffstat -s`.
  *
  *   npm run build && npx tsx test/bench/dumpTelemetry.ts [sizeMB] [runs]
- *   (or DUMP_BENCH_MB, DUMP_BENCH_RUNS; defaults 200 and 3)
+ *   (or DUMP_BENCH_MB, DUMP_BENCH_RUNS; defaults 200 and 3; DUMP_BENCH_COMMAND times another
+ *   build of the command, for an A/B)
  *
  * The patch is generated into a temporary file (a fixed seed, so runs compare across
  * commits) and served by the fixture server as the raw-rev of a changeset whose bug has a
@@ -44,7 +45,8 @@ import {
 import { commandPath } from '../support/cli.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BUILT = commandPath('dumpTelemetry');
+/** The command timed: the build's, or another (DUMP_BENCH_COMMAND, an A/B against an older build). */
+const BUILT = process.env.DUMP_BENCH_COMMAND ?? commandPath('dumpTelemetry');
 const REPO = 'integration/autoland';
 const MB = 1e6;
 const GOAL_RATIO = 1.5;
