@@ -417,13 +417,16 @@ test('DecodeError names what failed and joins its problems', (t) => {
 
 const UPSTREAM_DEFAULTS = {
   BMO_API_URL: 'https://bugzilla.mozilla.org/rest',
-  ALLOWED_HOSTS: ['hg.mozilla.org'],
+  ALLOWED_HOSTS: ['hg.mozilla.org', 'github.com'],
   HTTP_CONCURRENCY: 8,
   DEBUG: false,
   STREAM_DEADLINE_SECONDS: 300,
   MAX_ANSWER_MB: 32,
   BREAKER_FAILURES: 5,
   BREAKER_PROBE_SECONDS: 15,
+  GITHUB_WEB_URL: 'https://github.com',
+  GITHUB_API_URL: 'https://api.github.com',
+  GITHUB_BRANCHES: ['main', 'autoland', 'beta', 'release', 'esr*'],
 };
 
 const TELEMETRY_DEFAULTS = {
@@ -604,6 +607,7 @@ test('PulseSettings: defaults beside the required variables', (t) => {
     PULSE_SSL: true,
     PULSE_VHOST: '/',
     RETRY_MAX_HOURS: 24,
+    GITHUB_PUSH_EXCHANGE: 'exchange/taskcluster-github/v1/push',
   });
 });
 

@@ -2,6 +2,7 @@ import test from 'ava';
 import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';
 import { MASK } from '../../src/redact.js';
+import { brokenUrls, leakedPart, titled } from '../support/brokenUrls.js';
 
 test('the GitHub settings default as the issue says; github.com is an allowed host', (t) => {
   const read = readSettings(UpstreamSettings, {});
@@ -50,3 +51,14 @@ test('the GitHub exchange defaults; its routing key is unset unless given', (t) 
   t.is(read.value.GITHUB_PUSH_EXCHANGE, 'exchange/taskcluster-github/v1/push');
   t.is(read.value.GITHUB_PUSH_ROUTING_KEY, undefined);
 });
+
+for (const setting of ['GITHUB_WEB_URL', 'GITHUB_API_URL']) {
+  for (const [how, value] of Object.entries(brokenUrls('https', 'ghe.example', '/api/v3'))) {
+    test(`${setting} ${how}: ${titled(value)} is refused, named, masked`, (t) => {
+      const read = readSettings(UpstreamSettings, { [setting]: value });
+      if (read.ok) return t.fail(`accepted: ${JSON.stringify(read.value)}`);
+      t.regex(read.error.message, new RegExp(`\\b${setting}: expected `));
+      t.is(leakedPart(read.error.message), undefined, read.error.message);
+    });
+  }
+}
