@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ping } from '../../src/codecs/ping.js';
 import { documentId } from '../../src/rules/ping.js';
-import { runCommand } from '../support/cli.js';
+import { runCommand, startCommand } from '../support/cli.js';
 import { FIXTURES_DIR } from '../support/fixtureData.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { recordedGitHub, startGitHub, type GitHubStandIn } from '../support/githubStandIn.js';
+import { until } from '../support/wait.js';
 import { readable } from './readable.js';
 
 const SUBMIT = '/submit/eng-workflow/hgpush/1/';
@@ -185,4 +186,33 @@ test('a failing commit: the others are sent, exit 1, and the resume command star
       `backfillGit\\.js --yes https://github.com/mozilla-firefox/firefox/tree/autoland ${secondSha} ${HEADS.autoland}`,
     ),
   );
+});
+
+test('SIGTERM mid-run: the commits in flight finish, a summary, the resume command, ended by SIGTERM', async (t) => {
+  const [fx, gh] = await Promise.all([
+    startFixtures(),
+    startGitHub({ maxPerPage: 1, latencyMs: 300 }),
+  ]);
+  t.teardown(() => Promise.all([fx.close(), gh.close()]));
+  const repository = gh.repository('autoland');
+  const running = startCommand(
+    'backfillGit',
+    ['--yes', repository, ROOT, HEADS.autoland],
+    envOf(fx, gh, freshStore()),
+  );
+  running.child.stdin!.end();
+  await until('the first ping', () => fx.tmo.received.size >= 1, 60_000);
+  running.child.kill('SIGTERM');
+  const { code, signal, stderr } = await running.finished;
+  t.deepEqual({ code, signal }, { code: null, signal: 'SIGTERM' }, stderr);
+  t.regex(stderr, /"msg":"interrupted"/);
+  t.regex(stderr, /"msg":"summary"/);
+  const resume = /"msg":"resume","resumeAfter":"([0-9a-f]{40})"/.exec(stderr);
+  t.truthy(resume, stderr);
+  const order = Object.keys(expected('autoland'));
+  const mark = order.indexOf(resume![1]!) + 1;
+  t.true(mark >= 1 && mark < order.length, `mark ${mark}`);
+  // Every commit up to the mark was sent, and none after it.
+  const sent = Object.values(receivedFor(fx, 'autoland')).map((p) => (p as Ping).changesetID);
+  t.deepEqual(sent.sort(), order.slice(0, mark).sort());
 });

@@ -17,6 +17,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FIXTURES_DIR } from './fixtureData.js';
 
 export const GITHUB_WEB = 'https://github.com';
@@ -119,6 +120,8 @@ interface Options {
   readonly repo?: string;
   /** The most items a page holds whatever per_page asks (to page a small history). */
   readonly maxPerPage?: number;
+  /** Added before every answer, to stand in for the network. */
+  readonly latencyMs?: number;
 }
 
 /** Starts the stand-in on a loopback port of its own. */
@@ -227,6 +230,12 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
       accept: request.headers.accept,
       userAgent: request.headers['user-agent'],
     });
+    void (async () => {
+      if (options.latencyMs !== undefined) await sleep(options.latencyMs);
+      respond(request, response);
+    })();
+  });
+  const respond = (request: IncomingMessage, response: ServerResponse): void => {
     const url = new URL(request.url ?? '/', standIn.url);
     const [status, body, headers] = refusal() ?? answer(url, request);
     response.writeHead(status, {
@@ -236,7 +245,7 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
       ...headers,
     });
     response.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+  };
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
