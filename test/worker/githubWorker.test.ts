@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { createClients, createTelemetryClient } from '../../src/clients/index.js';
 import { PulseSettings, TelemetrySettings } from '../../src/codecs/settings.js';
 import type { Ping } from '../../src/codecs/ping.js';
+import type { Settlement } from '../../src/pipeline/job.js';
 import { readSettings } from '../../src/config.js';
 import { configureLog } from '../../src/log.js';
 import { documentId } from '../../src/rules/ping.js';
@@ -47,7 +48,8 @@ interface Context {
   sqlite: Harness;
 }
 const test = anyTest as TestFn<Context>;
-const KEY = 'primary.mozilla-firefox.firefox';
+/** taskcluster-github's key for the repository; a suffix per test keeps their queues apart. */
+const keyOf = (test: string) => `primary.mozilla-firefox.firefox.${test}`;
 
 test.before(async (t) => {
   t.context.user = await createPulseUser();
@@ -159,7 +161,7 @@ test('a GitHub push gives one ping per commit, once; a push lost while down is g
     ...fx.env,
     ...gh.env,
     GITHUB_PUSH_EXCHANGE: t.context.exchange,
-    GITHUB_PUSH_ROUTING_KEY: KEY,
+    GITHUB_PUSH_ROUTING_KEY: keyOf('lost'),
   };
   const repository = gh.repository('autoland');
   const recorded = recordedGitHub();
@@ -170,7 +172,11 @@ test('a GitHub push gives one ping per commit, once; a push lost while down is g
   t.true(recorded.commits.has(root));
   const middle = order[3]!; // the first push lands four commits
   const publish = (before: string, after: string) =>
-    t.context.admin.publish(KEY, pushMessage('autoland', before, after), t.context.exchange);
+    t.context.admin.publish(
+      keyOf('lost'),
+      pushMessage('autoland', before, after),
+      t.context.exchange,
+    );
 
   // First run: one push, root...middle, while the branch head is there.
   gh.moveBranch('autoland', middle);
@@ -208,4 +214,48 @@ test('a GitHub push gives one ping per commit, once; a push lost while down is g
     t.deepEqual(fx.tmo.received.get(path ?? ''), expected[node], `${node}: the expected ping`);
   }
   t.is(puts.size, order.length, 'nothing else was sent');
+});
+
+test('a push naming a sha GitHub does not know is parked with its reason; the queue flows on', async (t) => {
+  const fx = await startFixtures();
+  const gh = await startGitHub();
+  t.teardown(async () => {
+    await fx.close();
+    await gh.close();
+  });
+  const store = await openStore(await t.context.sqlite.fresh());
+  t.teardown(() => store.close().catch(() => undefined));
+  const queueName = `gh-unknown-${randomBytes(3).toString('hex')}`;
+  const env = {
+    ...t.context.user.env(queueName, 'integration/autoland'),
+    ...fx.env,
+    ...gh.env,
+    GITHUB_PUSH_EXCHANGE: t.context.exchange,
+    GITHUB_PUSH_ROUTING_KEY: keyOf('unknown'),
+  };
+  const w = await startWorker(t, env, store);
+  t.teardown(() => w.worker.stop('test over'));
+  const settled: Settlement[] = [];
+  w.source.settlements.subscribe((s) => settled.push(s));
+  const [known, unknown] = [
+    recordedGitHub().head('autoland'),
+    '0123456789abcdef'.repeat(2) + '01234567',
+  ];
+  const order = Object.keys(expected);
+  await t.context.admin.publish(
+    keyOf('unknown'),
+    pushMessage('autoland', order[6]!, unknown),
+    t.context.exchange,
+  );
+  await t.context.admin.publish(
+    keyOf('unknown'),
+    pushMessage('autoland', order[6]!, known),
+    t.context.exchange,
+  );
+  await until('both settled', () => settled.length === 2, 15_000);
+  const parked = settled.find((s) => s.action === 'park');
+  t.like(parked, { parkReason: 'permanent' });
+  t.regex(JSON.stringify(parked?.result?.outcomes), new RegExp(unknown));
+  t.like(settled.find((s) => s.action === 'ack')?.result?.outcomes[0], { status: 'sent' });
+  t.is(putsOf(fx).size, 1, 'the known push: its one commit sent');
 });
