@@ -154,6 +154,16 @@ test('bad input: a URL that is no git branch is a usage error; an unknown sha fa
   );
   t.is(hg.code, 2);
   t.regex(readable(hg.stderr), /use backfill-pushlog/);
+  const notLanding = await runCommand(
+    'backfillGit',
+    ['--yes', gh.repository('feature/x'), ROOT, HEADS.autoland],
+    env,
+  );
+  t.is(notLanding.code, 2);
+  t.regex(
+    readable(notLanding.stderr),
+    /branch feature\/x is not a landing branch \(GITHUB_BRANCHES: main,autoland,beta,release,esr\*\)/,
+  );
   const shortSha = await runCommand(
     'backfillGit',
     ['--yes', gh.repository('autoland'), 'abc', HEADS.autoland],

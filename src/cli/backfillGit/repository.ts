@@ -1,17 +1,22 @@
 import { allowedUrl } from '../../clients/allowList.js';
-import { DEFAULT_GITHUB_WEB_URL, type UpstreamSettings } from '../../codecs/settings.js';
+import {
+  DEFAULT_GITHUB_BRANCHES,
+  DEFAULT_GITHUB_WEB_URL,
+  type UpstreamSettings,
+} from '../../codecs/settings.js';
 import { describeError } from '../../errors.js';
-import { parseGitRepository } from '../../rules/gitRepository.js';
+import { branchMatches, parseGitRepository } from '../../rules/gitRepository.js';
 import { EXIT, fail } from '../shared/program.js';
 
 /**
- * REPO_URL must be a git branch under GITHUB_WEB_URL on an allowed host; anything else is a
- * usage error that says what to write (an hg repository belongs to backfill-pushlog).
+ * REPO_URL must be a landing branch (GITHUB_BRANCHES) under GITHUB_WEB_URL on an allowed host;
+ * anything else is a usage error that says what to write (an hg repository belongs to
+ * backfill-pushlog).
  */
 export const checkGitRepository = (
   name: string,
   repository: string,
-  settings: Pick<UpstreamSettings, 'ALLOWED_HOSTS' | 'GITHUB_WEB_URL'>,
+  settings: Pick<UpstreamSettings, 'ALLOWED_HOSTS' | 'GITHUB_WEB_URL' | 'GITHUB_BRANCHES'>,
 ): void => {
   const web = settings.GITHUB_WEB_URL ?? DEFAULT_GITHUB_WEB_URL;
   try {
@@ -23,6 +28,12 @@ export const checkGitRepository = (
     }
     const parsed = parseGitRepository(repository, web);
     if (typeof parsed === 'string') throw new Error(parsed);
+    const branches = settings.GITHUB_BRANCHES ?? DEFAULT_GITHUB_BRANCHES;
+    if (!branchMatches(parsed.branch, branches)) {
+      throw new Error(
+        `branch ${parsed.branch} is not a landing branch (GITHUB_BRANCHES: ${branches.join(',')}); add it there to backfill it`,
+      );
+    }
   } catch (error) {
     fail(name, `REPO_URL: ${describeError(error)}`, EXIT.usage);
   }
