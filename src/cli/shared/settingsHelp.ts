@@ -3,7 +3,7 @@ export const SETTINGS_HELP = `
 Settings (environment variables, or a .env file in the working directory):
   BMO_API_URL          Bugzilla REST API (default https://bugzilla.mozilla.org/rest)
   ALLOWED_HOSTS        hosts whose URLs may be fetched when they come from input, comma-separated
-                       host or host:port (default hg.mozilla.org)
+                       host or host:port (default hg.mozilla.org,github.com)
   HTTP_CONCURRENCY     most requests in flight per host (default 8)
   STREAM_DEADLINE_SECONDS  most seconds a streamed download (json-rev, a patch) may take,
                        body included, before it is cut off and retried (default 300)
@@ -15,7 +15,14 @@ Settings (environment variables, or a .env file in the working directory):
   BREAKER_FAILURES     failures of distinct requests in a row (or answers with the same 4xx)
                        after which a host is taken for down: the worker pauses, a backfill
                        waits (1 to 1000, default 5)
-  BREAKER_PROBE_SECONDS  how often a host taken for down is probed (default 15)`;
+  BREAKER_PROBE_SECONDS  how often a host taken for down is probed (default 15)
+  GITHUB_WEB_URL       git repository URLs are <GITHUB_WEB_URL>/<owner>/<repo>/tree/<branch>
+                       (default https://github.com)
+  GITHUB_API_URL       the GitHub REST API, the only host asked about git (default
+                       https://api.github.com; https://host/api/v3 for GitHub Enterprise)
+  GITHUB_TOKEN         sent to the GitHub API as a bearer token (never logged)
+  GITHUB_BRANCHES      landing branches, comma-separated names or * globs
+                       (default main,autoland,beta,release,esr*)`;
 
 export const TELEMETRY_HELP = `
   TMO_BASE_URL         telemetry ingestion (default https://incoming.telemetry.mozilla.org/submit)
