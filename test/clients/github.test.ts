@@ -8,6 +8,8 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { from, lastValueFrom, toArray } from 'rxjs';
+import { Registry } from 'prom-client';
+import { githubRateLimitGauge } from '../../src/clients/github/rateLimitGauge.js';
 import { createClients, type GitHubExtras } from '../../src/clients/index.js';
 import type { Ping } from '../../src/codecs/ping.js';
 import type { UpstreamSettings } from '../../src/codecs/settings.js';
@@ -216,4 +218,19 @@ test('a single git commit is a changeset job on the git forge', async (t) => {
   t.deepEqual(sink.pings, [ping]);
   t.deepEqual(fx.hg.requests, []);
   await Promise.all([gh.close(), fx.close()]);
+});
+
+test('the rate-limit gauge says when the wait ends', async (t) => {
+  const gh = await startGitHub();
+  const { git } = clientOf(gh);
+  const registry = new Registry();
+  const gauge = githubRateLimitGauge(registry, git);
+  t.is((await gauge.get()).values[0]!.value, 0);
+  gh.rateLimit('secondary', 1000);
+  const started = Date.now();
+  await git.changeset(gh.repository('autoland'), AUTOLAND_HEAD);
+  const until = (await gauge.get()).values[0]!.value;
+  t.true(until * 1000 >= started + 1000 && until * 1000 <= Date.now() + 1000, String(until));
+  t.regex(await registry.metrics(), /commit_telemetry_github_rate_limit_reset_seconds \d+/);
+  await gh.close();
 });

@@ -17,6 +17,7 @@ import {
 import { DEFAULT_GITHUB_BRANCHES } from '../../codecs/settings/github.js';
 import { describeError } from '../../errors.js';
 import { configureLog, log } from '../../log.js';
+import { githubRateLimitGauge } from '../../clients/github/rateLimitGauge.js';
 import { WorkerMetrics } from '../../worker/metrics.js';
 import { hostsUpCheck } from '../../worker/pause.js';
 import { Worker } from '../../worker/worker.js';
@@ -69,6 +70,7 @@ const { store, ...edge } = await openSinkAndLedger(NAME, clients.limits, sending
 // Gap-fill, a source that polls the pushlogs of the repositories with a watermark.
 const gapFill = gapFillConfig(sending, store, options.replayFailed);
 const gapFillMetrics = { gapFill: new GapFillMetrics(metrics.registry), pings: metrics.pings };
+githubRateLimitGauge(metrics.registry, clients.github);
 const worker: Worker = new Worker({
   source,
   deps: { ...clients, git: clients.github, ...edge },
