@@ -6,13 +6,13 @@ import {
   type RetryPolicy,
 } from 'cockatiel';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent } from 'undici';
 import { isTransient, RetryLater } from '../errors.js';
 import { log } from '../log.js';
 import { HostDown, type HostBreaker } from './breaker.js';
 import type { HostHealth, Probe } from './health.js';
 import type { HostLimits } from './hostLimits.js';
 import { attempt, HostWait, type AttemptContext } from './http/exchange.js';
+import { keepAliveAgents } from './http/transport.js';
 import type {
   Answer,
   AnswerHandler,
@@ -31,7 +31,7 @@ export type * from './http/types.js';
 const MIB = 1024 * 1024;
 
 /**
- * An HTTP client for one upstream, with its own undici connection pool. Each request waits for a slot
+ * An HTTP client for one upstream, with its own keep-alive connections. Each request waits for a slot
  * of its host in the shared HostLimits. Each attempt has a deadline for the whole exchange,
  * body included (an idle timeout would let an upstream that sends a byte now and then hold
  * it forever), past which its socket is destroyed. Transient failures (network errors,
@@ -59,8 +59,7 @@ export class Http {
   ) {
     this.maxWaitMs = options.maxWaitMs ?? 60_000;
     this.context = {
-      // Each attempt's own deadline governs, not undici's idle timeouts.
-      dispatcher: new Agent({ headersTimeout: 0, bodyTimeout: 0 }),
+      agents: keepAliveAgents(),
       userAgent: USER_AGENT,
       limits,
       deadlineMs: options.deadlineMs ?? 30_000,

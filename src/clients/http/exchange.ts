@@ -1,10 +1,11 @@
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { request as undiciRequest, type Dispatcher } from 'undici';
 import { DeadlineExceeded, isTransient, PipelineError, RetryLater } from '../../errors.js';
 import { log } from '../../log.js';
 import type { HostLimits } from '../hostLimits.js';
 import { eachChunk, readExcerpt, readText } from './body.js';
 import { asksToWait, retryAfterMs } from './retryAfter.js';
+import { transport, type Agents } from './transport.js';
 import type { AnswerHandler, AnswerHead, FinalAnswer, HttpRequest } from './types.js';
 
 /**
@@ -15,7 +16,7 @@ export class HostWait extends RetryLater {}
 
 export const TRANSIENT_STATUS = (status: number): boolean => status === 429 || status >= 500;
 
-/** A network failure in a word or two: its code (ECONNREFUSED, UND_ERR_SOCKET), else its message. */
+/** A network failure in a word or two: its code (ECONNREFUSED, ECONNRESET), else its message. */
 const failureReason = (error: unknown): string => {
   if (!(error instanceof Error)) return String(error);
   const { code } = error as Error & { code?: unknown };
@@ -24,8 +25,8 @@ const failureReason = (error: unknown): string => {
 
 /** What one attempt needs of its Http. */
 export interface AttemptContext {
-  /** undici's connection pool this Http's requests go through. */
-  readonly dispatcher: Dispatcher;
+  /** The keep-alive connection pools this Http's requests go through. */
+  readonly agents: Agents;
   readonly userAgent: string;
   readonly limits: HostLimits;
   readonly deadlineMs: number;
@@ -33,8 +34,8 @@ export interface AttemptContext {
   readonly maxAnswerBytes: number;
 }
 
-const headOf = (response: Dispatcher.ResponseData): AnswerHead => ({
-  status: response.statusCode,
+const headOf = (response: IncomingMessage): AnswerHead => ({
+  status: response.statusCode ?? 0,
   header: (name) => {
     const value = response.headers[name.toLowerCase()];
     return Array.isArray(value) ? value[0] : value;
@@ -74,23 +75,21 @@ const exchange = async <T>(
   received: (body: Readable, status: number) => void,
 ): Promise<T> => {
   const started = Date.now();
-  let response: Dispatcher.ResponseData;
+  let response: IncomingMessage;
   try {
-    // undici follows no redirect: an allowed URL cannot lead somewhere that is not allowed.
-    response = await undiciRequest(request.url, {
+    response = await transport(request.url, context.agents, {
       method: request.method ?? 'GET',
       headers: headersOf(request, context.userAgent),
-      body: request.data === undefined ? null : JSON.stringify(request.data),
+      ...(request.data === undefined ? {} : { body: JSON.stringify(request.data) }),
       signal,
-      dispatcher: context.dispatcher,
     });
   } catch (error) {
     throw new PipelineError(`${name} failed: ${failureReason(error)}`, 'transient', {
       cause: error,
     });
   }
-  const { body } = response;
-  // A body dropped unread (destroyed) emits an AbortError that no reader waits for; the
+  const body: Readable = response;
+  // A body dropped unread (destroyed) may report an error that no reader waits for; the
   // readers (body.ts) listen for the errors that matter to them.
   body.on('error', () => undefined);
   const head = headOf(response);
@@ -135,7 +134,7 @@ export const attempt = async <T>(
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new DeadlineExceeded(name, deadlineMs);
-      // Aborting covers the time before the answer's headers; after, undici leaves the
+      // Aborting covers the time before the answer's headers; after, Node leaves the
       // body to us, and destroying it closes the socket.
       abort.abort(error);
       body?.destroy(error);
