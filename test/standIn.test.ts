@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
 import pkg from '../package.json' with { type: 'json' };
-import { pulseNames } from '../streams/pulse/names.js';
+import { pulseNames } from '../streams/pulse/connection/names.js';
 import { commandPath, runCommand, type Finished } from './support/cli.js';
 import { recordedFixtures } from './support/fixtureData.js';
 import { brokerEntities } from './support/standInBroker.js';

@@ -2,19 +2,19 @@ import { catchError, isObservable, mergeMap, of, type Observable } from 'rxjs';
 import type { BugzillaClient } from '../clients/bugzilla.js';
 import type { HgClient } from '../clients/hgmo.js';
 import type { Sink } from '../sinks/sink.js';
-import { claim } from './claim.js';
-import { classify } from './classify.js';
-import { encodePing } from './encodePing.js';
+import { claim } from './operators/claim.js';
+import { classify } from './operators/classify.js';
+import { encodePing } from './operators/encodePing.js';
 import { failedOutcome } from './failure.js';
-import { fetchChangesets } from './fetchChangesets.js';
+import { fetchChangesets } from './operators/fetchChangesets.js';
 import type { ChangesetRef, Job, JobOutcome, Outcome } from './job.js';
 import type { LedgerPolicy } from './ledger.js';
-import { listChangesets } from './listChangesets.js';
-import { mergePulled } from './mergePulled.js';
+import { listChangesets } from './operators/listChangesets.js';
+import { mergePulled } from './operators/mergePulled.js';
 import type { GitForge, Ledger } from './ports.js';
-import { recordPush } from './recordPush.js';
-import { send } from './send.js';
-import { settle } from './settle.js';
+import { recordPush } from './operators/recordPush.js';
+import { send } from './operators/send.js';
+import { settle } from './operators/settle.js';
 
 export interface PipelineDeps {
   readonly hg: Pick<HgClient, 'pushlogPage' | 'changeset' | 'diffstat'>;

@@ -20,8 +20,8 @@
 import { sql, type Kysely } from 'kysely';
 import { repositoryUrl } from '../codecs/scalars.js';
 import type { ClaimOptions, ClaimOutcome, Landing, SentChangeset } from '../pipeline/ports.js';
-import type { Connection } from './connection.js';
-import type { StoreSchema } from './schema.js';
+import type { Connection } from './engines/connection.js';
+import type { StoreSchema } from './schema/schema.js';
 
 type Db = Kysely<StoreSchema>;
 

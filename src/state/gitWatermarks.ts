@@ -6,7 +6,7 @@
  * order leave it behind, and the next poll's compare finds their commits sent already).
  */
 import type { Kysely, Migration } from 'kysely';
-import type { Connection } from './connection.js';
+import type { Connection } from './engines/connection.js';
 
 /** Migration 0005: the git watermarks' table. */
 export const gitWatermarksMigration: Migration = {

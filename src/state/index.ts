@@ -9,9 +9,9 @@ export {
   type DatabaseTarget,
   type Engine,
   type ParsedDatabaseUrl,
-} from './databaseUrl.js';
+} from './engines/databaseUrl.js';
 export { StoreClosed, StoreError } from './errors.js';
-export type { Landing, ParkRequest, SentChangeset } from './schema.js';
+export type { Landing, ParkRequest, SentChangeset } from './schema/schema.js';
 export type { ClaimCounts, RepositoryStatus, StoreStatus } from './status.js';
-export { openStore } from './openStore.js';
+export { openStore } from './engines/openStore.js';
 export { DEFAULT_LEASE_SECONDS, type Store, type StoreOptions } from './store.js';

@@ -9,7 +9,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { ClaimContext } from './claims.js';
-import type { StoreSchema } from './schema.js';
+import type { StoreSchema } from './schema/schema.js';
 
 /** One named lease: who holds it and until when (epoch ms of the store's clock). */
 export interface LeasesTable {

@@ -2,7 +2,7 @@
  * Which pushes of a range are settled, for the pushlog poller: those at or below the
  * repository's watermark, and those settled above it (`pushes`, parked pushes included).
  */
-import type { Connection } from './connection.js';
+import type { Connection } from './engines/connection.js';
 
 /**
  * The settled pushes in `(after, upTo]`, ascending. `pushes` is read before the watermark:

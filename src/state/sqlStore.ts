@@ -6,11 +6,11 @@
 import { checkedPushId } from '../codecs/pushId.js';
 import type { ClaimOptions, Landing, SentChangeset } from '../pipeline/ports.js';
 import * as claims from './claims.js';
-import type { Connection } from './connection.js';
+import type { Connection } from './engines/connection.js';
 import { StoreClosed, StoreError } from './errors.js';
 import * as git from './gitWatermarks.js';
 import * as leases from './leases.js';
-import type { ParkRequest } from './schema.js';
+import type { ParkRequest } from './schema/schema.js';
 import { settledPushes } from './settledPushes.js';
 import { status, type StoreStatus } from './status.js';
 import type { Store } from './store.js';

@@ -2,7 +2,7 @@
  * What an operator's `telemetry-status` shows: per repository, how far the worker got, what
  * it sent lately, what is in flight, and what it ever parked.
  */
-import type { Connection } from './connection.js';
+import type { Connection } from './engines/connection.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 

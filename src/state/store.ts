@@ -9,7 +9,7 @@
  */
 import type { Ledger } from '../pipeline/ports.js';
 import type { StoreError } from './errors.js';
-import type { ParkRequest } from './schema.js';
+import type { ParkRequest } from './schema/schema.js';
 import type { StoreStatus } from './status.js';
 
 export const DEFAULT_LEASE_SECONDS = 60;

@@ -7,8 +7,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { secretMasker } from '../redact.js';
-import { connect } from './connect.js';
-import { displayDatabaseUrl, passwordOf, type DatabaseTarget } from './databaseUrl.js';
+import { connect } from './engines/connect.js';
+import { displayDatabaseUrl, passwordOf, type DatabaseTarget } from './engines/databaseUrl.js';
 import { StoreError, StoreNotReady, reasonOf } from './errors.js';
 import { status, type StoreStatus } from './status.js';
 

@@ -5,8 +5,8 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { PushId } from '../codecs/pushId.js';
-import type { Connection } from './connection.js';
-import type { ParkRequest, StoreSchema } from './schema.js';
+import type { Connection } from './engines/connection.js';
+import type { ParkRequest, StoreSchema } from './schema/schema.js';
 
 type Db = Kysely<StoreSchema>;
 

@@ -3,7 +3,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { GitHubClient } from '../../src/clients/github.js';
 import { log } from '../../src/log.js';
 import type { GitPushTarget, JobOutcome, Settlement, SettlingJob } from '../../src/pipeline/job.js';
-import { isSettled } from '../../src/pipeline/recordPush.js';
+import { isSettled } from '../../src/pipeline/operators/recordPush.js';
 import type { LiveLoad, PolledSource } from '../../src/worker/source.js';
 import type { GapFillConfig, GapFillMetrics, GapFillStore } from './config.js';
 import { Gate } from './gate.js';

@@ -1,7 +1,7 @@
 import type { Counter } from 'prom-client';
 import { log } from '../../src/log.js';
 import { failureLines, sentBySystem, type JobOutcome } from '../../src/pipeline/job.js';
-import { isSettled } from '../../src/pipeline/recordPush.js';
+import { isSettled } from '../../src/pipeline/operators/recordPush.js';
 import type { GapFillMetrics } from './config.js';
 
 /** The worker's count of changesets by review system and outcome. */

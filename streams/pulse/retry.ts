@@ -1,6 +1,6 @@
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import { log } from '../../src/log.js';
-import type { PulseNames, RetryStep } from './names.js';
+import type { PulseNames, RetryStep } from './connection/names.js';
 
 /**
  * Delayed retries. A message whose job failed transiently is published, with publisher

@@ -3,10 +3,10 @@ import type { Subject } from 'rxjs';
 import { log } from '../../src/log.js';
 import type { JobOutcome } from '../../src/pipeline/job.js';
 import type { InFlight } from './inFlight.js';
-import type { PulseLink } from './link.js';
-import type { PulseNames } from './names.js';
-import type { PulseOptions } from './options.js';
-import type { ReplayRun } from './replayRun.js';
+import type { PulseLink } from './connection/link.js';
+import type { PulseNames } from './connection/names.js';
+import type { PulseOptions } from './connection/options.js';
+import type { ReplayRun } from './parked/replayRun.js';
 import {
   ATTEMPT_HEADER,
   copiedHeaders,

@@ -5,15 +5,15 @@ import { log } from '../../src/log.js';
 import type { SettlingJob } from '../../src/pipeline/job.js';
 import { PulseConsumer } from './consumer.js';
 import { IdleClock, InFlight } from './inFlight.js';
-import { PulseLink } from './link.js';
-import { DEFAULT_RETRY_DELAYS_MS, pulseNames, type PulseNames } from './names.js';
-import type { PulseOptions } from './options.js';
-import { parkedQueueDepth } from './parkedQueue.js';
-import { ReplayRun } from './replayRun.js';
+import { PulseLink } from './connection/link.js';
+import { DEFAULT_RETRY_DELAYS_MS, pulseNames, type PulseNames } from './connection/names.js';
+import type { PulseOptions } from './connection/options.js';
+import { parkedQueueDepth } from './parked/parkedQueue.js';
+import { ReplayRun } from './parked/replayRun.js';
 import { noCounts, type PulseCounters, type Settlement } from './settlement.js';
 import { Settler } from './settler.js';
 
-export type { PulseOptions } from './options.js';
+export type { PulseOptions } from './connection/options.js';
 export type { PulseCounters, Settlement } from './settlement.js';
 
 /** How long `stop()` waits for the broker to confirm the consumer is cancelled. */

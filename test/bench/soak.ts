@@ -41,7 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
 import { configureLog } from '../../src/log.js';
-import { pulseNames } from '../../streams/pulse/names.js';
+import { pulseNames } from '../../streams/pulse/connection/names.js';
 import { Admin, BROKER, createPulseUser, type PulseUser } from '../support/broker.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';

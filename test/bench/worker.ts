@@ -42,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import amqplib from 'amqplib';
 import { tap } from 'rxjs';
 import { PulseSource, type Settlement } from '../../streams/pulse/source.js';
-import { pulseNames, type PulseNames } from '../../streams/pulse/names.js';
+import { pulseNames, type PulseNames } from '../../streams/pulse/connection/names.js';
 import { createClients, createTelemetryClient } from '../../src/clients/index.js';
 import { PulseSettings, TelemetrySettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';

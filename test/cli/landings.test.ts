@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ping } from '../../src/codecs/ping.js';
 import { documentId } from '../../src/rules/ping.js';
-import type { DatabaseTarget } from '../../src/state/databaseUrl.js';
+import type { DatabaseTarget } from '../../src/state/engines/databaseUrl.js';
 import type { Harness } from '../state/harness.js';
 import { postgresHarness } from '../state/postgresHarness.js';
 import { sqliteHarness } from '../state/sqliteHarness.js';

@@ -11,7 +11,7 @@ import pg from 'pg';
 import type { StatusDocument } from '../../src/cli/telemetryStatus/statusReport.js';
 import { documentId } from '../../src/rules/ping.js';
 import { openStore } from '../../src/state/index.js';
-import { pulseNames } from '../../streams/pulse/names.js';
+import { pulseNames } from '../../streams/pulse/connection/names.js';
 import type { Harness } from '../state/harness.js';
 import { postgresHarness } from '../state/postgresHarness.js';
 import {

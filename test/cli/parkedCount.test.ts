@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatusDocument } from '../../src/cli/telemetryStatus/statusReport.js';
 import { openStore } from '../../src/state/index.js';
-import { pulseNames } from '../../streams/pulse/names.js';
+import { pulseNames } from '../../streams/pulse/connection/names.js';
 import {
   Admin,
   BROKER,

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { ParkedSummary } from '../../streams/pulse/parkedMessage.js';
+import type { ParkedSummary } from '../../streams/pulse/parked/parkedMessage.js';
 import {
   oneLine,
   parkedLines,

@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pulseNames } from '../../streams/pulse/names.js';
+import { pulseNames } from '../../streams/pulse/connection/names.js';
 import { documentId } from '../../src/rules/ping.js';
 import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
 import { runCommand, startConsumingWorker } from '../support/cli.js';

@@ -4,7 +4,7 @@
  */
 import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { pulseNames } from '../../streams/pulse/names.js';
+import { pulseNames } from '../../streams/pulse/connection/names.js';
 import { Admin, brokerObjectsOf, createPulseUser, type PulseUser } from '../support/broker.js';
 import { runCommand, startConsumingWorker } from '../support/cli.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';

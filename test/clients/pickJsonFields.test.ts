@@ -1,10 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import {
-  JsonFieldPicker,
-  JsonSyntaxError,
-  KeptTooLarge,
-} from '../../src/clients/json/picker.js';
+import { JsonFieldPicker, JsonSyntaxError, KeptTooLarge } from '../../src/clients/json/picker.js';
 
 /** The picker's outcome for `text` cut at `cuts`: its fields, or its error's name and message. */
 const pick = (text: string | Buffer, keep: string[], cuts: number[] = [], max = Infinity) => {

@@ -13,7 +13,7 @@ import {
   UpstreamSettings,
 } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';
-import { parseDatabaseUrl } from '../../src/state/databaseUrl.js';
+import { parseDatabaseUrl } from '../../src/state/engines/databaseUrl.js';
 import { brokenUrls, leakedPart, titled } from '../support/brokenUrls.js';
 
 const PULSE = {

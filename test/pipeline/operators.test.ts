@@ -10,10 +10,10 @@ import type { Diffstat, Ping } from '../../src/codecs/ping.js';
 import type { PushlogPage } from '../../src/codecs/pushlog.js';
 import { PipelineError, StoreClosed } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
-import { claim } from '../../src/pipeline/claim.js';
-import { classify } from '../../src/pipeline/classify.js';
-import { encodePing } from '../../src/pipeline/encodePing.js';
-import { fetchChangesets } from '../../src/pipeline/fetchChangesets.js';
+import { claim } from '../../src/pipeline/operators/claim.js';
+import { classify } from '../../src/pipeline/operators/classify.js';
+import { encodePing } from '../../src/pipeline/operators/encodePing.js';
+import { fetchChangesets } from '../../src/pipeline/operators/fetchChangesets.js';
 import { pipeline, type PipelineDeps } from '../../src/pipeline/index.js';
 import type {
   ClassifiedChangeset,
@@ -21,11 +21,11 @@ import type {
   Job,
   Outcome,
 } from '../../src/pipeline/job.js';
-import { listChangesets } from '../../src/pipeline/listChangesets.js';
-import { mergePulled } from '../../src/pipeline/mergePulled.js';
+import { listChangesets } from '../../src/pipeline/operators/listChangesets.js';
+import { mergePulled } from '../../src/pipeline/operators/mergePulled.js';
 import { dryRun, dryRunLedger } from '../../src/pipeline/ledger.js';
-import { send } from '../../src/pipeline/send.js';
-import { settle } from '../../src/pipeline/settle.js';
+import { send } from '../../src/pipeline/operators/send.js';
+import { settle } from '../../src/pipeline/operators/settle.js';
 
 configureLog({ level: 'silent' });
 

@@ -5,7 +5,7 @@
  * Run on a real SQLite file and a real PostgreSQL database.
  */
 import test from 'ava';
-import { openStore } from '../../src/state/openStore.js';
+import { openStore } from '../../src/state/engines/openStore.js';
 import type { Harness } from './harness.js';
 import { ManualClock, randomNode } from './harness.js';
 import { postgresHarness } from './postgresHarness.js';

@@ -4,7 +4,7 @@ import {
   displayDatabaseUrl,
   parseDatabaseUrl,
   type DatabaseTarget,
-} from '../../src/state/databaseUrl.js';
+} from '../../src/state/engines/databaseUrl.js';
 
 const parsed = (raw: string | undefined): DatabaseTarget => {
   const result = parseDatabaseUrl(raw);

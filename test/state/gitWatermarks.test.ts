@@ -4,7 +4,7 @@
  * watermark is created once, moves only from the base of a settled push, and is listed.
  */
 import test from 'ava';
-import { openStore } from '../../src/state/openStore.js';
+import { openStore } from '../../src/state/engines/openStore.js';
 import type { Harness } from './harness.js';
 import { ManualClock, randomId } from './harness.js';
 import { postgresHarness } from './postgresHarness.js';

@@ -7,7 +7,7 @@
 import test from 'ava';
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openStore } from '../../src/state/openStore.js';
+import { openStore } from '../../src/state/engines/openStore.js';
 import { postgresHarness } from './postgresHarness.js';
 import { randomNode } from './harness.js';
 import { migrateTo } from './support/migratedTo.js';

@@ -1,8 +1,11 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readGitHubPush, type GitHubPushReader } from '../../streams/pulse/githubMessage.js';
-import { messageReader } from '../../streams/pulse/readers.js';
+import {
+  readGitHubPush,
+  type GitHubPushReader,
+} from '../../streams/pulse/messages/githubMessage.js';
+import { messageReader } from '../../streams/pulse/messages/readers.js';
 import { FIXTURES_DIR } from '../support/fixtureData.js';
 import { changegroupMessage } from '../support/messages.js';
 

@@ -6,7 +6,7 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
-import { pulseNames } from '../../streams/pulse/names.js';
+import { pulseNames } from '../../streams/pulse/connection/names.js';
 import { configureLog } from '../../src/log.js';
 import { Admin, brokerObjectsOf, createPulseUser, type PulseUser } from '../support/broker.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';

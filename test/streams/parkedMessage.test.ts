@@ -1,5 +1,5 @@
 import test from 'ava';
-import { summarizeParked } from '../../streams/pulse/parkedMessage.js';
+import { summarizeParked } from '../../streams/pulse/parked/parkedMessage.js';
 import { changegroupMessage } from '../support/messages.js';
 
 const REPO = 'https://hg.mozilla.org/integration/autoland';

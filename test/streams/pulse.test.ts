@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pulseNames } from '../../streams/pulse/names.js';
+import { pulseNames } from '../../streams/pulse/connection/names.js';
 import { verdictFor, type RetryContext } from '../../streams/pulse/verdict.js';
 import { PulseSource, type PulseOptions } from '../../streams/pulse/source.js';
 import { PulseSettings } from '../../src/codecs/settings.js';

@@ -1,5 +1,8 @@
 import test from 'ava';
-import { pulseConnectOptions, pulseSettingsToCheck } from '../../streams/pulse/connectOptions.js';
+import {
+  pulseConnectOptions,
+  pulseSettingsToCheck,
+} from '../../streams/pulse/connection/connectOptions.js';
 import { PulseSettings } from '../../src/codecs/settings.js';
 
 test('pulseConnectOptions: TLS by PULSE_SSL, the vhost, and credentials apart from any URL', (t) => {

@@ -15,7 +15,7 @@ import {
   pulseNames,
   stepName,
   type PulseNames,
-} from '../../streams/pulse/names.js';
+} from '../../streams/pulse/connection/names.js';
 import { retryStateOf, stepFor } from '../../streams/pulse/retry.js';
 import { createClients } from '../../src/clients/index.js';
 import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';

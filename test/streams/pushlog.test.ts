@@ -6,7 +6,7 @@ import { configureLog } from '../../src/log.js';
 import { pipeline } from '../../src/pipeline/index.js';
 import { dryRun } from '../../src/pipeline/ledger.js';
 import type { Job } from '../../src/pipeline/job.js';
-import { mergePulled } from '../../src/pipeline/mergePulled.js';
+import { mergePulled } from '../../src/pipeline/operators/mergePulled.js';
 import { MemorySink } from '../../src/sinks/memory.js';
 import { PushlogSource } from '../../streams/pushlog.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, tap, toArray } from 'rxjs';
-import { replayJobs } from '../../streams/pulse/recording.js';
+import { replayJobs } from '../../streams/pulse/messages/recording.js';
 import { createClients } from '../../src/clients/index.js';
 import { configureLog } from '../../src/log.js';
 import { pipeline } from '../../src/pipeline/index.js';

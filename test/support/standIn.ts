@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import amqplib from 'amqplib';
-import { pulseNames, type PulseNames } from '../../streams/pulse/names.js';
+import { pulseNames, type PulseNames } from '../../streams/pulse/connection/names.js';
 import { FIXTURES_DIR, recordedFixtures } from './fixtureData.js';
 import { brokerEntities } from './standInBroker.js';
 import { startFixtures, type Fixtures } from './fixtureServer.js';
@@ -257,7 +257,7 @@ const setUpBroker = async (id: string): Promise<Broker> => {
   try {
     const channel = await connection.createChannel();
     await channel.assertExchange(broker.exchange, 'topic', { durable: false, autoDelete: false });
-    // Exactly as the worker asserts it (streams/pulse/topology.ts), or its assertion would fail.
+    // Exactly as the worker asserts it (streams/pulse/connection/topology.ts), or its assertion would fail.
     await channel.assertQueue(broker.names.queue, {
       durable: true,
       exclusive: false,

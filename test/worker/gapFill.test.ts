@@ -7,7 +7,7 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pulseNames } from '../../streams/pulse/names.js';
+import { pulseNames } from '../../streams/pulse/connection/names.js';
 import { PulseSource } from '../../streams/pulse/source.js';
 import { createClients, createTelemetryClient } from '../../src/clients/index.js';
 import {
@@ -21,7 +21,7 @@ import { readSettings } from '../../src/config.js';
 import { configureLog, log, type LogFields } from '../../src/log.js';
 import { documentId } from '../../src/rules/ping.js';
 import { telemetrySink } from '../../src/sinks/telemetry.js';
-import type { DatabaseTarget } from '../../src/state/databaseUrl.js';
+import type { DatabaseTarget } from '../../src/state/engines/databaseUrl.js';
 import { openStore, type Store, type StoreOptions } from '../../src/state/index.js';
 import {
   gapFillConfig,

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PulseSource, type Settlement } from '../../streams/pulse/source.js';
-import { pulseNames, type PulseNames } from '../../streams/pulse/names.js';
+import { pulseNames, type PulseNames } from '../../streams/pulse/connection/names.js';
 import { createClients } from '../../src/clients/index.js';
 import type { HostTransition } from '../../src/clients/health.js';
 import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PulseSource, type Settlement } from '../../streams/pulse/source.js';
-import { pulseNames } from '../../streams/pulse/names.js';
+import { pulseNames } from '../../streams/pulse/connection/names.js';
 import { createClients } from '../../src/clients/index.js';
 import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';

@@ -7,7 +7,7 @@ import { repositoryUrl } from '../../codecs/scalars.js';
 import { StoreSettings, TelemetrySettings, UpstreamSettings } from '../../codecs/settings.js';
 import { configureLog, log } from '../../log.js';
 import { pipeline } from '../../pipeline/index.js';
-import { isSettled } from '../../pipeline/recordPush.js';
+import { isSettled } from '../../pipeline/operators/recordPush.js';
 import { BackfillProgress } from '../backfillPushlog/progress.js';
 import { programInvocation } from '../backfillPushlog/resumeCommand.js';
 import { endRun, windDownOnSignals } from '../backfillPushlog/signals.js';

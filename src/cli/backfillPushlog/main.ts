@@ -9,7 +9,7 @@ import { describeError } from '../../errors.js';
 import { configureLog, log } from '../../log.js';
 import { pipeline } from '../../pipeline/index.js';
 import { pushOf } from '../../pipeline/job.js';
-import { isSettled } from '../../pipeline/recordPush.js';
+import { isSettled } from '../../pipeline/operators/recordPush.js';
 import { repositoryUrl } from '../../codecs/scalars.js';
 import { NAME, parseArguments } from './arguments.js';
 import { planBackfill } from './plan.js';

@@ -3,7 +3,7 @@ import * as t from 'io-ts';
 import { gapFillConfig, GapFillMetrics } from '../../../streams/gapFill/config.js';
 import { GitGapFillSource } from '../../../streams/gapFill/git.js';
 import { GapFillSource } from '../../../streams/gapFill/source.js';
-import { pulseSettingsToCheck } from '../../../streams/pulse/connectOptions.js';
+import { pulseSettingsToCheck } from '../../../streams/pulse/connection/connectOptions.js';
 import { PulseSource } from '../../../streams/pulse/source.js';
 import { createClients } from '../../clients/index.js';
 import {

@@ -1,7 +1,10 @@
-import { summarizeParked, type ParkedMessage } from '../../../streams/pulse/parkedMessage.js';
-import { ParkedQueue } from '../../../streams/pulse/parkedQueue.js';
-import { pulseSettingsToCheck } from '../../../streams/pulse/connectOptions.js';
-import { pulseNames } from '../../../streams/pulse/names.js';
+import {
+  summarizeParked,
+  type ParkedMessage,
+} from '../../../streams/pulse/parked/parkedMessage.js';
+import { ParkedQueue } from '../../../streams/pulse/parked/parkedQueue.js';
+import { pulseSettingsToCheck } from '../../../streams/pulse/connection/connectOptions.js';
+import { pulseNames } from '../../../streams/pulse/connection/names.js';
 import type { PulseSettings } from '../../codecs/settings.js';
 import { describeError } from '../../errors.js';
 import { secretMasker } from '../../redact.js';

@@ -1,4 +1,4 @@
-import type { ParkedSummary } from '../../../streams/pulse/parkedMessage.js';
+import type { ParkedSummary } from '../../../streams/pulse/parked/parkedMessage.js';
 import { ago, columns } from '../shared/columns.js';
 
 /** The widest error a table shows; the plain lines carry it whole. */

@@ -1,6 +1,6 @@
-import { ParkedQueue } from '../../../streams/pulse/parkedQueue.js';
-import { pulseSettingsToCheck } from '../../../streams/pulse/connectOptions.js';
-import { pulseNames } from '../../../streams/pulse/names.js';
+import { ParkedQueue } from '../../../streams/pulse/parked/parkedQueue.js';
+import { pulseSettingsToCheck } from '../../../streams/pulse/connection/connectOptions.js';
+import { pulseNames } from '../../../streams/pulse/connection/names.js';
 import { PulseSettings } from '../../codecs/settings.js';
 import { describeError } from '../../errors.js';
 import { secretMasker } from '../../redact.js';

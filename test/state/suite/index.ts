@@ -3,8 +3,8 @@
  * same tests run against a real database of that engine.
  */
 import test, { type ExecutionContext } from 'ava';
-import type { DatabaseTarget } from '../../../src/state/databaseUrl.js';
-import { openStore } from '../../../src/state/openStore.js';
+import type { DatabaseTarget } from '../../../src/state/engines/databaseUrl.js';
+import { openStore } from '../../../src/state/engines/openStore.js';
 import type { Store, StoreOptions } from '../../../src/state/store.js';
 import type { Harness } from '../harness.js';
 import { claimTests } from './claims.js';

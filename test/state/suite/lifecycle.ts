@@ -1,7 +1,7 @@
 import test from 'ava';
 import { StoreError } from '../../../src/state/errors.js';
-import { migrations } from '../../../src/state/migrations.js';
-import { openStore } from '../../../src/state/openStore.js';
+import { migrations } from '../../../src/state/schema/migrations.js';
+import { openStore } from '../../../src/state/engines/openStore.js';
 import { randomNode, randomRepository } from '../harness.js';
 import type { Suite } from './index.js';
 

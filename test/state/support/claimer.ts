@@ -4,7 +4,7 @@
  * Usage: claimer.ts DATABASE_URL START_EPOCH_MS NODE...
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openStore } from '../../../src/state/openStore.js';
+import { openStore } from '../../../src/state/engines/openStore.js';
 
 const [url, startAt, ...nodes] = process.argv.slice(2);
 await sleep(Number(startAt) - Date.now());

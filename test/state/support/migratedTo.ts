@@ -5,8 +5,8 @@
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import type { DatabaseTarget } from '../../../src/state/databaseUrl.js';
-import { migrations } from '../../../src/state/migrations.js';
+import type { DatabaseTarget } from '../../../src/state/engines/databaseUrl.js';
+import { migrations } from '../../../src/state/schema/migrations.js';
 
 const kyselyOn = (target: DatabaseTarget): Kysely<unknown> =>
   target.engine === 'sqlite'

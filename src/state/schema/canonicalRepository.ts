@@ -13,8 +13,8 @@
  * runs under the file's write lock (sqlite.ts).
  */
 import { sql, type Kysely, type Migration } from 'kysely';
-import { repositoryUrl } from '../codecs/scalars.js';
-import type { Engine } from './databaseUrl.js';
+import { repositoryUrl } from '../../codecs/scalars.js';
+import type { Engine } from '../engines/databaseUrl.js';
 
 /** Every table keyed by repository, with the columns a row is copied with. */
 const TABLES: Readonly<Record<string, readonly string[]>> = {

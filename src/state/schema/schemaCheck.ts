@@ -3,7 +3,7 @@
  * Asked of the migrator, which reads its own table (and makes none when it is missing).
  */
 import { Migrator, type Kysely } from 'kysely';
-import { StoreNotReady } from './errors.js';
+import { StoreNotReady } from '../errors.js';
 import { migrations } from './migrations.js';
 
 /** Rejects with StoreNotReady when a migration of this version has not been applied. */

@@ -5,11 +5,11 @@ import amqp, {
 } from 'amqp-connection-manager';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import type { PulseSettings } from '../../src/codecs/settings.js';
-import { log } from '../../src/log.js';
+import type { PulseSettings } from '../../../src/codecs/settings.js';
+import { log } from '../../../src/log.js';
 import { LOGIN_REFUSED, pulseConnectOptions, waitForPulse } from './connectOptions.js';
 import type { PulseNames } from './names.js';
-import { copiedProperties, PUBLISH_ID_HEADER, upgradeRetryExchange } from './retry.js';
+import { copiedProperties, PUBLISH_ID_HEADER, upgradeRetryExchange } from '../retry.js';
 import { declareOnOwnChannel, declareQueues } from './topology.js';
 
 /**

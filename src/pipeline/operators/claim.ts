@@ -1,8 +1,8 @@
 import { ConstantBackoff, handleWhenResult, retry } from 'cockatiel';
 import { concatMap, type OperatorFunction } from 'rxjs';
-import type { ChangesetRef, Outcome } from './job.js';
-import type { LedgerPolicy } from './ledger.js';
-import type { Ledger } from './ports.js';
+import type { ChangesetRef, Outcome } from '../job.js';
+import type { LedgerPolicy } from '../ledger.js';
+import type { Ledger } from '../ports.js';
 
 export interface ClaimDeps {
   readonly ledger: Ledger;

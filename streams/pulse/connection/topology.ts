@@ -1,8 +1,8 @@
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel } from 'amqplib';
-import type { PulseSettings } from '../../src/codecs/settings.js';
+import type { PulseSettings } from '../../../src/codecs/settings.js';
 import type { PulseNames } from './names.js';
-import { retryExchangeOptions } from './retry.js';
+import { retryExchangeOptions } from '../retry.js';
 
 /** taskcluster-github's exchange, when settings built by hand do not name it. */
 const GITHUB_PUSH_EXCHANGE = 'exchange/taskcluster-github/v1/push';

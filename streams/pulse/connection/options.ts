@@ -1,7 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
-import type { PulseSettings } from '../../src/codecs/settings.js';
-import type { JobOutcome } from '../../src/pipeline/job.js';
-import type { GitHubPushReader } from './githubMessage.js';
+import type { PulseSettings } from '../../../src/codecs/settings.js';
+import type { JobOutcome } from '../../../src/pipeline/job.js';
+import type { GitHubPushReader } from '../messages/githubMessage.js';
 
 export interface PulseOptions {
   readonly settings: PulseSettings;

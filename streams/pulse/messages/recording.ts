@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { log } from '../../src/log.js';
-import type { Job } from '../../src/pipeline/job.js';
+import { log } from '../../../src/log.js';
+import type { Job } from '../../../src/pipeline/job.js';
 import { readPulseMessage } from './message.js';
 
 /**

@@ -1,9 +1,9 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
-import { PipelineError } from '../errors.js';
-import { buildPing } from '../rules/ping.js';
-import { needsDiffstat } from '../rules/reviewSystem.js';
-import type { ClassifiedChangeset, EncodedChangeset } from './job.js';
-import { forgeOf, type Forge, type GitForge } from './ports.js';
+import { PipelineError } from '../../errors.js';
+import { buildPing } from '../../rules/ping.js';
+import { needsDiffstat } from '../../rules/reviewSystem.js';
+import type { ClassifiedChangeset, EncodedChangeset } from '../job.js';
+import { forgeOf, type Forge, type GitForge } from '../ports.js';
 
 export interface EncodePingDeps {
   readonly hg: Pick<Forge, 'diffstat'>;

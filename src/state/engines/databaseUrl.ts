@@ -2,7 +2,7 @@
  * DATABASE_URL: where the durable store lives. A pure reading of the setting, so that the CLI
  * can refuse a bad value (exit 2) before it connects to anything.
  */
-import { maskSettingValue } from '../redact.js';
+import { maskSettingValue } from '../../redact.js';
 
 export type DatabaseTarget =
   /** `url` is kept whole (password included) for the driver; show it with displayDatabaseUrl. */

@@ -1,5 +1,5 @@
 import { map, toArray, type OperatorFunction } from 'rxjs';
-import type { Job, JobOutcome, Outcome } from './job.js';
+import type { Job, JobOutcome, Outcome } from '../job.js';
 
 /**
  * Gathers the outcomes of one job's changesets into the job's outcome, emitted once all are

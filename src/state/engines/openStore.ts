@@ -1,7 +1,7 @@
 /** Opens the store a DATABASE_URL names: the engine's connection, then the SqlStore over it. */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { secretMasker } from '../redact.js';
+import { secretMasker } from '../../redact.js';
 import { connect } from './connect.js';
 import {
   displayDatabaseUrl,
@@ -9,9 +9,9 @@ import {
   passwordOf,
   type DatabaseTarget,
 } from './databaseUrl.js';
-import { StoreError, reasonOf } from './errors.js';
-import { SqlStore } from './sqlStore.js';
-import { DEFAULT_LEASE_SECONDS, type Store, type StoreOptions } from './store.js';
+import { StoreError, reasonOf } from '../errors.js';
+import { SqlStore } from '../sqlStore.js';
+import { DEFAULT_LEASE_SECONDS, type Store, type StoreOptions } from '../store.js';
 
 /**
  * Connects and brings the schema up to date (safe with several processes starting at once).

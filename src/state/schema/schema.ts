@@ -70,7 +70,7 @@ export interface StoreSchema {
 export type LedgerRow = Selectable<LedgerTable>;
 
 /** The ledger's and the claims' key, and what recordSent writes: the pipeline's port says. */
-export type { Landing, SentChangeset } from '../pipeline/ports.js';
+export type { Landing, SentChangeset } from '../../pipeline/ports.js';
 
 export type ParkedRow = Selectable<ParkedTable>;
 

@@ -1,9 +1,9 @@
 import type { ConsumeMessage } from 'amqplib';
-import type { PulseSettings } from '../../src/codecs/settings.js';
+import type { PulseSettings } from '../../../src/codecs/settings.js';
 import { readGitHubPush, type GitHubPushReading } from './githubMessage.js';
 import { readPulseMessage, type MessageReading } from './message.js';
-import type { PulseOptions } from './options.js';
-import { githubBinding } from './topology.js';
+import type { PulseOptions } from '../connection/options.js';
+import { githubBinding } from '../connection/topology.js';
 
 /** What a message of any exchange the queue is bound to asks of us. */
 export type Reading = MessageReading | GitHubPushReading;

@@ -1,6 +1,6 @@
 import * as t from 'io-ts';
-import { decodeJsonWith } from '../../src/codecs/decodeJson.js';
-import { ChangegroupMessage } from '../../src/codecs/pulseMessage.js';
+import { decodeJsonWith } from '../../../src/codecs/decodeJson.js';
+import { ChangegroupMessage } from '../../../src/codecs/pulseMessage.js';
 
 /** The headers `Settler.park()` (settler.ts) puts on the copy it parks. */
 export const PARKED_AT_HEADER = 'x-parked-at';

@@ -1,8 +1,8 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
-import type { BugzillaClient } from '../clients/bugzilla.js';
-import { log } from '../log.js';
-import { reviewSystemFromBug, reviewSystemFromChangeset } from '../rules/reviewSystem.js';
-import type { ClassifiedChangeset, FetchedChangeset } from './job.js';
+import type { BugzillaClient } from '../../clients/bugzilla.js';
+import { log } from '../../log.js';
+import { reviewSystemFromBug, reviewSystemFromChangeset } from '../../rules/reviewSystem.js';
+import type { ClassifiedChangeset, FetchedChangeset } from '../job.js';
 
 export interface ClassifyDeps {
   readonly bugzilla: Pick<BugzillaClient, 'bug'>;

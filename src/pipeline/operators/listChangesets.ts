@@ -1,9 +1,9 @@
 import { concatMap, from, map, type Observable, type OperatorFunction } from 'rxjs';
-import type { HgClient } from '../clients/hgmo.js';
-import type { Changeset } from '../codecs/changeset.js';
-import { PipelineError } from '../errors.js';
-import type { ChangesetRef, GitPushTarget, Job, PushTarget } from './job.js';
-import type { GitForge } from './ports.js';
+import type { HgClient } from '../../clients/hgmo.js';
+import type { Changeset } from '../../codecs/changeset.js';
+import { PipelineError } from '../../errors.js';
+import type { ChangesetRef, GitPushTarget, Job, PushTarget } from '../job.js';
+import type { GitForge } from '../ports.js';
 
 export interface ListChangesetsDeps {
   readonly hg: Pick<HgClient, 'pushlogPage'>;

@@ -1,8 +1,8 @@
 import amqplib, { type Channel, type ChannelModel } from 'amqplib';
-import type { PulseSettings } from '../../src/codecs/settings.js';
+import type { PulseSettings } from '../../../src/codecs/settings.js';
 import type { ParkedMessage } from './parkedMessage.js';
-import { pulseConnectOptions } from './connectOptions.js';
-import { pulseNames } from './names.js';
+import { pulseConnectOptions } from '../connection/connectOptions.js';
+import { pulseNames } from '../connection/names.js';
 
 /** How long connecting may take: an operator waits for the answer. */
 const CONNECT_TIMEOUT_MS = 15_000;

@@ -1,7 +1,7 @@
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { Options } from 'amqplib';
-import type { PulseSettings } from '../../src/codecs/settings.js';
-import { describeError } from '../../src/errors.js';
+import type { PulseSettings } from '../../../src/codecs/settings.js';
+import { describeError } from '../../../src/errors.js';
 
 /**
  * How to reach Pulse, for the worker's reconnecting connection and the one-shot ones alike.

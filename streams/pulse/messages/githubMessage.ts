@@ -1,13 +1,13 @@
-import { allowedUrl } from '../../src/clients/allowList.js';
-import { decodeJsonWith } from '../../src/codecs/decodeJson.js';
-import { GitHubPushMessage, ZERO_SHA } from '../../src/codecs/githubPush.js';
-import { describeError } from '../../src/errors.js';
-import type { GitPushTarget } from '../../src/pipeline/job.js';
+import { allowedUrl } from '../../../src/clients/allowList.js';
+import { decodeJsonWith } from '../../../src/codecs/decodeJson.js';
+import { GitHubPushMessage, ZERO_SHA } from '../../../src/codecs/githubPush.js';
+import { describeError } from '../../../src/errors.js';
+import type { GitPushTarget } from '../../../src/pipeline/job.js';
 import {
   branchMatches,
   gitRepositoryUrl,
   parseGitRepository,
-} from '../../src/rules/gitRepository.js';
+} from '../../../src/rules/gitRepository.js';
 import { MAX_MESSAGE_BYTES } from './message.js';
 
 /** What a taskcluster-github push message asks of us, as message.ts says of an hgpush one. */

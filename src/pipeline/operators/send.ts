@@ -1,10 +1,10 @@
 import { ExponentialBackoff, handleWhen, noJitterGenerator, retry } from 'cockatiel';
 import { concatMap, type OperatorFunction } from 'rxjs';
-import { PipelineError, StoreClosed } from '../errors.js';
-import { log } from '../log.js';
-import type { Sink } from '../sinks/sink.js';
-import type { EncodedChangeset, Outcome } from './job.js';
-import type { Ledger } from './ports.js';
+import { PipelineError, StoreClosed } from '../../errors.js';
+import { log } from '../../log.js';
+import type { Sink } from '../../sinks/sink.js';
+import type { EncodedChangeset, Outcome } from '../job.js';
+import type { Ledger } from '../ports.js';
 
 export interface SendDeps {
   readonly sink: Sink;

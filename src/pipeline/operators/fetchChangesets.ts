@@ -1,6 +1,6 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
-import type { ChangesetRef, FetchedChangeset } from './job.js';
-import { forgeOf, type Forge, type GitForge } from './ports.js';
+import type { ChangesetRef, FetchedChangeset } from '../job.js';
+import { forgeOf, type Forge, type GitForge } from '../ports.js';
 
 export interface FetchChangesetsDeps {
   readonly hg: Pick<Forge, 'changeset'>;

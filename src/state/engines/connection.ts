@@ -4,7 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Engine } from './databaseUrl.js';
-import type { StoreSchema } from './schema.js';
+import type { StoreSchema } from '../schema/schema.js';
 
 export interface Connection {
   readonly engine: Engine;

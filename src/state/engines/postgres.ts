@@ -4,9 +4,9 @@
 import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Connection, ConnectOptions } from './connection.js';
-import { migrateToLatest } from './migrations.js';
-import { requireCurrentSchema } from './schemaCheck.js';
-import type { StoreSchema } from './schema.js';
+import { migrateToLatest } from '../schema/migrations.js';
+import { requireCurrentSchema } from '../schema/schemaCheck.js';
+import type { StoreSchema } from '../schema/schema.js';
 
 const INT8 = pg.types.builtins.INT8;
 

@@ -1,10 +1,10 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
-import { InvalidPushId } from '../codecs/pushId.js';
-import { PipelineError } from '../errors.js';
-import { failedOutcome } from './failure.js';
-import type { JobOutcome } from './job.js';
-import type { LedgerPolicy } from './ledger.js';
-import type { Ledger } from './ports.js';
+import { InvalidPushId } from '../../codecs/pushId.js';
+import { PipelineError } from '../../errors.js';
+import { failedOutcome } from '../failure.js';
+import type { JobOutcome } from '../job.js';
+import type { LedgerPolicy } from '../ledger.js';
+import type { Ledger } from '../ports.js';
 
 const refusedPushId = (error: unknown): boolean =>
   error instanceof InvalidPushId ||

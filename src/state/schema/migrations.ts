@@ -7,7 +7,7 @@
  * that this file shows the database exactly as it is.
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import { gitWatermarksMigration } from './gitWatermarks.js';
+import { gitWatermarksMigration } from '../gitWatermarks.js';
 import { canonicalRepository } from './canonicalRepository.js';
 
 const initial: Migration = {

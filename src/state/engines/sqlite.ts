@@ -8,9 +8,9 @@ import Database from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, SqliteDialect, sql } from 'kysely';
 import type { Connection, ConnectOptions } from './connection.js';
 import { withCachedStatements } from './cachedStatements.js';
-import { migrateToLatest } from './migrations.js';
-import { requireCurrentSchema } from './schemaCheck.js';
-import type { StoreSchema } from './schema.js';
+import { migrateToLatest } from '../schema/migrations.js';
+import { requireCurrentSchema } from '../schema/schemaCheck.js';
+import type { StoreSchema } from '../schema/schema.js';
 
 /** Runs one task at a time, in the order they came. */
 class Mutex {

@@ -1,9 +1,9 @@
-import { decodeJsonWith } from '../../src/codecs/decodeJson.js';
-import { ChangegroupMessage, HgPushEnvelope } from '../../src/codecs/pulseMessage.js';
-import { allowedUrl } from '../../src/clients/allowList.js';
-import { describeError } from '../../src/errors.js';
-import type { ParkReason, PushTarget } from '../../src/pipeline/job.js';
-import { repositoryUrl } from '../../src/codecs/scalars.js';
+import { decodeJsonWith } from '../../../src/codecs/decodeJson.js';
+import { ChangegroupMessage, HgPushEnvelope } from '../../../src/codecs/pulseMessage.js';
+import { allowedUrl } from '../../../src/clients/allowList.js';
+import { describeError } from '../../../src/errors.js';
+import type { ParkReason, PushTarget } from '../../../src/pipeline/job.js';
+import { repositoryUrl } from '../../../src/codecs/scalars.js';
 
 /** What a Pulse message body asks of us. */
 export type MessageReading =
