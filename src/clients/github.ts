@@ -74,7 +74,13 @@ export class GitHubClient {
       url = page.next;
     }
     if (listed < total) {
-      log.warn('GitHub listed fewer commits than it counted', { repository, range, listed, total });
+      // Not settled: a push marked done here would move the gap-fill watermark past commits
+      // never pinged. Asked again later (GitHub may list them then).
+      throw new PipelineError(
+        `GitHub compare of ${repository} from ${base} to ${head} listed ${listed} commits but ` +
+          `counted ${total}; the push is retried later`,
+        'transient',
+      );
     }
   }
 

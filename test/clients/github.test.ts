@@ -13,7 +13,7 @@ import { githubRateLimitGauge } from '../../src/clients/github/rateLimitGauge.js
 import { createClients, type GitHubExtras } from '../../src/clients/index.js';
 import type { Ping } from '../../src/codecs/ping.js';
 import type { UpstreamSettings } from '../../src/codecs/settings.js';
-import { NoSuchChangeset } from '../../src/errors.js';
+import { NoSuchChangeset, PipelineError } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import { pipeline } from '../../src/pipeline/index.js';
 import type { Job } from '../../src/pipeline/job.js';
@@ -232,5 +232,30 @@ test('the rate-limit gauge says when the wait ends', async (t) => {
   const until = (await gauge.get()).values[0]!.value;
   t.true(until * 1000 >= started + 1000 && until * 1000 <= Date.now() + 1000, String(until));
   t.regex(await registry.metrics(), /commit_telemetry_github_rate_limit_reset_seconds \d+/);
+  await gh.close();
+});
+
+test('a 403 that is no rate limit is permanent and says why GitHub refused', async (t) => {
+  const gh = await startGitHub();
+  const { git } = clientOf(gh);
+  gh.forbid(/\/commits\//);
+  const error = await t.throwsAsync(git.changeset(gh.repository('autoland'), AUTOLAND_HEAD));
+  t.regex(
+    error!.message,
+    /answered 403; check GITHUB_TOKEN: .*Resource not accessible by personal access token/,
+  );
+  t.is(gh.limited, 0);
+  await gh.close();
+});
+
+test('a compare that lists fewer commits than it counts is transient, with both counts', async (t) => {
+  const gh = await startGitHub({ maxPerPage: 3, unlistedCommits: 2 });
+  const { git } = clientOf(gh);
+  const repository = gh.repository('autoland');
+  const error = await t.throwsAsync(all(git.compare(repository, ROOT, AUTOLAND_HEAD)));
+  t.true(error instanceof PipelineError && error.kind === 'transient', String(error));
+  for (const part of [repository, ROOT, AUTOLAND_HEAD, 'listed 8', 'counted 10']) {
+    t.true(error!.message.includes(part), `${part} in ${error!.message}`);
+  }
   await gh.close();
 });

@@ -46,10 +46,18 @@ test('a bare 429 backs off; a bare 403 is no limit by its headers; a 200 never',
 test('bare limits in a row double the wait, from at least the minimum; an answer starts over', (t) => {
   const backoff = new BareLimitBackoff(60_000);
   t.is(backoff.next(0), 60_000);
-  t.is(backoff.next(0), 120_000);
-  t.is(backoff.next(0), 240_000);
+  t.is(backoff.next(60_000), 180_000);
+  t.is(backoff.next(180_000), 420_000);
   backoff.answered();
-  t.is(backoff.next(0), 60_000);
+  t.is(backoff.next(420_000), 480_000);
+});
+
+test('bare limits answered during one wait count once: eight together wait a minute', (t) => {
+  const backoff = new BareLimitBackoff(60_000);
+  const waits = Array.from({ length: 8 }, (_, i) => backoff.next(i * 10));
+  t.deepEqual(new Set(waits), new Set([60_000]));
+  // One after that wait ended is the next in a row: twice as long.
+  t.is(backoff.next(60_000), 180_000);
 });
 
 const API = 'https://api.github.com';

@@ -56,6 +56,8 @@ export interface GitHubStandIn {
    * `from`, the window opens at the first request whose `METHOD path?query` matches it.
    */
   rateLimit(kind: RateLimitKind, ms: number, from?: RegExp): void;
+  /** Every request matching `which` is refused as a token without the permission is. */
+  forbid(which: RegExp): void;
   /** Points a branch at another recorded commit (a push). */
   moveBranch(branch: string, sha: string): void;
   close(): Promise<void>;
@@ -122,6 +124,8 @@ interface Options {
   readonly maxPerPage?: number;
   /** Added before every answer, to stand in for the network. */
   readonly latencyMs?: number;
+  /** Compare answers count this many commits more than they list (as past GitHub's cap). */
+  readonly unlistedCommits?: number;
 }
 
 /** Starts the stand-in on a loopback port of its own. */
@@ -140,6 +144,7 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
   const maxPerPage = options.maxPerPage ?? 100;
   let window: { kind: RateLimitKind; until: number } | undefined;
   let armed: { kind: RateLimitKind; ms: number; from: RegExp } | undefined;
+  let forbidden: RegExp | undefined;
   const base = `/api/v3/repos/${repoName}/`;
 
   const answer = (
@@ -169,7 +174,7 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
         status: 'ahead',
         ahead_by: all.length,
         behind_by: 0,
-        total_commits: all.length,
+        total_commits: all.length + (options.unlistedCommits ?? 0),
         base_commit: listed(commits.get(from)!),
         merge_base_commit: listed(commits.get(from)!),
         commits: items.map(listed),
@@ -201,7 +206,10 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
     return [404, { message: 'Not Found' }, {}];
   };
 
-  const refusal = (): [number, unknown, Record<string, string>] | undefined => {
+  const refusal = (line: string): [number, unknown, Record<string, string>] | undefined => {
+    if (forbidden?.test(line) === true) {
+      return [403, { message: 'Resource not accessible by personal access token' }, {}];
+    }
     if (window === undefined || Date.now() >= window.until) return undefined;
     standIn.limited += 1;
     const seconds = Math.ceil((window.until - Date.now()) / 1000);
@@ -237,7 +245,8 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
   });
   const respond = (request: IncomingMessage, response: ServerResponse): void => {
     const url = new URL(request.url ?? '/', standIn.url);
-    const [status, body, headers] = refusal() ?? answer(url, request);
+    const [status, body, headers] =
+      refusal(`${request.method} ${request.url}`) ?? answer(url, request);
     response.writeHead(status, {
       'content-type': 'application/json; charset=utf-8',
       'x-ratelimit-limit': '5000',
@@ -262,6 +271,9 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
     rateLimit: (kind, ms, from) => {
       if (from === undefined) window = { kind, until: Date.now() + ms };
       else armed = { kind, ms, from };
+    },
+    forbid: (which) => {
+      forbidden = which;
     },
     moveBranch: (branch, sha) => {
       if (!commits.has(sha)) throw new Error(`no recorded commit ${sha}`);

@@ -73,12 +73,15 @@ export class GitHubApi {
             holdWhen: (head) => rateLimitUntil(head, Date.now(), () => this.bare.next(Date.now())),
           },
           async (answer) => {
-            if (answer.status === 403 && mentionsRateLimit(await answer.excerpt())) {
+            if (answer.status !== 403) return handle(answer);
+            // The body is read once: the handler's error message quotes the same excerpt.
+            const excerpt = await answer.excerpt();
+            if (mentionsRateLimit(excerpt)) {
               const until = this.bare.next(Date.now());
               this.limits.holdUntil(this.host, until);
               throw new HostWait(answer.request, this.host, until, 'answered 403: rate limited');
             }
-            return handle(answer);
+            return handle({ ...answer, excerpt: () => Promise.resolve(excerpt) });
           },
         );
         this.bare.answered();

@@ -42,16 +42,20 @@ export const rateLimitUntil = (
 
 /**
  * The wait after a secondary limit without headers: the least wait, doubled for each such
- * answer in a row (an answer that is not one starts over), at most an hour.
+ * answer in a row (an answer that is not one starts over), at most an hour. Answers to
+ * requests sent together arrive during the same wait: those count once, the wait they share.
  */
 export class BareLimitBackoff {
   private inARow = 0;
+  private until = 0;
 
   constructor(private readonly minMs: number) {}
 
   next(now: number): number {
+    if (now < this.until) return this.until;
     this.inARow += 1;
-    return now + Math.min(this.minMs * 2 ** (this.inARow - 1), MAX_RETRY_AFTER_MS);
+    this.until = now + Math.min(this.minMs * 2 ** (this.inARow - 1), MAX_RETRY_AFTER_MS);
+    return this.until;
   }
 
   answered(): void {
