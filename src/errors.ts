@@ -111,7 +111,7 @@ export class HostNotAllowed extends PipelineError {
   constructor(
     readonly url: string,
     allowed: readonly string[],
-    why: 'not a url' | 'scheme' | 'credentials' | 'host' = 'host',
+    why: 'not a url' | 'scheme' | 'credentials' | 'host' | 'git' = 'host',
   ) {
     // The URL comes from input and may carry user:password@, which the message must not repeat.
     const shown = maskUrlCredentials(url);
@@ -120,6 +120,7 @@ export class HostNotAllowed extends PipelineError {
       scheme: `refusing to fetch ${shown}: only http and https URLs are fetched`,
       credentials: `refusing to fetch ${shown}: a URL from input may not carry user:password@`,
       host: `refusing to fetch ${shown}: its host is not in ALLOWED_HOSTS (${allowed.join(', ')})`,
+      git: `refusing to read ${shown} as an hg repository: its host is GitHub's (GITHUB_WEB_URL); a git repository is read through GITHUB_API_URL (backfill-git, GitHub push messages)`,
     };
     super(reasons[why], 'permanent');
   }

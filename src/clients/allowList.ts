@@ -1,3 +1,4 @@
+import { DEFAULT_GITHUB_WEB_URL } from '../codecs/settings/github.js';
 import { HostNotAllowed } from '../errors.js';
 
 /**
@@ -19,5 +20,26 @@ export const allowedUrl = (raw: string, allowed: readonly string[]): URL => {
     throw new HostNotAllowed(raw, allowed, 'credentials');
   }
   if (!allowed.includes(url.host)) throw new HostNotAllowed(raw, allowed, 'host');
+  return url;
+};
+
+/**
+ * The hosts an hg URL may be on: ALLOWED_HOSTS less GitHub's web host (GITHUB_WEB_URL). A git
+ * repository is read through GITHUB_API_URL only; fetched as hg (json-pushes, json-rev), its
+ * URL would ask GitHub's web pages for paths that are not there.
+ */
+export const hgHosts = (
+  allowed: readonly string[],
+  githubWebUrl: string = DEFAULT_GITHUB_WEB_URL,
+): string[] => allowed.filter((host) => host !== new URL(githubWebUrl).host);
+
+/** allowedUrl for an hg repository: on GitHub's web host it is refused, saying why. */
+export const allowedHgUrl = (
+  raw: string,
+  allowed: readonly string[],
+  githubWebUrl: string = DEFAULT_GITHUB_WEB_URL,
+): URL => {
+  const url = allowedUrl(raw, allowed);
+  if (url.host === new URL(githubWebUrl).host) throw new HostNotAllowed(raw, allowed, 'git');
   return url;
 };

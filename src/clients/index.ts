@@ -8,6 +8,7 @@ import {
   type TelemetrySettings,
   type UpstreamSettings,
 } from '../codecs/settings.js';
+import { hgHosts } from './allowList.js';
 import { BugzillaClient } from './bugzilla.js';
 import { GitHubClient, type GitHubClientOptions } from './github.js';
 import { HostHealth, type HostHealthOptions } from './health.js';
@@ -78,7 +79,10 @@ export const createClients = (
     }),
     limits,
     health: limits.health,
-    hg: new HgClient(new Http(limits, options), settings.ALLOWED_HOSTS),
+    hg: new HgClient(
+      new Http(limits, options),
+      hgHosts(settings.ALLOWED_HOSTS, settings.GITHUB_WEB_URL),
+    ),
     bugzilla: new BugzillaClient(new Http(limits, options), settings.BMO_API_URL),
   };
 };

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { allowedUrl } from '../../src/clients/allowList.js';
+import { allowedHgUrl, allowedUrl, hgHosts } from '../../src/clients/allowList.js';
 import { HostNotAllowed } from '../../src/errors.js';
 
 const allowed = ['hg.mozilla.org', '127.0.0.1:8080'];
@@ -41,4 +41,26 @@ for (const [url, why] of refused) {
 test('refuses text that is not a URL, saying so (not blaming ALLOWED_HOSTS)', (t) => {
   const error = t.throws(() => allowedUrl('not-a-url', allowed), { instanceOf: HostNotAllowed });
   t.is(error?.message, '"not-a-url" is not a URL (expected https://host/path)');
+});
+
+test('an hg URL on the GitHub web host is refused, saying a git repository is read another way', (t) => {
+  const hosts = ['hg.mozilla.org', 'github.com'];
+  const url = 'https://github.com/mozilla-firefox/firefox/tree/autoland';
+  t.is(allowedUrl(url, hosts).host, 'github.com');
+  const error = t.throws(() => allowedHgUrl(url, hosts), { instanceOf: HostNotAllowed });
+  t.is(error?.kind, 'permanent');
+  t.regex(error?.message ?? '', /GITHUB_WEB_URL.*GITHUB_API_URL.*backfill-git/);
+  t.is(allowedHgUrl('https://hg.mozilla.org/mozilla-central', hosts).host, 'hg.mozilla.org');
+  // GitHub Enterprise: its web host is the one refused.
+  t.throws(() =>
+    allowedHgUrl('https://ghe.example/o/r/tree/main', ['ghe.example'], 'https://ghe.example'),
+  );
+});
+
+test('hgHosts: ALLOWED_HOSTS less the GitHub web host (the hg client is built with these)', (t) => {
+  t.deepEqual(hgHosts(['hg.mozilla.org', 'github.com']), ['hg.mozilla.org']);
+  t.deepEqual(hgHosts(['hg.mozilla.org', 'github.com'], 'https://ghe.example'), [
+    'hg.mozilla.org',
+    'github.com',
+  ]);
 });

@@ -52,6 +52,16 @@ test('a repo_url on a host that is not allowed is rejected, naming the field', (
   t.regex(reading.kind === 'reject' ? reading.reason : '', /^repo_url: .*ALLOWED_HOSTS/);
 });
 
+test('an hgpush repo_url on GitHub is rejected: git repositories come from GitHub push messages', (t) => {
+  const reading = readPulseMessage(
+    changegroupMessage('https://github.com/mozilla-firefox/firefox', 1),
+    [...HG, 'github.com'],
+    'https://github.com',
+  );
+  t.is(reading.kind, 'reject');
+  t.regex(reading.kind === 'reject' ? reading.reason : '', /^repo_url: .*GITHUB_WEB_URL/);
+});
+
 test('the recorded bad messages are rejected with the path of the bad field', (t) => {
   const readings = lines('bad-messages.ndjson').map((body) => readPulseMessage(body, HG));
   t.deepEqual(readings[0], { kind: 'reject', reason: 'invalid hgpush message: (root): not JSON' });

@@ -3,7 +3,7 @@ import * as t from 'io-ts';
 import { lastValueFrom, tap, defaultIfEmpty } from 'rxjs';
 import { Checkpoint } from '../../../streams/checkpoint.js';
 import { PushlogSource } from '../../../streams/pushlog.js';
-import { allowedUrl } from '../../clients/allowList.js';
+import { allowedHgUrl } from '../../clients/allowList.js';
 import { StoreSettings, TelemetrySettings, UpstreamSettings } from '../../codecs/settings.js';
 import { describeError } from '../../errors.js';
 import { configureLog, log } from '../../log.js';
@@ -31,7 +31,7 @@ const upstream = telemetry ?? settingsOrExit(NAME, UpstreamSettings);
 const repository = repositoryUrl(repoArg);
 if (start >= end) fail(NAME, 'STARTING_PUSHID must be less than ENDING_PUSHID.', EXIT.usage);
 try {
-  allowedUrl(repository, upstream.ALLOWED_HOSTS);
+  allowedHgUrl(repository, upstream.ALLOWED_HOSTS, upstream.GITHUB_WEB_URL);
 } catch (error) {
   fail(NAME, `REPO_URL: ${describeError(error)}`, EXIT.usage);
 }

@@ -1,6 +1,6 @@
 import { decodeJsonWith } from '../../../src/codecs/decodeJson.js';
 import { ChangegroupMessage, HgPushEnvelope } from '../../../src/codecs/pulseMessage.js';
-import { allowedUrl } from '../../../src/clients/allowList.js';
+import { allowedHgUrl } from '../../../src/clients/allowList.js';
 import { describeError } from '../../../src/errors.js';
 import type { ParkReason, PushTarget } from '../../../src/pipeline/job.js';
 import { repositoryUrl } from '../../../src/codecs/scalars.js';
@@ -34,6 +34,8 @@ const readChangegroup = decodeJsonWith(ChangegroupMessage, 'changegroup.1 messag
 export const readPulseMessage = (
   body: Buffer | string,
   allowedHosts: readonly string[],
+  /** GITHUB_WEB_URL: an hgpush message naming a repository there is refused. */
+  githubWebUrl?: string,
 ): MessageReading => {
   const envelope = readEnvelope(body);
   if (!envelope.ok) return { kind: 'reject', reason: envelope.error.message };
@@ -49,7 +51,7 @@ export const readPulseMessage = (
     return { kind: 'skip', reason: `message names ${pushes.length} pushes` };
   }
   try {
-    allowedUrl(repoUrl, allowedHosts);
+    allowedHgUrl(repoUrl, allowedHosts, githubWebUrl);
   } catch (error) {
     const reason = `repo_url: ${describeError(error)}`;
     return { kind: 'reject', reason, parkReason: 'host_not_allowed' };

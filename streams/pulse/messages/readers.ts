@@ -18,7 +18,8 @@ type MessageReader = (body: Buffer) => Reading;
  */
 export const messageReader = (options: PulseOptions): ((message: ConsumeMessage) => Reading) => {
   const s: PulseSettings = options.settings;
-  const hg: MessageReader = (body) => readPulseMessage(body, options.allowedHosts);
+  const hg: MessageReader = (body) =>
+    readPulseMessage(body, options.allowedHosts, options.github?.webUrl);
   const table = new Map<string, MessageReader>([[s.PULSE_EXCHANGE, hg]]);
   const { github } = options;
   const binding = githubBinding(s);
