@@ -1,7 +1,9 @@
 /**
  * A git repository's landings are named by branch: `<web>/<owner>/<repo>/tree/<branch>`, the
  * branch being everything after `/tree/` (slashes included). Pure: parsing, building and
- * matching branch names against GITHUB_BRANCHES' globs.
+ * matching branch names against GITHUB_BRANCHES' globs. GitHub's owner and repository names
+ * are case-insensitive, so both are lower-cased (one repository, one ledger, one document id
+ * however a URL or a push message spells them); branch names are case-sensitive and kept.
  */
 
 export interface GitRepository {
@@ -46,12 +48,12 @@ export const parseGitRepository = (url: string, webUrl: string): GitRepository |
   if (!validBranch(branch)) {
     return `${JSON.stringify(url)}: ${JSON.stringify(branch)} is not a branch name git accepts`;
   }
-  return { web, owner, repo, branch };
+  return { web, owner: owner.toLowerCase(), repo: repo.toLowerCase(), branch };
 };
 
 /** The repository URL pings carry for a branch: `<web>/<owner>/<repo>/tree/<branch>`. */
 export const gitRepositoryUrl = ({ web, owner, repo, branch }: GitRepository): string =>
-  `${withoutSlash(web)}/${owner}/${repo}/tree/${branch}`;
+  `${withoutSlash(web)}/${owner.toLowerCase()}/${repo.toLowerCase()}/tree/${branch}`;
 
 const globToRegExp = (pattern: string): RegExp =>
   new RegExp(

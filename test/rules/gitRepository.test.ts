@@ -57,6 +57,21 @@ test('gitRepositoryUrl is the inverse of parseGitRepository', (t) => {
   t.is(gitRepositoryUrl(parsed), url);
 });
 
+test('owner and repository are lower-cased (GitHub ignores their case), the branch is kept', (t) => {
+  const parsed = parseGitRepository(`${WEB}/Mozilla-Firefox/Firefox/tree/Autoland`, WEB);
+  if (typeof parsed === 'string') return t.fail(parsed);
+  t.like(parsed, { owner: 'mozilla-firefox', repo: 'firefox', branch: 'Autoland' });
+  // A push message's full_name, spelt either way, names the same repository URL.
+  const fromPulse = gitRepositoryUrl({
+    web: WEB,
+    owner: 'Mozilla-Firefox',
+    repo: 'Firefox',
+    branch: 'Autoland',
+  });
+  t.is(gitRepositoryUrl(parsed), `${WEB}/mozilla-firefox/firefox/tree/Autoland`);
+  t.is(fromPulse, gitRepositoryUrl(parsed));
+});
+
 test('branchMatches: exact names and * globs, nothing else', (t) => {
   const patterns = ['main', 'autoland', 'esr*'];
   t.true(branchMatches('main', patterns));
