@@ -88,3 +88,26 @@ test('a git repository URL without its branch is a usage error naming the form',
     /--target-repo: .*expected https:\/\/github\.com\/<owner>\/<repo>\/tree\/<branch>/,
   );
 });
+
+test('a sha prefix with a git branch is a usage error naming NODE_ID and the form', async (t) => {
+  const repo = t.context.gh.repository('autoland');
+  const [sha] = Object.keys(expected);
+  const result = await runCommand(
+    'dumpTelemetry',
+    ['--target-repo', repo, sha!.slice(0, 12)],
+    t.context.env,
+  );
+  t.is(result.code, 2, result.stderr);
+  t.is(result.stdout, '');
+  t.regex(readable(result.stderr), /NODE_ID: .*full 40-hex sha/);
+});
+
+test.serial('owner and repository in capitals name the same repository as pings do', async (t) => {
+  const repo = t.context.gh.repository('autoland');
+  const shouting = repo.replace('mozilla-firefox/firefox', 'Mozilla-Firefox/Firefox');
+  t.not(shouting, repo);
+  const [sha, ping] = Object.entries(expected)[0]!;
+  const result = await runCommand('dumpTelemetry', ['--target-repo', shouting, sha], t.context.env);
+  t.is(result.code, 0, result.stderr);
+  t.is(result.stdout, `${sortedJson(ping, 4)}\n`);
+});

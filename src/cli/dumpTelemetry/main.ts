@@ -48,13 +48,23 @@ const main = async (): Promise<void> => {
   const options = program.opts<{ debug?: boolean; targetRepo?: string }>();
   const settings = settingsOrExit(NAME, t.intersection([UpstreamSettings, TargetRepoSettings]));
   const { TARGET_REPO, ...upstream } = settings;
-  const repository = repositoryUrl(options.targetRepo ?? TARGET_REPO);
-  try {
-    allowedUrl(repository, upstream.ALLOWED_HOSTS);
-    gitRepositoryOrHg(repository, upstream);
-  } catch (error) {
-    const from = options.targetRepo !== undefined ? '--target-repo' : 'TARGET_REPO';
-    fail(NAME, `${from}: ${describeError(error)}`, EXIT.usage);
+  const from = options.targetRepo !== undefined ? '--target-repo' : 'TARGET_REPO';
+  const given = repositoryUrl(options.targetRepo ?? TARGET_REPO);
+  const target = (): ReturnType<typeof gitRepositoryOrHg> => {
+    try {
+      allowedUrl(given, upstream.ALLOWED_HOSTS);
+      return gitRepositoryOrHg(given, upstream);
+    } catch (error) {
+      return fail(NAME, `${from}: ${describeError(error)}`, EXIT.usage);
+    }
+  };
+  const { repository, git } = target();
+  if (git && node.length !== 40) {
+    fail(
+      NAME,
+      `NODE_ID: ${node} is a prefix; a git commit (${from} is a git branch) takes its full 40-hex sha`,
+      EXIT.usage,
+    );
   }
   configureLog({
     level: logLevelFor(options.debug, upstream, 'warn'),
