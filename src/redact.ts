@@ -19,9 +19,12 @@ const URL_USERINFO = /\/\/[^\s/?#@"<>\\]*(?:@[^\s/?#@"<>\\]*)*@/g;
 export const maskUrlCredentials = (text: string): string =>
   text.includes('@') ? text.replace(URL_USERINFO, '//***@') : text;
 
-/** Keys whose values are credentials whatever they hold: `password`, `PULSE_PASSWORD`, `Cookie`... */
+/**
+ * Keys whose values are credentials whatever they hold: `password`, `PULSE_PASSWORD`, `Cookie`,
+ * `GITHUB_TOKEN`...
+ */
 export const isCredentialKey = (key: string): boolean =>
-  /passw(?:or)?d|authorization|cookie/i.test(key);
+  /passw(?:or)?d|authorization|cookie|token/i.test(key);
 
 /**
  * A registered secret this short (e.g. Pulse's `guest`) would also match user names, queue

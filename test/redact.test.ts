@@ -62,6 +62,8 @@ test('names credential keys in any case', (t) => {
     'Authorization',
     'cookie',
     'Set-Cookie',
+    'GITHUB_TOKEN',
+    'token',
   ]) {
     t.true(isCredentialKey(key), key);
   }

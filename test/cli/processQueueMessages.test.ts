@@ -155,14 +155,19 @@ test('SIGTERM lets messages in flight finish, loses none, and exits 0', async (t
   }
 });
 
-test('never logs the Pulse password, even with --debug', async (t) => {
+test('never logs the Pulse password nor GITHUB_TOKEN, even with --debug', async (t) => {
   const { env, publishPushes } = setup(t, 'secret');
-  const worker = await startConsumingWorker(['--debug', '--timeout', '3'], env);
+  const token = 'ghp_w0rker_t0ken_never_logged';
+  const worker = await startConsumingWorker(['--debug', '--timeout', '3'], {
+    ...env,
+    GITHUB_TOKEN: token,
+  });
   await publishPushes([12]);
   const result = await worker.finished;
   t.is(result.code, 0);
   t.true(result.stderr.includes('GET '));
   t.false(result.stderr.includes(t.context.user.password));
+  t.false(result.stderr.includes(token));
 });
 
 test('--replay-failed runs parked messages again, removes those that succeed and exits', async (t) => {

@@ -39,7 +39,10 @@ const sending = options.send ? settingsOrExit(NAME, Sending) : undefined;
 const settings = sending ?? settingsOrExit(NAME, WorkerSettings);
 configureLog({
   level: logLevelFor(options.debug, settings, 'info'),
-  secrets: [settings.PULSE_PASSWORD],
+  secrets: [
+    settings.PULSE_PASSWORD,
+    ...(settings.GITHUB_TOKEN === undefined ? [] : [settings.GITHUB_TOKEN]),
+  ],
 });
 
 const metrics = new WorkerMetrics();
