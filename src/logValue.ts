@@ -14,7 +14,7 @@ export interface LoggedError {
   stack?: string;
 }
 
-// Deep or cyclic values (an axios error's request, say) would otherwise flood a line.
+// Deep or cyclic values (an HTTP error's request and socket, say) would otherwise flood a line.
 const MAX_DEPTH = 6;
 const MAX_CAUSES = 5;
 
