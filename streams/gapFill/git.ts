@@ -7,6 +7,7 @@ import { isSettled } from '../../src/pipeline/operators/recordPush.js';
 import type { LiveLoad, PolledSource } from '../../src/worker/source.js';
 import type { GapFillConfig, GapFillMetrics, GapFillStore } from './config.js';
 import { Gate } from './gate.js';
+import { watermarkGone } from './gitLost.js';
 import { PollerLease } from './lease.js';
 import { settledLine, type PingCounter } from './settled.js';
 
@@ -180,7 +181,8 @@ export class GitGapFillSource implements PolledSource {
   private async settle(target: GitPushTarget, result: JobOutcome): Promise<void> {
     const settled = settledLine(result, this.options.metrics);
     this.counters[settled ? 'settled' : 'unsettled'] += 1;
-    await this.record(target, settled, false);
+    const lost = !settled && (await watermarkGone(target, result, this.options.github));
+    await this.record(target, settled || lost, false);
     this.running.delete(target.repository);
     this.gate.wake();
   }

@@ -8,6 +8,7 @@
 import test from 'ava';
 import { Registry } from 'prom-client';
 import type { JobOutcome, Settlement, SettlingJob } from '../../src/pipeline/job.js';
+import { NoSuchChangeset } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import { GapFillMetrics } from '../../streams/gapFill/config.js';
 import { GitGapFillSource, type GitWatermarkStore } from '../../streams/gapFill/git.js';
@@ -143,3 +144,36 @@ test('a poll held by a rate-limit wait holds the next ones; stop does not wait f
   await gapFill.stop(50);
   t.pass();
 });
+
+for (const [moved, why] of [
+  [false, 'the base is gone, the head is still the branch head: the watermark restarts there'],
+  [true, 'the branch moved meanwhile (the head may be the missing end): the watermark stays'],
+] as const) {
+  test(`compare 404: ${why}`, async (t) => {
+    const { store, marks, calls } = memoryStore();
+    marks.set(REPO, A);
+    const jobs: SettlingJob[] = [];
+    let heads = 0;
+    const gapFill = new GitGapFillSource({
+      store,
+      github: {
+        branchHead: async () =>
+          heads++ === 0 || !moved ? { sha: B, etag: undefined } : { sha: C, etag: undefined },
+      },
+      pollMs: 60_000,
+      graceMs: 0,
+      metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
+    });
+    gapFill.jobs.subscribe((job) => jobs.push(job));
+    gapFill.start();
+    await until('a job', () => jobs.length === 1);
+    const job = jobs[0]!;
+    await job.settle({
+      job,
+      outcomes: [{ status: 'failed', error: new NoSuchChangeset(`${A}...${B}`, REPO) }],
+    });
+    t.is(marks.get(REPO), moved ? A : B);
+    t.is(calls.includes('settled a...b'), !moved);
+    await gapFill.stop(100);
+  });
+}
