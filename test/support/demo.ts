@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastValueFrom, of, tap, toArray, type Observable } from 'rxjs';
+import { from, lastValueFrom, of, tap, toArray, type ObservableInput } from 'rxjs';
 import { readGitHubPush } from '../../streams/pulse/messages/githubMessage.js';
 import { replayJobs } from '../../streams/pulse/messages/recording.js';
 import { createClients } from '../../src/clients/index.js';
@@ -73,9 +73,9 @@ try {
     DEBUG: false,
     ...gh.env,
   });
-  const run = (jobs: Observable<Job>) =>
+  const run = (jobs: ObservableInput<Job>) =>
     lastValueFrom(
-      pipeline({ ...clients, git: clients.github, sink: stdoutSink(), ...dryRun })(jobs).pipe(
+      pipeline({ ...clients, git: clients.github, sink: stdoutSink(), ...dryRun })(from(jobs)).pipe(
         tap((result) => process.stderr.write(describe(result))),
         toArray(),
       ),
