@@ -114,6 +114,22 @@ test('--no-send prints one ping a line and sends nothing', async (t) => {
   t.is(fx.tmo.received.size, 0);
 });
 
+test('owner and repository in capitals: the pings name the repository in lower case', async (t) => {
+  const { fx, gh } = await setup(t, 100);
+  const url = 'https://github.com/Mozilla-Firefox/Firefox/tree/autoland';
+  const args = ['--yes', '--no-send', url, ROOT, HEADS.autoland];
+  const result = await runCommand('backfillGit', args, envOf(fx, gh, freshStore()));
+  t.is(result.code, 0, result.stderr);
+  const printed = result.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Ping);
+  t.deepEqual(
+    sorted(printed.map((p): [string, Ping] => [p.changesetID, p])),
+    sorted(Object.entries(expected('autoland'))),
+  );
+});
+
 test('a rate limit is waited out: said once with when it resumes, shown in the progress, nothing failed', async (t) => {
   const { fx, gh } = await setup(t);
   // Opens at the first request of the run proper: the commits' second page.

@@ -26,8 +26,7 @@ const telemetry = options.send
   ? settingsOrExit(NAME, t.intersection([UpstreamSettings, TelemetrySettings, StoreSettings]))
   : undefined;
 const upstream = telemetry ?? settingsOrExit(NAME, UpstreamSettings);
-const repository = repositoryUrl(repoArg);
-checkGitRepository(NAME, repository, upstream);
+const repository = checkGitRepository(NAME, repositoryUrl(repoArg), upstream);
 if (!options.yes && !process.stdin.isTTY) {
   fail(NAME, 'stdin is not a terminal: pass --yes to proceed without a prompt.', EXIT.usage);
 }

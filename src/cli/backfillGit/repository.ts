@@ -5,19 +5,19 @@ import {
   type UpstreamSettings,
 } from '../../codecs/settings.js';
 import { describeError } from '../../errors.js';
-import { branchMatches, parseGitRepository } from '../../rules/gitRepository.js';
+import { branchMatches, gitRepositoryUrl, parseGitRepository } from '../../rules/gitRepository.js';
 import { EXIT, fail } from '../shared/program.js';
 
 /**
  * REPO_URL must be a landing branch (GITHUB_BRANCHES) under GITHUB_WEB_URL on an allowed host;
  * anything else is a usage error that says what to write (an hg repository belongs to
- * backfill-pushlog).
+ * backfill-pushlog). Returns it as pings name it (owner and repository lower-cased).
  */
 export const checkGitRepository = (
   name: string,
   repository: string,
   settings: Pick<UpstreamSettings, 'ALLOWED_HOSTS' | 'GITHUB_WEB_URL' | 'GITHUB_BRANCHES'>,
-): void => {
+): string => {
   const web = settings.GITHUB_WEB_URL ?? DEFAULT_GITHUB_WEB_URL;
   try {
     allowedUrl(repository, settings.ALLOWED_HOSTS);
@@ -34,7 +34,8 @@ export const checkGitRepository = (
         `branch ${parsed.branch} is not a landing branch (GITHUB_BRANCHES: ${branches.join(',')}); add it there to backfill it`,
       );
     }
+    return gitRepositoryUrl(parsed);
   } catch (error) {
-    fail(name, `REPO_URL: ${describeError(error)}`, EXIT.usage);
+    return fail(name, `REPO_URL: ${describeError(error)}`, EXIT.usage);
   }
 };
