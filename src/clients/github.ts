@@ -73,14 +73,10 @@ export class GitHubClient {
       for (const commit of page.compare.commits) yield toGitCommit(commit);
       url = page.next;
     }
+    // Transient, not settled: a push marked done would move the watermark past unpinged commits.
     if (listed < total) {
-      // Not settled: a push marked done here would move the gap-fill watermark past commits
-      // never pinged. Asked again later (GitHub may list them then).
-      throw new PipelineError(
-        `GitHub compare of ${repository} from ${base} to ${head} listed ${listed} commits but ` +
-          `counted ${total}; the push is retried later`,
-        'transient',
-      );
+      const why = `GitHub compare of ${repository} from ${base} to ${head} listed ${listed} commits but counted ${total}`;
+      throw new PipelineError(`${why}; the push is retried later`, 'transient');
     }
   }
 
