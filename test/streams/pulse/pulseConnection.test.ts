@@ -2,8 +2,8 @@ import test from 'ava';
 import {
   pulseConnectOptions,
   pulseSettingsToCheck,
-} from '../../streams/pulse/connection/connectOptions.js';
-import { PulseSettings } from '../../src/codecs/settings.js';
+} from '../../../streams/pulse/connection/connectOptions.js';
+import { PulseSettings } from '../../../src/codecs/settings.js';
 
 test('pulseConnectOptions: TLS by PULSE_SSL, the vhost, and credentials apart from any URL', (t) => {
   const settings = PulseSettings.decode({

@@ -7,40 +7,40 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pulseNames } from '../../streams/pulse/connection/names.js';
-import { PulseSource } from '../../streams/pulse/source.js';
-import { createClients, createTelemetryClient } from '../../src/clients/index.js';
+import { pulseNames } from '../../../streams/pulse/connection/names.js';
+import { PulseSource } from '../../../streams/pulse/source.js';
+import { createClients, createTelemetryClient } from '../../../src/clients/index.js';
 import {
   GapFillSettings,
   PulseSettings,
   TelemetrySettings,
   UpstreamSettings,
-} from '../../src/codecs/settings.js';
-import type { PushlogPage } from '../../src/codecs/pushlog.js';
-import { readSettings } from '../../src/config.js';
-import { configureLog, log, type LogFields } from '../../src/log.js';
-import { documentId } from '../../src/rules/ping.js';
-import { telemetrySink } from '../../src/sinks/telemetry.js';
-import type { DatabaseTarget } from '../../src/state/engines/databaseUrl.js';
-import { openStore, type Store, type StoreOptions } from '../../src/state/index.js';
+} from '../../../src/codecs/settings.js';
+import type { PushlogPage } from '../../../src/codecs/pushlog.js';
+import { readSettings } from '../../../src/config.js';
+import { configureLog, log, type LogFields } from '../../../src/log.js';
+import { documentId } from '../../../src/rules/ping.js';
+import { telemetrySink } from '../../../src/sinks/telemetry.js';
+import type { DatabaseTarget } from '../../../src/state/engines/databaseUrl.js';
+import { openStore, type Store, type StoreOptions } from '../../../src/state/index.js';
 import {
   gapFillConfig,
   GapFillMetrics,
   POLLER_LEASE,
   type GapFillConfig,
   type GapFillStore,
-} from '../../streams/gapFill/config.js';
-import { GapFillSource } from '../../streams/gapFill/source.js';
-import { WorkerMetrics } from '../../src/worker/metrics.js';
-import { Worker } from '../../src/worker/worker.js';
-import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
-import { changegroupMessage } from '../support/messages.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
-import { sleep, until } from '../support/wait.js';
-import { ManualClock, type Harness } from '../state/harness.js';
-import { postgresHarness } from '../state/postgresHarness.js';
-import { sqliteHarness } from '../state/sqliteHarness.js';
+} from '../../../streams/gapFill/config.js';
+import { GapFillSource } from '../../../streams/gapFill/source.js';
+import { WorkerMetrics } from '../../../src/worker/metrics.js';
+import { Worker } from '../../../src/worker/worker.js';
+import { Admin, createPulseUser, type PulseUser } from '../../support/broker.js';
+import { startFixtures, type Fixtures } from '../../support/fixtureServer.js';
+import { changegroupMessage } from '../../support/messages.js';
+import { syntheticFixtures } from '../../support/syntheticFixtures.js';
+import { sleep, until } from '../../support/wait.js';
+import { ManualClock, type Harness } from '../../state/harness.js';
+import { postgresHarness } from '../../state/postgresHarness.js';
+import { sqliteHarness } from '../../state/sqliteHarness.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { IdleClock } from '../../streams/pulse/inFlight.js';
+import { IdleClock } from '../../../streams/pulse/inFlight.js';
 
 /** An IdleClock on a clock the test moves, with deliveries the test makes. */
 const clocked = () => {

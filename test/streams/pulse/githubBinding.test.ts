@@ -7,11 +7,11 @@ import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Settlement, SettlingJob } from '../../src/pipeline/job.js';
-import { PulseSettings } from '../../src/codecs/settings.js';
-import { readSettings } from '../../src/config.js';
-import { configureLog } from '../../src/log.js';
-import { PulseSource } from '../../streams/pulse/source.js';
+import type { Settlement, SettlingJob } from '../../../src/pipeline/job.js';
+import { PulseSettings } from '../../../src/codecs/settings.js';
+import { readSettings } from '../../../src/config.js';
+import { configureLog } from '../../../src/log.js';
+import { PulseSource } from '../../../streams/pulse/source.js';
 import amqplib from 'amqplib';
 import {
   Admin,
@@ -19,10 +19,10 @@ import {
   brokerObjectsOf,
   createPulseUser,
   type PulseUser,
-} from '../support/broker.js';
-import { FIXTURES_DIR } from '../support/fixtureData.js';
-import { changegroupMessage } from '../support/messages.js';
-import { until } from '../support/wait.js';
+} from '../../support/broker.js';
+import { FIXTURES_DIR } from '../../support/fixtureData.js';
+import { changegroupMessage } from '../../support/messages.js';
+import { until } from '../../support/wait.js';
 
 configureLog({ level: 'silent' });
 

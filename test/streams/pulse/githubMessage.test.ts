@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import {
   readGitHubPush,
   type GitHubPushReader,
-} from '../../streams/pulse/messages/githubMessage.js';
-import { messageReader } from '../../streams/pulse/messages/readers.js';
-import { FIXTURES_DIR } from '../support/fixtureData.js';
-import { changegroupMessage } from '../support/messages.js';
+} from '../../../streams/pulse/messages/githubMessage.js';
+import { messageReader } from '../../../streams/pulse/messages/readers.js';
+import { FIXTURES_DIR } from '../../support/fixtureData.js';
+import { changegroupMessage } from '../../support/messages.js';
 
 const READER: GitHubPushReader = {
   webUrl: 'https://github.com',

@@ -7,12 +7,12 @@
  */
 import test from 'ava';
 import { Registry } from 'prom-client';
-import type { JobOutcome, Settlement, SettlingJob } from '../../src/pipeline/job.js';
-import { NoSuchChangeset } from '../../src/errors.js';
-import { configureLog } from '../../src/log.js';
-import { GapFillMetrics } from '../../streams/gapFill/config.js';
-import { GitGapFillSource, type GitWatermarkStore } from '../../streams/gapFill/git.js';
-import { sleep, until } from '../support/wait.js';
+import type { JobOutcome, Settlement, SettlingJob } from '../../../src/pipeline/job.js';
+import { NoSuchChangeset } from '../../../src/errors.js';
+import { configureLog } from '../../../src/log.js';
+import { GapFillMetrics } from '../../../streams/gapFill/config.js';
+import { GitGapFillSource, type GitWatermarkStore } from '../../../streams/gapFill/git.js';
+import { sleep, until } from '../../support/wait.js';
 
 configureLog({ level: 'silent' });
 

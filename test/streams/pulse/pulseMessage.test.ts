@@ -2,10 +2,10 @@ import test from 'ava';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readPulseMessage } from '../../streams/pulse/messages/message.js';
-import { FIXTURES_DIR } from '../support/fixtureData.js';
-import { hostileBody, hostilePushId, oversizedBody } from '../support/hostileBodies.js';
-import { changegroupMessage, otherMessage } from '../support/messages.js';
+import { readPulseMessage } from '../../../streams/pulse/messages/message.js';
+import { FIXTURES_DIR } from '../../support/fixtureData.js';
+import { hostileBody, hostilePushId, oversizedBody } from '../../support/hostileBodies.js';
+import { changegroupMessage, otherMessage } from '../../support/messages.js';
 
 const HG = ['hg.mozilla.org'];
 const AUTOLAND = 'https://hg.mozilla.org/integration/autoland';

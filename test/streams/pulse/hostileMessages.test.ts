@@ -6,15 +6,15 @@
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
-import { pulseNames } from '../../streams/pulse/connection/names.js';
-import { configureLog } from '../../src/log.js';
-import { Admin, brokerObjectsOf, createPulseUser, type PulseUser } from '../support/broker.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
-import { hostileBody, oversizedBody } from '../support/hostileBodies.js';
-import { changegroupMessage } from '../support/messages.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
-import { until } from '../support/wait.js';
-import { startWorker, type TestWorker } from '../support/worker.js';
+import { pulseNames } from '../../../streams/pulse/connection/names.js';
+import { configureLog } from '../../../src/log.js';
+import { Admin, brokerObjectsOf, createPulseUser, type PulseUser } from '../../support/broker.js';
+import { startFixtures, type Fixtures } from '../../support/fixtureServer.js';
+import { hostileBody, oversizedBody } from '../../support/hostileBodies.js';
+import { changegroupMessage } from '../../support/messages.js';
+import { syntheticFixtures } from '../../support/syntheticFixtures.js';
+import { until } from '../../support/wait.js';
+import { startWorker, type TestWorker } from '../../support/worker.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
 

@@ -9,36 +9,36 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PulseSource, type PulseOptions, type Settlement } from '../../streams/pulse/source.js';
+import { PulseSource, type PulseOptions, type Settlement } from '../../../streams/pulse/source.js';
 import {
   DEFAULT_RETRY_DELAYS_MS,
   pulseNames,
   stepName,
   type PulseNames,
-} from '../../streams/pulse/connection/names.js';
-import { retryStateOf, stepFor } from '../../streams/pulse/retry.js';
-import { createClients } from '../../src/clients/index.js';
-import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';
-import type { Ping } from '../../src/codecs/ping.js';
-import { readSettings } from '../../src/config.js';
-import { PipelineError } from '../../src/errors.js';
-import { configureLog } from '../../src/log.js';
-import { dryRun } from '../../src/pipeline/ledger.js';
-import { MemorySink } from '../../src/sinks/memory.js';
-import { openStore, type Store } from '../../src/state/index.js';
-import { WorkerMetrics } from '../../src/worker/metrics.js';
-import { Worker } from '../../src/worker/worker.js';
+} from '../../../streams/pulse/connection/names.js';
+import { retryStateOf, stepFor } from '../../../streams/pulse/retry.js';
+import { createClients } from '../../../src/clients/index.js';
+import { PulseSettings, UpstreamSettings } from '../../../src/codecs/settings.js';
+import type { Ping } from '../../../src/codecs/ping.js';
+import { readSettings } from '../../../src/config.js';
+import { PipelineError } from '../../../src/errors.js';
+import { configureLog } from '../../../src/log.js';
+import { dryRun } from '../../../src/pipeline/ledger.js';
+import { MemorySink } from '../../../src/sinks/memory.js';
+import { openStore, type Store } from '../../../src/state/index.js';
+import { WorkerMetrics } from '../../../src/worker/metrics.js';
+import { Worker } from '../../../src/worker/worker.js';
 import {
   Admin,
   BROKER,
   HGPUSH_EXCHANGE,
   createPulseUser,
   type PulseUser,
-} from '../support/broker.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
-import { changegroupMessage } from '../support/messages.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
-import { until } from '../support/wait.js';
+} from '../../support/broker.js';
+import { startFixtures, type Fixtures } from '../../support/fixtureServer.js';
+import { changegroupMessage } from '../../support/messages.js';
+import { syntheticFixtures } from '../../support/syntheticFixtures.js';
+import { until } from '../../support/wait.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
 
