@@ -95,16 +95,20 @@ test('any body at all is read without a throw: a push, a skip, or a reject namin
     .tuple(fc.array(fc.string(), { maxLength: 4 }), fc.jsonValue())
     .map(([path, value]) => {
       const copy = JSON.parse(JSON.stringify(valid)) as Record<string, unknown>;
+      // Own properties only, set as data: a generated key such as `__proto__` must become a
+      // field of the message, never a walk into (or a write to) a prototype.
+      const put = (node: Record<string, unknown>, key: string) =>
+        Object.defineProperty(node, key, { value, enumerable: true, writable: true });
       let node: Record<string, unknown> = copy;
       for (const key of ['payload', 'data', ...path].slice(0, 2 + (path.length % 3))) {
-        const next = node[key];
+        const next = Object.hasOwn(node, key) ? node[key] : undefined;
         if (next === null || typeof next !== 'object') {
-          node[key] = value;
+          put(node, key);
           return JSON.stringify(copy);
         }
         node = next as Record<string, unknown>;
       }
-      node[path[0] ?? 'repo_url'] = value;
+      put(node, path[0] ?? 'repo_url');
       return JSON.stringify(copy);
     });
   fc.assert(
