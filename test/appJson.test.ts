@@ -18,15 +18,13 @@ const app = JSON.parse(readFileSync(new URL('../app.json', import.meta.url), 'ut
 
 /** The variable names a codec reads, through exact, intersection, type and partial codecs. */
 const namesOf = (codec: t.Mixed): string[] => {
-  const c = codec as unknown as {
-    _tag?: string;
-    type?: t.Mixed;
-    types?: t.Mixed[];
-    props?: Record<string, unknown>;
-  };
-  if (c.props !== undefined) return Object.keys(c.props);
-  if (c.types !== undefined) return c.types.flatMap(namesOf);
-  if (c.type !== undefined) return namesOf(c.type);
+  if (codec instanceof t.InterfaceType || codec instanceof t.PartialType) {
+    return Object.keys(codec.props as Record<string, unknown>);
+  }
+  if (codec instanceof t.IntersectionType) return (codec.types as t.Mixed[]).flatMap(namesOf);
+  if (codec instanceof t.ExactType || codec instanceof t.RefinementType) {
+    return namesOf(codec.type as t.Mixed);
+  }
   return [];
 };
 

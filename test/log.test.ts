@@ -197,8 +197,10 @@ test.serial('values JSON cannot hold are made printable; fields cannot overwrite
 
 test.serial('a call in the old style, log.info({ message, ...fields }), still reads well', (t) => {
   configureLog({ level: 'info' });
-  const call = log.info as unknown as (fields: object) => void;
-  const [line] = captureLines(() => call({ message: 'stopped', received: 3 }));
+  // As an old caller would, past the types: one object, no message string.
+  const [line] = captureLines(() =>
+    Reflect.apply(log.info, log, [{ message: 'stopped', received: 3 }]),
+  );
   t.like(line, { level: 'info', msg: 'stopped', received: 3 });
   configureLog({ level: 'silent' });
 });

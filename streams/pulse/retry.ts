@@ -42,11 +42,16 @@ export interface RetryState {
 
 type Headers = Record<string, unknown>;
 
-const headersOf = (message: ConsumeMessage): Headers =>
+/** The part of a delivery (a ConsumeMessage) the retry state is read from. */
+export interface WithHeaders {
+  readonly properties: { readonly headers?: unknown };
+}
+
+const headersOf = (message: WithHeaders): Headers =>
   (message.properties.headers as Headers | undefined) ?? {};
 
 /** What a message's headers say of its earlier attempts; a value that does not read is none. */
-export const retryStateOf = (message: ConsumeMessage): RetryState => {
+export const retryStateOf = (message: WithHeaders): RetryState => {
   const headers = headersOf(message);
   const attempts = Number(headers[ATTEMPT_HEADER]);
   const first = headers[FIRST_FAILURE_HEADER];

@@ -17,9 +17,11 @@ import {
 import { ago, columns } from '../../src/cli/shared/columns.js';
 import { EMPTY_STORE, statusTable } from '../../src/cli/telemetryStatus/statusTable.js';
 import type { HgClient } from '../../src/clients/hgmo.js';
+import { PushlogPage } from '../../src/codecs/pushlog.js';
 import { HostNotAllowed } from '../../src/errors.js';
 import { openStore, type RepositoryStatus } from '../../src/state/index.js';
 import { runCommand } from '../support/cli.js';
+import { decoded } from '../support/decoded.js';
 import { startFixtures } from '../support/fixtureServer.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
 import { readable } from './readable.js';
@@ -166,14 +168,14 @@ test('the table: one row per repository, pings by review system, pushlog errors 
 
 test('countPushesAfterWatermarks: one request per repository with a watermark, bounded at it', async (t) => {
   const asked: [string, number, number][] = [];
-  const hg = {
-    pushlogPage: async (repository: string, start: number, end: number) => {
+  const hg: Pick<HgClient, 'pushlogPage'> = {
+    pushlogPage: async (repository, start, end) => {
       asked.push([repository, start, end]);
       if (repository === 'refused') throw new HostNotAllowed(repository, ['hg.mozilla.org']);
-      return { lastpushid: 130, pushes: {} };
+      return decoded(PushlogPage, { lastpushid: 130, pushes: {} });
     },
   };
-  const counts = await countPushesAfterWatermarks(hg as unknown as Pick<HgClient, 'pushlogPage'>, [
+  const counts = await countPushesAfterWatermarks(hg, [
     repositoryRow({ repository: 'a', watermark: 100 }),
     repositoryRow({ repository: 'refused', watermark: 7 }),
     repositoryRow({ repository: 'none' }),

@@ -7,9 +7,10 @@ import { from, lastValueFrom, of, toArray } from 'rxjs';
 import type { BugRecord } from '../../src/rules/reviewSystem.js';
 import type { Changeset } from '../../src/codecs/changeset.js';
 import type { Diffstat, Ping } from '../../src/codecs/ping.js';
-import type { PushlogPage } from '../../src/codecs/pushlog.js';
+import { PushlogPage } from '../../src/codecs/pushlog.js';
 import { PipelineError, StoreClosed } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
+import { decoded } from '../support/decoded.js';
 import { claim } from '../../src/pipeline/operators/claim.js';
 import { classify } from '../../src/pipeline/operators/classify.js';
 import { encodePing } from '../../src/pipeline/operators/encodePing.js';
@@ -71,10 +72,10 @@ test('listChangesets: a push without nodes asks for exactly that push', async (t
   const hg = {
     pushlogPage: async (repository: string, start: number, end: number) => {
       asked.push([repository, start, end]);
-      return {
+      return decoded(PushlogPage, {
         lastpushid: 9,
         pushes: { '7': { changesets: [node(3)], date: 0, user: 'u' } },
-      } as unknown as PushlogPage;
+      });
     },
   };
   const refs = await lastValueFrom(of(pushJob(7)).pipe(listChangesets({ hg }), toArray()));

@@ -168,7 +168,8 @@ const hgHandler =
     }
     const rev = REV.exec(path);
     if (rev !== null) {
-      const [, repoPath, endpoint, node] = rev as unknown as [string, string, string, string];
+      // The pattern's three groups always take part in a match.
+      const [repoPath = '', endpoint = '', node = ''] = rev.slice(1);
       if (endpoint === 'json-rev') {
         const changeset = data.changeset(repoPath, node);
         if (changeset === undefined) return json(404, { error: `unknown revision '${node}'` });

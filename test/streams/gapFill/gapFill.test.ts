@@ -16,9 +16,10 @@ import {
   TelemetrySettings,
   UpstreamSettings,
 } from '../../../src/codecs/settings.js';
-import type { PushlogPage } from '../../../src/codecs/pushlog.js';
+import { PushlogPage } from '../../../src/codecs/pushlog.js';
 import { readSettings } from '../../../src/config.js';
 import { configureLog, log, type LogFields } from '../../../src/log.js';
+import { decoded } from '../../support/decoded.js';
 import { documentId } from '../../../src/rules/ping.js';
 import { telemetrySink } from '../../../src/sinks/telemetry.js';
 import type { DatabaseTarget } from '../../../src/state/engines/databaseUrl.js';
@@ -463,10 +464,10 @@ test('a failed poll is logged and made again at the next interval; none after st
     hg: {
       pushlogPage: async (repository, start, end) => {
         pages.push(`${start}-${end}`);
-        return {
+        return decoded(PushlogPage, {
           lastpushid: 12,
           pushes: { '11': { changesets: [], date: 0, user: 'u' } },
-        } as unknown as PushlogPage;
+        });
       },
     },
     metrics: { gapFill: new GapFillMetrics(metrics.registry), pings: metrics.pings },
