@@ -15,8 +15,11 @@ export interface ClaimCounts {
 
 export interface RepositoryStatus {
   repository: string;
-  /** The watermark's push id; undefined if the worker never processed this repository. */
-  watermark: number | undefined;
+  /**
+   * The watermark: an hg repository's push id, or a git branch's last settled commit (its
+   * sha); undefined if the worker never processed this repository.
+   */
+  watermark: number | string | undefined;
   /** When a push of this repository was last settled (epoch ms), if ever. */
   lastSettledAt: number | undefined;
   /** Pings sent, by review system. */
@@ -55,8 +58,9 @@ export const status = (conn: Connection, at: number): Promise<StoreStatus> =>
   conn.run(async (db) => {
     const day = at - 24 * HOUR_MS;
     const week = at - 7 * 24 * HOUR_MS;
-    const [marks, pushes, sent, claims, parked] = await Promise.all([
+    const [marks, gitMarks, pushes, sent, claims, parked] = await Promise.all([
       db.selectFrom('watermarks').select(['repository', 'pushId', 'settledAt']).execute(),
+      db.selectFrom('gitWatermarks').select(['repository', 'sha', 'settledAt']).execute(),
       db
         .selectFrom('pushes')
         .select((eb) => ['repository', eb.fn.max('settledAt').as('settledAt')])
@@ -98,6 +102,12 @@ export const status = (conn: Connection, at: number): Promise<StoreStatus> =>
       Object.assign(of(m.repository), {
         watermark: m.pushId,
         lastSettledAt: m.settledAt ?? undefined,
+      });
+    }
+    for (const m of gitMarks) {
+      Object.assign(of(m.repository), {
+        watermark: m.sha,
+        lastSettledAt: m.settledAt === null ? undefined : Number(m.settledAt),
       });
     }
     for (const p of pushes) {

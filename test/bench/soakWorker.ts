@@ -202,7 +202,8 @@ const run = async (spec: SoakWorkerSpec): Promise<void> => {
           type: 'stopped',
           sample: sample(),
           ledger,
-          watermark: repository?.watermark,
+          // An hg repository: its watermark is a push id.
+          watermark: typeof repository?.watermark === 'number' ? repository.watermark : undefined,
         });
         process.exit(0);
       })().catch(async (error: unknown) => {

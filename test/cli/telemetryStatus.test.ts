@@ -93,6 +93,36 @@ test('the table of an empty store says how a repository comes to be', (t) => {
   );
 });
 
+test('a git branch: its watermark is its commit (12 characters in the table, whole in JSON), no pushlog asked', async (t) => {
+  const branch = 'https://github.com/mozilla-firefox/firefox/tree/autoland';
+  const sha = 'ab'.repeat(20);
+  const status = {
+    at: Date.UTC(2026, 0, 15, 12),
+    claims: { held: 0, expired: 0 },
+    repositories: [repositoryRow({ repository: branch, watermark: sha })],
+  };
+  let asked = 0;
+  const hg: Pick<HgClient, 'pushlogPage'> = {
+    pushlogPage: async () => {
+      asked += 1;
+      return decoded(PushlogPage, { lastpushid: 1, pushes: {} });
+    },
+  };
+  const pushlog = await countPushesAfterWatermarks(hg, status.repositories);
+  t.is(asked, 0);
+  const report: StatusReport = {
+    database: 'sqlite:x',
+    status,
+    parkedMessages: { queue: null, count: null, why: 'unknown' },
+    pushlog,
+  };
+  const row = statusTable(report)
+    .split('\n')
+    .find((line) => line.startsWith(branch));
+  t.regex(row ?? '', new RegExp(`^${branch} +${sha.slice(0, 12)} .* git: no pushlog$`));
+  t.is(statusDocument(report).repositories[0]?.watermark, sha);
+});
+
 test('the table: one row per repository, pings by review system, pushlog errors below', (t) => {
   const at = Date.UTC(2026, 0, 15, 12);
   const report: StatusReport = {

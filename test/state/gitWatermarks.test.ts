@@ -47,6 +47,16 @@ for (const [engine, makeHarness] of engines) {
     t.is(await store.gitPushSettled(autoland, a, b), b);
     t.is(await store.gitPushSettled(autoland, b, c), c);
     t.is(await store.gitPushSettled('https://github.com/o/r/tree/main', a, b), undefined);
+    // telemetry-status: each branch's watermark is its commit, beside the hg push ids.
+    const { repositories } = await store.status();
+    t.deepEqual(
+      repositories.map((r) => [r.repository, r.watermark]),
+      [
+        [autoland, c],
+        [esr, d],
+        ['https://hg.example/r', 9],
+      ],
+    );
     const applied = await harness.query(target, 'SELECT name FROM kysely_migration');
     t.true(applied.some((row) => row.name === '0005_git_watermarks'));
   });

@@ -31,7 +31,8 @@ export const countPushesAfterWatermarks = async (
 ): Promise<Map<string, PushlogCount | null>> => {
   const counts = await Promise.all(
     repositories.map(async ({ repository, watermark }): Promise<PushlogCount | null> => {
-      if (watermark === undefined) return null;
+      // A git branch's watermark is a commit: its pushlog is not asked (no such thing).
+      if (typeof watermark !== 'number') return null;
       try {
         const { lastpushid } = await hg.pushlogPage(repository, watermark, watermark);
         return {
@@ -50,8 +51,8 @@ const iso = (ms: number | undefined): string | null =>
   ms === undefined ? null : new Date(ms).toISOString();
 
 /**
- * The `--json` document. Times are ISO 8601 (UTC) strings; `watermark` and `lastSettledAt`
- * are null when unknown; `pushlog` is present with --pushlog only. `parkedMessages` is what
+ * The `--json` document. Times are ISO 8601 (UTC) strings; `watermark` (a push id, or a git
+ * branch's commit sha) and `lastSettledAt` are null when unknown; `pushlog` is present with --pushlog only. `parkedMessages` is what
  * waits in the parked queue now; a repository's `everParked` counts what the worker ever
  * parked of it (a replay that succeeds does not lower it).
  */

@@ -13,8 +13,9 @@ const lastSettled = (r: RepositoryStatus, at: number): string =>
     ? 'never'
     : `${time(r.lastSettledAt)} (${ago(r.lastSettledAt, at)})`;
 
-const pushlogCell = (count: PushlogCount | null | undefined): string => {
+const pushlogCell = (count: PushlogCount | null | undefined, r: RepositoryStatus): string => {
   if (count === undefined) return '-';
+  if (typeof r.watermark === 'string') return 'git: no pushlog';
   if (count === null) return 'no watermark';
   if ('error' in count) return 'error (below)';
   return `${count.pushesAfterWatermark} (newest ${count.lastPushId})`;
@@ -76,12 +77,12 @@ export const statusTable = ({
     ],
     ...repositories.map((r) => [
       r.repository,
-      r.watermark === undefined ? '-' : String(r.watermark),
+      r.watermark === undefined ? '-' : String(r.watermark).slice(0, 12),
       lastSettled(r, at),
       String(r.claims.held),
       String(r.claims.expired),
       String(r.parked),
-      ...(pushlog === undefined ? [] : [pushlogCell(pushlog.get(r.repository))]),
+      ...(pushlog === undefined ? [] : [pushlogCell(pushlog.get(r.repository), r)]),
     ]),
   ]);
   const pings = columns([
