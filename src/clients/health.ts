@@ -143,7 +143,8 @@ export class HostHealth {
     if (reason?.kind === 'refusing') {
       const setting = this.probes.get(host)?.setting ?? 'its URL';
       log.error(
-        `${host} answers every request with ${reason.status}: check ${setting}; pausing until it answers otherwise`,
+        // What follows is the caller's to say: the worker pauses, a backfill gives up.
+        `${host} answers every request with ${reason.status}: check ${setting}`,
         { host, status: reason.status, requests: reason.failures, setting, probeEverySeconds },
       );
     } else {
