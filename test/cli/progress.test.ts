@@ -317,3 +317,20 @@ test('a summary with nothing sent says so, and the text is what the fields say',
   );
   t.is(summaryText(progress.summaryFields()), progress.summary());
 });
+
+test('a backfill of git commits counts in commits (backfill-git), in the summary and on the bar', (t) => {
+  const c = clock();
+  const terminal = fakeTerminal();
+  const progress = new BackfillProgress({
+    totalPushes: 2,
+    tty: true,
+    out: terminal.stream,
+    now: c.now,
+    unit: 'commits',
+  });
+  c.advance(1000);
+  progress.record(push(1, sent('phabricator')));
+  progress.stop();
+  t.true(progress.summary().startsWith('1 commits, 1 changesets in 1.0 s'), progress.summary());
+  t.regex(stripVTControlCharacters(terminal.drawn()), /commits .* 1\/2 \| changesets 1 /);
+});

@@ -53,8 +53,8 @@ export const parseArguments = (): GitArguments => {
     )
     .addHelpText(
       'after',
-      '\nProgress and the summary go to stderr, as for backfill-pushlog (each commit counts as a' +
-        '\npush there). A GitHub rate limit is waited out and shown as "waiting until HH:MM:SS".' +
+      '\nProgress and the summary go to stderr, as for backfill-pushlog, counted in commits.' +
+        '\nA GitHub rate limit is waited out and shown as "waiting until HH:MM:SS".' +
         '\nOn a failure, Ctrl-C or SIGTERM the resume command is printed.' +
         '\nExit status: 0 all sent, 1 some commit failed or the run stopped early, 2 usage' +
         '\nerror, 130 Ctrl-C, 143 SIGTERM.',

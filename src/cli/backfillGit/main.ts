@@ -48,7 +48,7 @@ const range = { repository, base, head };
 const total = await planGitBackfill(NAME, github, range, sendTo, !options.yes);
 
 const tty = process.stderr.isTTY === true;
-const progress = new BackfillProgress({ totalPushes: total, tty, outages });
+const progress = new BackfillProgress({ totalPushes: total, tty, outages, unit: 'commits' });
 // A rate limit is a wait with a known end: the progress says so as it starts.
 github.onRateLimit(() =>
   tty

@@ -26,6 +26,8 @@ export interface ProgressOptions {
   readonly now?: () => number;
   /** A host the run waits for while it is down: said with the progress and in the summary. */
   readonly outages?: OutageNotes;
+  /** What the run counts its jobs in, as a person reads it: `pushes` (default) or `commits`. */
+  readonly unit?: string;
 }
 
 /** Shows a backfill's outcomes as it goes, then as a summary. */
@@ -42,8 +44,7 @@ export class BackfillProgress {
       this.bar = new SingleBar({
         stream: this.out,
         // cli-progress cuts the line at the terminal's width: what matters most comes first.
-        format:
-          'pushes {bar} {percentage}% {value}/{total} | changesets {changesets} | ETA {etaText} | failed {failed} | skipped {skipped} | {rate}/s{waiting}',
+        format: `${options.unit ?? 'pushes'} {bar} {percentage}% {value}/{total} | changesets {changesets} | ETA {etaText} | failed {failed} | skipped {skipped} | {rate}/s{waiting}`,
         barsize: 16,
         hideCursor: true,
       });
@@ -95,14 +96,16 @@ export class BackfillProgress {
   }
 
   summary(): string {
-    return summaryText(this.summaryFields());
+    return summaryText(this.summaryFields(), this.options.unit);
   }
 
   /** The summary as text on a terminal; otherwise one `summary` log event. */
   printSummary(): void {
     const { outages } = this.options;
     const fields = { ...this.summaryFields(), ...outages?.summaryFields() };
-    const text = [summaryText(fields), ...(outages?.summaryLines() ?? [])].join('\n');
+    const text = [summaryText(fields, this.options.unit), ...(outages?.summaryLines() ?? [])].join(
+      '\n',
+    );
     tell('info', 'summary', { ...fields }, text, {
       tty: this.options.tty,
       out: this.out,

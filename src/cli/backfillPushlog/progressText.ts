@@ -4,10 +4,10 @@ import { formatDuration } from './eta.js';
 import { failureGroupLines } from './failures.js';
 
 /** The summary as a person reads it. */
-export const summaryText = (s: SummaryFields): string => {
+export const summaryText = (s: SummaryFields, unit = 'pushes'): string => {
   const systems = Object.entries(s.pings).map(([system, count]) => `  ${system}: ${count}`);
   return [
-    `${s.pushes} pushes, ${s.changesets} changesets in ${s.seconds.toFixed(1)} s (${s.rate.toFixed(1)} changesets/s)`,
+    `${s.pushes} ${unit}, ${s.changesets} changesets in ${s.seconds.toFixed(1)} s (${s.rate.toFixed(1)} changesets/s)`,
     'pings by review system:',
     ...(systems.length > 0 ? systems : ['  (none)']),
     `already sent / skipped: ${s.skipped}`,
