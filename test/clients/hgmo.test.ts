@@ -210,7 +210,9 @@ test('a transient failure that clears is retried to success', async (t) => {
     additions: 3,
     deletions: 1,
   });
-  t.is(fx.hg.requests.length, 2);
+  // The trickled first answer, then at least one retry (a loaded machine may stretch the
+  // second past its 1 s deadline too; what matters is that a retry brought the answer).
+  t.true(fx.hg.requests.length >= 2, `${fx.hg.requests.length} requests`);
   await fx.close();
 });
 
