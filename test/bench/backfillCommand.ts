@@ -48,6 +48,8 @@ interface Run {
   readonly code: number | null;
   readonly wallSeconds: number;
   readonly cpuSeconds: number;
+  readonly userSeconds: number;
+  readonly systemSeconds: number;
   readonly peakRssMb: number;
   readonly stderr: string;
 }
@@ -76,6 +78,8 @@ const backfill = (env: Record<string, string>, repository: string): Promise<Run>
         code,
         wallSeconds: wall!,
         cpuSeconds: user! + system!,
+        userSeconds: user!,
+        systemSeconds: system!,
         peakRssMb: rssKiB! / 1024,
         stderr,
       });
@@ -110,6 +114,7 @@ for (let run = 1; run <= runs; run += 1) {
   shares.push(share);
   console.log(
     `run ${run}: ${result.wallSeconds.toFixed(2)} s wall, CPU ${result.cpuSeconds.toFixed(2)} s ` +
+      `(user ${result.userSeconds.toFixed(2)} + system ${result.systemSeconds.toFixed(2)}) ` +
       `(${cpuMs.toFixed(2)} ms per changeset), peak RSS ${result.peakRssMb.toFixed(0)} MB; ` +
       `ceiling hg ${hgRequests} x ${latencyMs} ms / ${concurrency} = ${ceiling.toFixed(2)} s: ` +
       `${(share * 100).toFixed(0)}% of it`,
