@@ -1,17 +1,11 @@
 import { InvalidArgumentError } from 'commander';
-import { DEFAULT_MAX_WAIT_SECONDS } from '../backfillPushlog/arguments.js';
+import { DEFAULT_MAX_WAIT_SECONDS, type ResumeOptions } from '../backfillPushlog/resumeCommand.js';
 import { createProgram, intArgument } from '../shared/program.js';
 import { TELEMETRY_HELP } from '../shared/settingsHelp.js';
 
 export const NAME = 'backfill-git';
 
-export interface GitBackfillOptions {
-  readonly debug: boolean;
-  readonly send: boolean;
-  readonly yes: boolean;
-  readonly resend: boolean;
-  readonly maxWait: number;
-}
+export type GitBackfillOptions = ResumeOptions & { readonly maxWait: number };
 
 export interface GitArguments {
   readonly repoArg: string;

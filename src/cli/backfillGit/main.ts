@@ -9,16 +9,15 @@ import { configureLog, log } from '../../log.js';
 import { pipeline } from '../../pipeline/index.js';
 import { isSettled } from '../../pipeline/operators/recordPush.js';
 import { BackfillProgress } from '../backfillPushlog/progress.js';
-import { programInvocation } from '../backfillPushlog/resumeCommand.js';
-import { endRun, windDownOnSignals } from '../backfillPushlog/signals.js';
+import { finishBackfill } from '../backfillPushlog/finish.js';
+import { programInvocation, resumeCommand, tellResume } from '../backfillPushlog/resumeCommand.js';
+import { windDownOnSignals } from '../backfillPushlog/signals.js';
 import { GiveUpWatch } from '../shared/giveUp.js';
 import { oneShotClients } from '../shared/outages.js';
 import { EXIT, fail, logLevelFor, settingsOrExit } from '../shared/program.js';
-import { closeStore, openSinkAndLedger } from '../shared/sinkAndLedger.js';
-import { tell } from '../shared/tell.js';
+import { openSinkAndLedger } from '../shared/sinkAndLedger.js';
 import { NAME, parseArguments } from './arguments.js';
 import { planGitBackfill } from './plan.js';
-import { gitResumeCommand, tellGitResume } from './resume.js';
 import { checkGitRepository } from './repository.js';
 
 const { repoArg, base, head, options } = parseArguments();
@@ -84,25 +83,23 @@ await lastValueFrom(
     defaultIfEmpty(undefined),
   ),
 );
-progress.stop();
-giveUp.stop();
-progress.printSummary();
-await closeStore(store);
-if (source.failure !== undefined) {
-  log.error('stopped reading the commits', { repository, error: source.failure });
-}
-if (giveUp.reason !== undefined) {
-  tell('error', 'stopped', { reason: giveUp.reason }, `${NAME}: stopped: ${giveUp.reason}`);
-}
-const signal = interruptedBy();
-const incomplete =
-  signal !== undefined ||
-  source.failure !== undefined ||
-  progress.failures.length > 0 ||
-  giveUp.reason !== undefined;
-const resumeAfter = source.shaAt(checkpoint.resumeAfter);
-if (incomplete && resumeAfter !== head) {
-  const invocation = programInvocation(process.argv[1], NAME);
-  tellGitResume(resumeAfter, gitResumeCommand(invocation, options, repository, resumeAfter, head));
-}
-await endRun(signal, incomplete ? EXIT.failed : EXIT.ok);
+await finishBackfill({
+  name: NAME,
+  repository,
+  progress,
+  giveUp,
+  store,
+  source,
+  reading: 'the commits',
+  interruptedBy,
+  tellResume: () => {
+    const resumeAfter = source.shaAt(checkpoint.resumeAfter);
+    if (resumeAfter === head) return;
+    const invocation = programInvocation(process.argv[1], NAME);
+    tellResume(
+      'commit',
+      resumeAfter,
+      resumeCommand(invocation, options, repository, resumeAfter, head),
+    );
+  },
+});

@@ -1,17 +1,19 @@
 import { createProgram, intArgument } from '../shared/program.js';
 import { TELEMETRY_HELP } from '../shared/settingsHelp.js';
-import type { ResumeOptions } from './resumeCommand.js';
+import { DEFAULT_MAX_WAIT_SECONDS, type ResumeOptions } from './resumeCommand.js';
 
 export const NAME = 'backfill-pushlog';
 
-/** --max-wait's default: five minutes. */
-export const DEFAULT_MAX_WAIT_SECONDS = 300;
+export type PushlogBackfillOptions = ResumeOptions & {
+  readonly pageSize: number;
+  readonly maxWait: number;
+};
 
 export interface Arguments {
   readonly repoArg: string;
   readonly start: number;
   readonly end: number;
-  readonly options: ResumeOptions;
+  readonly options: PushlogBackfillOptions;
 }
 
 /** Reads the command line; `--help` and a usage error exit here (0 and 2). */
@@ -59,5 +61,5 @@ export const parseArguments = (): Arguments => {
     )
     .parse();
   const [repoArg, start, end] = program.processedArgs as [string, number, number];
-  return { repoArg, start, end, options: program.opts<ResumeOptions>() };
+  return { repoArg, start, end, options: program.opts<PushlogBackfillOptions>() };
 };

@@ -6,21 +6,21 @@ import { PushlogSource } from '../../../streams/pushlog.js';
 import { allowedHgUrl } from '../../clients/allowList.js';
 import { StoreSettings, TelemetrySettings, UpstreamSettings } from '../../codecs/settings.js';
 import { describeError } from '../../errors.js';
-import { configureLog, log } from '../../log.js';
+import { configureLog } from '../../log.js';
 import { pipeline } from '../../pipeline/index.js';
 import { pushOf } from '../../pipeline/job.js';
 import { isSettled } from '../../pipeline/operators/recordPush.js';
 import { repositoryUrl } from '../../codecs/scalars.js';
 import { NAME, parseArguments } from './arguments.js';
 import { planBackfill } from './plan.js';
-import { endRun, windDownOnSignals } from './signals.js';
+import { windDownOnSignals } from './signals.js';
 import { EXIT, fail, settingsOrExit, logLevelFor } from '../shared/program.js';
+import { finishBackfill } from './finish.js';
 import { GiveUpWatch } from '../shared/giveUp.js';
 import { oneShotClients } from '../shared/outages.js';
-import { tell } from '../shared/tell.js';
 import { BackfillProgress } from './progress.js';
 import { programInvocation, resumeCommand, tellResume } from './resumeCommand.js';
-import { closeStore, openSinkAndLedger } from '../shared/sinkAndLedger.js';
+import { openSinkAndLedger } from '../shared/sinkAndLedger.js';
 
 const { repoArg, start, end, options } = parseArguments();
 // One read of everything it uses, so a single run names every variable that is wrong.
@@ -43,7 +43,7 @@ const quiet = process.stderr.isTTY ? 'warn' : 'info';
 configureLog({ level: logLevelFor(options.debug, upstream, quiet) });
 
 // A host that goes down is waited for, up to --max-wait: see shared/outages.ts.
-const maxWaitMs = (options.maxWait ?? 300) * 1000;
+const maxWaitMs = options.maxWait * 1000;
 const { limits, hg, bugzilla, outages } = oneShotClients(upstream, maxWaitMs);
 // The store is opened before any request: a bad DATABASE_URL costs nothing.
 const { store, ...edge } = await openSinkAndLedger(NAME, limits, telemetry, {
@@ -83,25 +83,23 @@ await lastValueFrom(
     defaultIfEmpty(undefined),
   ),
 );
-progress.stop();
-giveUp.stop();
-progress.printSummary();
-await closeStore(store);
-if (source.failure !== undefined) {
-  log.error('stopped reading the pushlog', { repository, error: source.failure });
-}
-const signal = interruptedBy();
-const { resumeAfter } = checkpoint;
-if (giveUp.reason !== undefined) {
-  tell('error', 'stopped', { reason: giveUp.reason }, `${NAME}: stopped: ${giveUp.reason}`);
-}
-const incomplete =
-  signal ||
-  source.failure !== undefined ||
-  progress.failures.length > 0 ||
-  giveUp.reason !== undefined;
-if (incomplete && resumeAfter < plan.last) {
-  const invocation = programInvocation(process.argv[1], NAME);
-  tellResume(resumeAfter, resumeCommand(invocation, options, repository, resumeAfter, end));
-}
-await endRun(signal, incomplete ? EXIT.failed : EXIT.ok);
+await finishBackfill({
+  name: NAME,
+  repository,
+  progress,
+  giveUp,
+  store,
+  source,
+  reading: 'the pushlog',
+  interruptedBy,
+  tellResume: () => {
+    const { resumeAfter } = checkpoint;
+    if (resumeAfter >= plan.last) return;
+    const invocation = programInvocation(process.argv[1], NAME);
+    tellResume(
+      'push',
+      resumeAfter,
+      resumeCommand(invocation, options, repository, resumeAfter, end),
+    );
+  },
+});

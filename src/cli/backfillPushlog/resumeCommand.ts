@@ -1,13 +1,17 @@
 import { tell } from '../shared/tell.js';
 
-/** The options of a backfill that its resume command repeats. */
+/** --max-wait's default: five minutes. */
+export const DEFAULT_MAX_WAIT_SECONDS = 300;
+
+/** The options of a backfill (backfill-pushlog, backfill-git) that its resume command repeats. */
 export interface ResumeOptions {
   readonly debug: boolean;
   readonly send: boolean;
   readonly yes: boolean;
-  readonly pageSize: number;
   readonly resend: boolean;
-  /** --max-wait, in seconds; repeated when not the default (300). */
+  /** backfill-pushlog's --page-size; repeated when not the default (100). */
+  readonly pageSize?: number;
+  /** --max-wait, in seconds; repeated when not the default. */
   readonly maxWait?: number;
 }
 
@@ -43,8 +47,8 @@ export const resumeCommand = (
   invocation: readonly string[],
   options: ResumeOptions,
   repository: string,
-  resumeAfter: number,
-  end: number,
+  resumeAfter: number | string,
+  end: number | string,
 ): string =>
   [
     ...invocation,
@@ -52,8 +56,10 @@ export const resumeCommand = (
     ...(options.send ? [] : ['--no-send']),
     ...(options.yes ? ['--yes'] : []),
     ...(options.resend ? ['--resend'] : []),
-    ...(options.pageSize !== 100 ? ['--page-size', String(options.pageSize)] : []),
-    ...(options.maxWait !== undefined && options.maxWait !== 300
+    ...(options.pageSize !== undefined && options.pageSize !== 100
+      ? ['--page-size', String(options.pageSize)]
+      : []),
+    ...(options.maxWait !== undefined && options.maxWait !== DEFAULT_MAX_WAIT_SECONDS
       ? ['--max-wait', String(options.maxWait)]
       : []),
     repository,
@@ -64,10 +70,14 @@ export const resumeCommand = (
     .join(' ');
 
 /** Says how to carry on: the command on a terminal, a `resume` event for a log collector. */
-export const tellResume = (resumeAfter: number, command: string): void =>
+export const tellResume = (
+  unit: 'push' | 'commit',
+  resumeAfter: number | string,
+  command: string,
+): void =>
   tell(
     'warn',
     'resume',
     { resumeAfter, command },
-    `To resume after push ${resumeAfter}, the last one completely done:\n  ${command}`,
+    `To resume after ${unit} ${resumeAfter}, the last one completely done:\n  ${command}`,
   );

@@ -2,7 +2,7 @@ import { constants } from 'node:os';
 import { tell } from '../shared/tell.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
-type StopSignal = (typeof SIGNALS)[number];
+export type StopSignal = (typeof SIGNALS)[number];
 
 /** The exit status of a process that `signal` ended, as a shell reports it: 130, 143. */
 export const signalExitCode = (signal: StopSignal): number => 128 + constants.signals[signal];
