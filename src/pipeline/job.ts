@@ -160,3 +160,36 @@ export const sentBySystem = (
   }
   return counts;
 };
+
+/** One count of the service's pings metric: changesets of one review system and outcome. */
+export interface PingCount {
+  /** A review system, or `unclassified`. */
+  readonly reviewSystem: string;
+  readonly outcome: 'sent' | 'failed' | 'already_sent' | 'held';
+  readonly count: number;
+}
+
+/**
+ * The outcomes as the pings metric counts them: those sent by review system, the others
+ * (which got no ping here, so have no review system to show) as `unclassified`.
+ */
+export const pingCounts = (outcomes: readonly Outcome[]): PingCount[] => [
+  ...Object.entries(sentBySystem(outcomes)).map(([system, count]) => ({
+    reviewSystem: system,
+    outcome: 'sent' as const,
+    count,
+  })),
+  ...(
+    [
+      ['failed', 'failed'],
+      ['skipped', 'already_sent'],
+      ['held', 'held'],
+    ] as const
+  )
+    .map(([status, outcome]) => ({
+      reviewSystem: 'unclassified' as const,
+      outcome,
+      count: outcomes.filter((o) => o.status === status).length,
+    }))
+    .filter(({ count }) => count > 0),
+];

@@ -1,7 +1,7 @@
 import pkg from '../../package.json' with { type: 'json' };
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { sentBySystem, type Settlement } from '../pipeline/job.js';
+import { pingCounts, type Settlement } from '../pipeline/job.js';
 
 const EVENT_OF: Record<Settlement['action'], string> = {
   ack: 'acked',
@@ -108,17 +108,8 @@ export class WorkerMetrics {
     const result = settlement.result;
     if (result === undefined) return;
     this.processing.observe((Date.now() - result.job.receivedAt) / 1000);
-    for (const [system, count] of Object.entries(sentBySystem(result.outcomes))) {
-      this.pings.inc({ review_system: system, outcome: 'sent' }, count);
-    }
-    // Changesets that got no ping here have no review system to show.
-    for (const [status, outcome] of [
-      ['failed', 'failed'],
-      ['skipped', 'already_sent'],
-      ['held', 'held'],
-    ] as const) {
-      const count = result.outcomes.filter((o) => o.status === status).length;
-      if (count > 0) this.pings.inc({ review_system: 'unclassified', outcome }, count);
+    for (const { reviewSystem, outcome, count } of pingCounts(result.outcomes)) {
+      this.pings.inc({ review_system: reviewSystem, outcome }, count);
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Counter } from 'prom-client';
 import { log } from '../../src/log.js';
-import { failureLines, sentBySystem, type JobOutcome } from '../../src/pipeline/job.js';
+import { failureLines, pingCounts, sentBySystem, type JobOutcome } from '../../src/pipeline/job.js';
 import { isSettled } from '../../src/pipeline/operators/recordPush.js';
 import type { GapFillMetrics } from './config.js';
 
@@ -25,16 +25,8 @@ export const settledLine = (
     reviewSystems: sentBySystem(result.outcomes),
     durationMs: Date.now() - result.job.receivedAt,
   };
-  for (const [system, count] of Object.entries(sentBySystem(result.outcomes))) {
-    metrics.pings.inc({ review_system: system, outcome: 'sent' }, count);
-  }
-  for (const [status, outcome] of [
-    ['failed', 'failed'],
-    ['skipped', 'already_sent'],
-    ['held', 'held'],
-  ] as const) {
-    const count = result.outcomes.filter((o) => o.status === status).length;
-    if (count > 0) metrics.pings.inc({ review_system: 'unclassified', outcome }, count);
+  for (const { reviewSystem, outcome, count } of pingCounts(result.outcomes)) {
+    metrics.pings.inc({ review_system: reviewSystem, outcome }, count);
   }
   if (isSettled(result)) {
     metrics.gapFill.gapFilled.inc({ repository });

@@ -16,11 +16,12 @@ import { classify } from '../../src/pipeline/operators/classify.js';
 import { encodePing } from '../../src/pipeline/operators/encodePing.js';
 import { fetchChangesets } from '../../src/pipeline/operators/fetchChangesets.js';
 import { pipeline, type PipelineDeps } from '../../src/pipeline/index.js';
-import type {
-  ClassifiedChangeset,
-  FetchedChangeset,
-  Job,
-  Outcome,
+import {
+  pingCounts,
+  type ClassifiedChangeset,
+  type FetchedChangeset,
+  type Job,
+  type Outcome,
 } from '../../src/pipeline/job.js';
 import { listChangesets } from '../../src/pipeline/operators/listChangesets.js';
 import { mergePulled } from '../../src/pipeline/operators/mergePulled.js';
@@ -365,4 +366,22 @@ test('several large pushes: at most jobs x changesetsPerJob changesets in flight
   t.is(results.length, 10);
   t.is(state.sent, 2000);
   t.is(state.peak, 15);
+});
+
+test('pingCounts: sent by review system, the rest unclassified by outcome, no zero counts', (t) => {
+  const ping = { changesetID: node(1), reviewSystemUsed: 'bmo', repository: REPO } as Ping;
+  const outcomes: Outcome[] = [
+    { status: 'sent', node: node(1), reviewSystem: 'bmo', ping },
+    { status: 'sent', node: node(2), reviewSystem: 'bmo', ping },
+    { status: 'sent', node: node(3), reviewSystem: 'no_bug', ping },
+    { status: 'skipped', node: node(4), reason: 'sent before' },
+    { status: 'failed', node: node(5), error: new PipelineError('no', 'transient') },
+  ];
+  t.deepEqual(pingCounts(outcomes), [
+    { reviewSystem: 'bmo', outcome: 'sent', count: 2 },
+    { reviewSystem: 'no_bug', outcome: 'sent', count: 1 },
+    { reviewSystem: 'unclassified', outcome: 'failed', count: 1 },
+    { reviewSystem: 'unclassified', outcome: 'already_sent', count: 1 },
+  ]);
+  t.deepEqual(pingCounts([]), []);
 });
