@@ -17,10 +17,10 @@ import { postgresHarness } from '../state/postgresHarness.js';
 import {
   Admin,
   BROKER,
-  brokerObjectsOf,
   createPulseUser,
   queueCounts,
   type PulseUser,
+  removeTestBroker,
 } from '../support/broker.js';
 import { runCommand, startCommand, type Running } from '../support/cli.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
@@ -96,13 +96,7 @@ test.before(async (t) => {
 
 test.after.always(async (t) => {
   // The worker declares more than its queue and failed queue (delay queues, exchanges).
-  if (t.context.user !== undefined) {
-    const { queues, exchanges } = await brokerObjectsOf(t.context.user.username);
-    await t.context.admin?.deleteQueues(...t.context.queues, ...queues);
-    await t.context.admin?.deleteExchanges(...exchanges);
-  }
-  await t.context.admin?.close();
-  await t.context.user?.remove();
+  await removeTestBroker(t.context.admin, t.context.user, { queues: t.context.queues });
   await t.context.harness?.teardown();
   t.context.brokerLink?.close();
 });

@@ -16,9 +16,9 @@ import { pulseNames } from '../../streams/pulse/connection/names.js';
 import {
   Admin,
   BROKER,
-  brokerObjectsOf,
   createPulseUser,
   type PulseUser,
+  removeTestBroker,
 } from '../support/broker.js';
 import { runCommand, startConsumingWorker } from '../support/cli.js';
 import { until } from '../support/wait.js';
@@ -41,12 +41,8 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
-  const { queues, exchanges } = await brokerObjectsOf(t.context.user.username);
-  await t.context.admin.deleteQueues(...queues);
-  await t.context.admin.deleteExchanges(...exchanges);
   await t.context.amqp.close();
-  await t.context.admin.close();
-  await t.context.user.remove();
+  await removeTestBroker(t.context.admin, t.context.user);
   rmSync(t.context.dir, { recursive: true, force: true });
 });
 

@@ -10,10 +10,10 @@ import { pulseNames } from '../../streams/pulse/connection/names.js';
 import {
   Admin,
   BROKER,
-  brokerObjectsOf,
   createPulseUser,
   queueCounts,
   type PulseUser,
+  removeTestBroker,
 } from '../support/broker.js';
 import { commandPath, runCommand, startConsumingWorker, type Finished } from '../support/cli.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
@@ -44,12 +44,8 @@ test.before(async (t) => {
 
 // Leaves no trace: every queue and exchange of the test's user, then the user.
 test.after.always(async (t) => {
-  const { queues, exchanges } = await brokerObjectsOf(t.context.user.username);
-  await t.context.admin.deleteQueues(...queues);
-  await t.context.admin.deleteExchanges(...exchanges);
   await t.context.amqp.close();
-  await t.context.admin.close();
-  await t.context.user.remove();
+  await removeTestBroker(t.context.admin, t.context.user);
   await t.context.fx.close();
 });
 

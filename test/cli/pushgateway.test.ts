@@ -5,7 +5,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { pulseNames } from '../../streams/pulse/connection/names.js';
-import { Admin, brokerObjectsOf, createPulseUser, type PulseUser } from '../support/broker.js';
+import { Admin, createPulseUser, type PulseUser, removeTestBroker } from '../support/broker.js';
 import { runCommand, startConsumingWorker } from '../support/cli.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
@@ -31,11 +31,7 @@ test.before(async (t) => {
 
 test.after.always(async (t) => {
   // Every queue and exchange the workers declared (main, failed, delay queues).
-  const { queues, exchanges } = await brokerObjectsOf(t.context.user.username);
-  await t.context.admin.deleteQueues(...queues);
-  await t.context.admin.deleteExchanges(...exchanges);
-  await t.context.admin.close();
-  await t.context.user.remove();
+  await removeTestBroker(t.context.admin, t.context.user);
   await t.context.fx.close();
   await t.context.gateway.close();
 });

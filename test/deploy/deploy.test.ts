@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { Admin, brokerObjectsOf, createPulseUser } from '../support/broker.js';
+import { Admin, createPulseUser, removeTestBroker } from '../support/broker.js';
 import { startConsumingWorker } from '../support/cli.js';
 import { startFixtures } from '../support/fixtureServer.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
@@ -129,11 +129,7 @@ test('every alert rule and dashboard query parses, and names only metrics the wo
   const admin = await Admin.connect();
   const dir = mkdtempSync(join(tmpdir(), 'cts-deploy-'));
   t.teardown(async () => {
-    const { queues, exchanges } = await brokerObjectsOf(user.username);
-    await admin.deleteQueues(...queues);
-    await admin.deleteExchanges(...exchanges);
-    await admin.close();
-    await user.remove();
+    await removeTestBroker(admin, user);
     rmSync(dir, { recursive: true, force: true });
   });
   const port = await freePort();

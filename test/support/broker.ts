@@ -180,3 +180,23 @@ export const brokerObjectsOf = async (
     exchanges: await names('list_exchanges', `exchange/${username}/`),
   };
 };
+
+/**
+ * What a test's broker set-up leaves behind, removed: every queue and exchange under the
+ * user's names (a worker's main, failed and delay queues and their exchanges) and the `extra`
+ * ones named, then the admin connection and the user. Either may be missing, after a `before`
+ * that failed half-way.
+ */
+export const removeTestBroker = async (
+  admin: Admin | undefined,
+  user: PulseUser | undefined,
+  extra: { readonly queues?: readonly string[]; readonly exchanges?: readonly string[] } = {},
+): Promise<void> => {
+  if (admin !== undefined && user !== undefined) {
+    const { queues, exchanges } = await brokerObjectsOf(user.username);
+    await admin.deleteQueues(...(extra.queues ?? []), ...queues);
+    await admin.deleteExchanges(...exchanges, ...(extra.exchanges ?? []));
+  }
+  await admin?.close();
+  await user?.remove();
+};

@@ -28,9 +28,9 @@ import { PulseSource } from '../../streams/pulse/source.js';
 import {
   Admin,
   BROKER,
-  brokerObjectsOf,
   createPulseUser,
   type PulseUser,
+  removeTestBroker,
 } from '../support/broker.js';
 import { FIXTURES_DIR } from '../support/fixtureData.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
@@ -62,11 +62,9 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
-  const { queues, exchanges } = await brokerObjectsOf(t.context.user.username);
-  await t.context.admin.deleteQueues(...queues);
-  await t.context.admin.deleteExchanges(...exchanges, t.context.exchange);
-  await t.context.admin.close();
-  await t.context.user.remove();
+  await removeTestBroker(t.context.admin, t.context.user, {
+    exchanges: [t.context.exchange],
+  });
   await t.context.sqlite.teardown();
 });
 

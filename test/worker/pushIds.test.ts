@@ -10,7 +10,7 @@ import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { configureLog } from '../../src/log.js';
 import { openStore } from '../../src/state/index.js';
-import { Admin, brokerObjectsOf, createPulseUser, type PulseUser } from '../support/broker.js';
+import { Admin, createPulseUser, type PulseUser, removeTestBroker } from '../support/broker.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
@@ -42,14 +42,7 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
-  const { admin, user } = t.context;
-  if (admin !== undefined && user !== undefined) {
-    const { queues, exchanges } = await brokerObjectsOf(user.username);
-    await admin.deleteQueues(...queues);
-    await admin.deleteExchanges(...exchanges);
-    await admin.close();
-  }
-  await user?.remove();
+  await removeTestBroker(t.context.admin, t.context.user);
   await t.context.fx?.close();
   await t.context.sqlite?.teardown();
   await t.context.postgres?.teardown();

@@ -20,7 +20,7 @@ import { hostsUpCheck } from '../../src/worker/pause.js';
 import { Worker } from '../../src/worker/worker.js';
 import type { Harness } from '../state/harness.js';
 import { postgresHarness } from '../state/postgresHarness.js';
-import { Admin, brokerObjectsOf, createPulseUser, type PulseUser } from '../support/broker.js';
+import { Admin, createPulseUser, type PulseUser, removeTestBroker } from '../support/broker.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
@@ -52,11 +52,7 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
-  const { queues, exchanges } = await brokerObjectsOf(t.context.user.username);
-  await t.context.admin.deleteQueues(...queues);
-  await t.context.admin.deleteExchanges(...exchanges);
-  await t.context.admin.close();
-  await t.context.user.remove();
+  await removeTestBroker(t.context.admin, t.context.user);
   await t.context.fx.close();
   await t.context.harness.teardown();
 });

@@ -16,9 +16,9 @@ import amqplib from 'amqplib';
 import {
   Admin,
   BROKER,
-  brokerObjectsOf,
   createPulseUser,
   type PulseUser,
+  removeTestBroker,
 } from '../../support/broker.js';
 import { FIXTURES_DIR } from '../../support/fixtureData.js';
 import { changegroupMessage } from '../../support/messages.js';
@@ -46,11 +46,9 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
-  const { queues, exchanges } = await brokerObjectsOf(t.context.user.username);
-  await t.context.admin.deleteQueues(...queues);
-  await t.context.admin.deleteExchanges(...exchanges, t.context.exchange);
-  await t.context.admin.close();
-  await t.context.user.remove();
+  await removeTestBroker(t.context.admin, t.context.user, {
+    exchanges: [t.context.exchange],
+  });
 });
 
 const pushes = readFileSync(join(FIXTURES_DIR, 'pulse', 'github-push.ndjson'), 'utf8')

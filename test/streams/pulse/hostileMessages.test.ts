@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { pulseNames } from '../../../streams/pulse/connection/names.js';
 import { configureLog } from '../../../src/log.js';
-import { Admin, brokerObjectsOf, createPulseUser, type PulseUser } from '../../support/broker.js';
+import { Admin, createPulseUser, type PulseUser, removeTestBroker } from '../../support/broker.js';
 import { startFixtures, type Fixtures } from '../../support/fixtureServer.js';
 import { hostileBody, oversizedBody } from '../../support/hostileBodies.js';
 import { changegroupMessage } from '../../support/messages.js';
@@ -34,14 +34,7 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
-  const { admin, user } = t.context;
-  if (admin !== undefined && user !== undefined) {
-    const { queues, exchanges } = await brokerObjectsOf(user.username);
-    await admin.deleteQueues(...queues);
-    await admin.deleteExchanges(...exchanges);
-    await admin.close();
-  }
-  await user?.remove();
+  await removeTestBroker(t.context.admin, t.context.user);
   await t.context.fx?.close();
 });
 
