@@ -31,7 +31,10 @@ export const allowedUrl = (raw: string, allowed: readonly string[]): URL => {
 export const hgHosts = (
   allowed: readonly string[],
   githubWebUrl: string = DEFAULT_GITHUB_WEB_URL,
-): string[] => allowed.filter((host) => host !== new URL(githubWebUrl).host);
+): string[] => {
+  const github = new URL(githubWebUrl).host;
+  return allowed.filter((host) => host !== github);
+};
 
 /** allowedUrl for an hg repository: on GitHub's web host it is refused, saying why. */
 export const allowedHgUrl = (
