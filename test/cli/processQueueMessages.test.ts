@@ -87,6 +87,21 @@ test('rejects bad options with a usage error', async (t) => {
   t.regex(result.stderr, /--prefetch is an integer from 1 to 10000/);
 });
 
+test('--help names the settings of both forges the worker reads, the GitHub binding included', async (t) => {
+  const result = await runCommand('processQueueMessages', ['--help']);
+  t.is(result.code, 0, result.stderr);
+  for (const setting of [
+    'PULSE_EXCHANGE',
+    'PULSE_QUEUE_ROUTING_KEY',
+    'GITHUB_PUSH_EXCHANGE',
+    'GITHUB_PUSH_ROUTING_KEY',
+    'GITHUB_BRANCHES',
+    'GITHUB_TOKEN',
+  ]) {
+    t.regex(result.stdout, new RegExp(`^  ${setting} `, 'm'), setting);
+  }
+});
+
 test('--no-send prints every ping, sends nothing and leaves every message in the queue', async (t) => {
   const { env, names, publishPushes } = setup(t, 'nosend');
   const worker = await startConsumingWorker(['--no-send', '--timeout', '3'], env);

@@ -43,6 +43,10 @@ export const PULSE_HELP = `
   PULSE_PORT           port (default 5671)
   PULSE_SSL            TLS (default true)
   PULSE_VHOST          virtual host (default /)
+  GITHUB_PUSH_ROUTING_KEY  when set, the same queue is also bound to GITHUB_PUSH_EXCHANGE
+                       with this key, e.g. primary.mozilla-firefox.firefox (default: unset)
+  GITHUB_PUSH_EXCHANGE taskcluster-github's push exchange
+                       (default exchange/taskcluster-github/v1/push)
   RETRY_MAX_HOURS      how long after its first failure a failing message is still retried
                        through the delay queues (default 24); then it is parked
   METRICS_PORT, PORT   serve /metrics and /healthz on this port (METRICS_PORT wins)
