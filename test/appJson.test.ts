@@ -7,6 +7,8 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import * as t from 'io-ts';
 import * as settings from '../src/codecs/settings.js';
+import { join } from 'node:path';
+import { ROOT } from './support/root.js';
 
 interface AppJson {
   readonly env: Record<string, { description: string; required?: boolean; value?: string }>;
@@ -14,7 +16,7 @@ interface AppJson {
   readonly addons: readonly (string | { plan: string })[];
 }
 
-const app = JSON.parse(readFileSync(new URL('../app.json', import.meta.url), 'utf8')) as AppJson;
+const app = JSON.parse(readFileSync(join(ROOT, 'app.json'), 'utf8')) as AppJson;
 
 /** The variable names a codec reads, through exact, intersection, type and partial codecs. */
 const namesOf = (codec: t.Mixed): string[] => {

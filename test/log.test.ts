@@ -1,11 +1,11 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PipelineError } from '../src/errors.js';
 import { configureLog, formatJson, formatText, log, type LogEntry } from '../src/log.js';
+import { ROOT } from './support/root.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = ROOT;
 
 /** What the logger writes to stderr while `fn` runs. */
 const captureStderr = (fn: () => void): string => {

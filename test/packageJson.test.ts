@@ -5,11 +5,11 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pkg from '../package.json' with { type: 'json' };
+import { join } from 'node:path';
+import { ROOT } from './support/root.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const run = promisify(execFile);
 
 /** The lines (majors) an `engines.node` of `N.x` and `^N.M.P` alternatives allows. */
@@ -45,7 +45,7 @@ test('engines: the Node.js running the tests is allowed, and no line better-sqli
   const engines = pkg.engines.node;
   t.true(satisfies(process.versions.node, engines), `${process.versions.node} vs ${engines}`);
   const sqlite = JSON.parse(
-    readFileSync(new URL('../node_modules/better-sqlite3/package.json', import.meta.url), 'utf8'),
+    readFileSync(join(ROOT, 'node_modules/better-sqlite3/package.json'), 'utf8'),
   ) as { engines: { node: string } };
   const supported = majorsOf(sqlite.engines.node);
   for (const major of majorsOf(engines)) {
@@ -62,7 +62,7 @@ test('engines: the Node.js running the tests is allowed, and no line better-sqli
 
 test('the license: MPL-2.0, as the original service, with its text in LICENSE', (t) => {
   t.is(pkg.license, 'MPL-2.0');
-  const text = readFileSync(new URL('../LICENSE', import.meta.url), 'utf8');
+  const text = readFileSync(join(ROOT, 'LICENSE'), 'utf8');
   t.true(text.startsWith('Mozilla Public License Version 2.0\n'));
   t.regex(text, /Exhibit A - Source Code Form License Notice/);
 });

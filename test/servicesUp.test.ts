@@ -5,12 +5,12 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { closedPort } from './support/pushgateway.js';
 import { SERVICES, servicesDown } from './support/servicesUp.js';
+import { ROOT } from './support/root.js';
 
-const SCRIPT = fileURLToPath(new URL('./support/servicesUp.ts', import.meta.url));
+const SCRIPT = join(ROOT, 'test/support/servicesUp.ts');
 
 const listening = async (): Promise<{ server: Server; port: number }> => {
   const server = createServer((socket) => socket.destroy());

@@ -11,7 +11,6 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
 import pkg from '../package.json' with { type: 'json' };
@@ -20,8 +19,8 @@ import { commandPath, runCommand, type Finished } from './support/cli.js';
 import { recordedFixtures } from './support/fixtureData.js';
 import { brokerEntities } from './support/standInBroker.js';
 import { until } from './support/wait.js';
+import { ROOT } from './support/root.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const REPO = 'integration/autoland';
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const run = promisify(execFile);

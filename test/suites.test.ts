@@ -1,10 +1,8 @@
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { commands, services, unit } from './suites.js';
-
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
+import { ROOT } from './support/root.js';
 
 const testFiles = (): string[] =>
   readdirSync(join(ROOT, 'test'), { recursive: true, encoding: 'utf8' })

@@ -4,7 +4,6 @@ import { PassThrough } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { signalExitCode } from '../../src/cli/backfillPushlog/signals.js';
 import { confirm } from '../../src/cli/shared/confirm.js';
@@ -20,10 +19,10 @@ import { documentId } from '../../src/rules/ping.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
 import { readable } from './readable.js';
+import { ROOT } from '../support/root.js';
 
 configureLog({ level: 'silent' });
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMMAND = [process.execPath, commandPath('backfillPushlog')];
 /** How the resume command starts: the built file the tests run, by the path node was given. */
 const INVOCATION = `node ${shellQuote(resolve(ROOT, commandPath('backfillPushlog')))}`;

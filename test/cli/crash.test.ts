@@ -8,9 +8,10 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { ROOT } from '../support/root.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const root = ROOT;
 const program = pathToFileURL(join(root, 'src/cli/shared/program.ts')).href;
 
 /** Runs `body` after createProgram('demo-command'); resolves with its exit code and stderr. */

@@ -34,7 +34,7 @@ const fakeTerminal = () => {
 
 /** Lines written to stderr while `fn` runs, parsed as JSON. */
 const captureLogLines = async (
-  fn: () => Promise<void> | void,
+  fn: (linesSoFar: () => number) => Promise<void> | void,
 ): Promise<Record<string, unknown>[]> => {
   const original = process.stderr.write.bind(process.stderr);
   let written = '';
@@ -43,7 +43,7 @@ const captureLogLines = async (
     return true;
   }) as typeof process.stderr.write;
   try {
-    await fn();
+    await fn(() => written.split('\n').length - 1);
   } finally {
     process.stderr.write = original;
   }
@@ -152,7 +152,7 @@ test('on a terminal the bar shows percentage, counts and the smoothed ETA', (t) 
 test.serial('off a terminal, progress is a JSON log event every interval', async (t) => {
   configureLog({ level: 'info' });
   const c = clock();
-  const lines = await captureLogLines(async () => {
+  const lines = await captureLogLines(async (linesSoFar) => {
     const progress = new BackfillProgress({
       totalPushes: 40,
       tty: false,
@@ -163,7 +163,9 @@ test.serial('off a terminal, progress is a JSON log event every interval', async
       c.advance(500);
       progress.record(push(id, sent('phabricator'), failed('abcdef123456', 'boom')));
     }
-    await sleep(70);
+    // Two intervals at least; a busy machine may run the timer late, so wait for the lines.
+    const deadline = Date.now() + 10_000;
+    while (linesSoFar() < 2 && Date.now() < deadline) await sleep(20);
     progress.stop();
   });
   configureLog({ level: 'silent' });

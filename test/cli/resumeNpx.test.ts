@@ -8,11 +8,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Finished } from '../support/cli.js';
 import { startFixtures } from '../support/fixtureServer.js';
+import { ROOT } from '../support/root.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIR = mkdtempSync(join(tmpdir(), 'cts-resume-npx-'));
 test.after.always(() => rmSync(DIR, { recursive: true, force: true }));
 

@@ -10,14 +10,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { Admin, createPulseUser, removeTestBroker } from '../support/broker.js';
 import { startConsumingWorker } from '../support/cli.js';
 import { startFixtures } from '../support/fixtureServer.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { ROOT } from '../support/root.js';
 
-const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
+const DEPLOY = join(ROOT, 'deploy');
 /** Series that come from elsewhere: the Pushgateway stamps each group it holds. */
 const NOT_THE_WORKERS = new Set(['push_time_seconds']);
 

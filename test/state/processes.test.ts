@@ -5,15 +5,16 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Harness } from './harness.js';
 import { randomNode } from './harness.js';
 import { postgresHarness } from './postgresHarness.js';
 import { sqliteHarness } from './sqliteHarness.js';
+import { join } from 'node:path';
+import { ROOT } from '../support/root.js';
 
 const run = promisify(execFile);
-const CLAIMER = fileURLToPath(new URL('./support/claimer.ts', import.meta.url));
+const CLAIMER = join(ROOT, 'test/state/support/claimer.ts');
 const PROCESSES = 3;
 
 const harnesses: Harness[] = [];

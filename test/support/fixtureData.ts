@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from './root.js';
 
 /** An upstream answer: a status and a JSON body. */
 export interface Answer {
@@ -29,7 +29,7 @@ export interface FixtureData {
   bug(id: number, endpoint: 'attachment' | 'history'): Answer | undefined;
 }
 
-export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+export const FIXTURES_DIR = join(ROOT, 'fixtures/');
 
 const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
 
