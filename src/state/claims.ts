@@ -79,10 +79,15 @@ export const claim = (
         where claims.expires_at <= ${now} or claims.owner = excluded.owner
       returning owner`.execute(db);
     const taken = rows[0];
+    if (evenIfSent) return taken === undefined ? 'held' : 'claimed';
+    // On SQLite one statement runs at a time and sees one snapshot: a claim taken there was
+    // taken while the ledger did not have the landing, and that is the last word.
+    if (taken !== undefined && !ctx.conn.rowLocks) return 'claimed';
     // Checked again after claiming: a sender's recordSent deletes its claim and fills the
     // ledger together, and on PostgreSQL our insert may have waited for exactly that and gone
     // in once the claim was gone; once our claim is in, the ledger we read now is the last word.
-    if (evenIfSent || !(await isSentIn(db, key))) return taken === undefined ? 'held' : 'claimed';
+    // No row at all is a live claim of another or a landing in the ledger: the ledger tells.
+    if (!(await isSentIn(db, key))) return taken === undefined ? 'held' : 'claimed';
     if (taken !== undefined) await deleteOwnClaim(ctx, db, key);
     return 'sent';
   });

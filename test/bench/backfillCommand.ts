@@ -3,7 +3,10 @@
  * first), its default SQLite store in a fresh directory, against the three loopback stand-ins
  * (hg, Bugzilla, telemetry) with latency added to every answer.
  *
- *   npm run bench:backfill-command [-- --runs N]
+ *   npm run bench:backfill-command [-- --runs N] [--cpu-prof DIR]
+ *
+ * --cpu-prof DIR runs the command under Node's --cpu-prof, one profile per run in DIR (read
+ * its top entries with `node test/bench/profileTop.js DIR/<file>.cpuprofile`).
  *
  * Settings (environment): BACKFILL_BENCH_PUSHES (300), BACKFILL_BENCH_LATENCY_MS (20),
  * HTTP_CONCURRENCY (10), BACKFILL_BENCH_COMMAND (the command's file, to time another build of
@@ -43,6 +46,10 @@ const concurrency = envInt('HTTP_CONCURRENCY', 10);
 const runsAt = process.argv.indexOf('--runs');
 const runs = runsAt === -1 ? 3 : Number(process.argv[runsAt + 1]);
 if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs takes a positive number');
+const profAt = process.argv.indexOf('--cpu-prof');
+const profDir = profAt === -1 ? undefined : process.argv[profAt + 1];
+if (profAt !== -1 && profDir === undefined) throw new Error('--cpu-prof takes a directory');
+const profile = profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
 
 interface Run {
   readonly code: number | null;
@@ -58,7 +65,7 @@ interface Run {
 const backfill = (env: Record<string, string>, repository: string): Promise<Run> => {
   const cwd = mkdtempSync(join(tmpdir(), 'backfill-command-bench-'));
   const times = join(cwd, 'time.txt');
-  const args = ['-o', times, '-f', '%e %U %S %M', process.execPath, COMMAND];
+  const args = ['-o', times, '-f', '%e %U %S %M', process.execPath, ...profile, COMMAND];
   const child = spawn('/usr/bin/time', [...args, '--yes', repository, '0', String(pushes)], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
