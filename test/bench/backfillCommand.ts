@@ -6,7 +6,7 @@
  *   npm run bench:backfill-command [-- --runs N] [--cpu-prof DIR]
  *
  * --cpu-prof DIR runs the command under Node's --cpu-prof, one profile per run in DIR (read
- * its top entries with `node test/bench/profileTop.js DIR/<file>.cpuprofile`).
+ * its top entries with `npx tsx test/bench/profileTop.ts DIR/<file>.cpuprofile`).
  *
  * Settings (environment): BACKFILL_BENCH_PUSHES (300), BACKFILL_BENCH_LATENCY_MS (20),
  * HTTP_CONCURRENCY (10), BACKFILL_BENCH_COMMAND (the command's file, to time another build of
