@@ -6,8 +6,8 @@
 // needy for.
 
 /**
- * In-process, needing neither service nor the build: `npm run test:unit`, the fast loop (and
- * `npm test`).
+ * In-process, needing neither a service nor the built commands: `npm run test:unit`, the fast
+ * loop (and `npm test`).
  */
 export const unit = [
   'test/appJson.test.ts',
