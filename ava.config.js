@@ -2,15 +2,15 @@
 // The tests are written in TypeScript under test/ but run from their JavaScript copy under
 // dist/tests/ (`npm run build:tests`, esbuild, under a second): loading through a TypeScript
 // loader cost about a second of CPU per test file. @ava/typescript maps each test/ path to
-// its copy, so `npx ava test/log.test.ts` still names the source.
+// its copy, so `npx ava test/log.test.ts` still names the source; ava runs each file with
+// --enable-source-maps, so a failure points at the TypeScript line.
 export default {
   files: ['test/**/*.test.ts'],
   typescript: { rewritePaths: { 'test/': 'dist/tests/test/' }, compile: false },
-  nodeArguments: ['--enable-source-maps'],
   workerThreads: false,
   // Four test files at once on two cores: many tests spend their time waiting (timers, the
-  // broker, child processes), so two at a time left the cores half idle (191 s against 150 s
-  // for \`npm test\` here).
+  // broker, child processes), so two at a time left the cores half idle (docs/benchmarks.md:
+  // the suite in 191 s at two, 150 s at four).
   concurrency: 4,
   timeout: '3m',
 };

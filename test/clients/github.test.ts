@@ -22,7 +22,13 @@ import { documentId } from '../../src/rules/ping.js';
 import { MemorySink } from '../../src/sinks/memory.js';
 import { FIXTURES_DIR } from '../support/fixtureData.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
-import { recordedGitHub, startGitHub, type GitHubStandIn } from '../support/githubStandIn.js';
+import {
+  GITHUB_LISTED_FILES,
+  recordedGitHub,
+  startGitHub,
+  type GitHubStandIn,
+} from '../support/githubStandIn.js';
+import { capturingLog } from '../support/outage.js';
 
 configureLog({ level: 'silent' });
 
@@ -100,6 +106,30 @@ test('a diffstat counts the files of every page and takes the totals of stats', 
   t.is(gh.requests.length, 2, 'three files, two a page');
   await gh.close();
 });
+
+test.serial(
+  'past the 3000 files GitHub lists of a commit, the diffstat counts those and the log says so',
+  async (t) => {
+    const gh = await startGitHub({ extraFiles: GITHUB_LISTED_FILES + 500 });
+    t.teardown(() => gh.close());
+    const { git } = clientOf(gh);
+    const phab = Object.values(expected('autoland')).find(
+      (p) => p.reviewSystemUsed === 'phabricator',
+    )!;
+    const { result, lines } = await capturingLog(() =>
+      git.diffstat(gh.repository('autoland'), phab.changesetID),
+    );
+    t.deepEqual(result, { ...phab.diffstat, changedFiles: GITHUB_LISTED_FILES });
+    t.true(gh.requests.length > 1, 'the files came in pages');
+    const warned = lines.filter((line) => line.level === 'warn');
+    t.is(warned.length, 1);
+    t.like(warned[0], {
+      msg: 'GitHub lists no more than 3000 files of a commit: changedFiles counts those',
+      sha: phab.changesetID,
+      changedFiles: GITHUB_LISTED_FILES,
+    });
+  },
+);
 
 test('unknown shas: compare answers 404 and a commit 422, both a NoSuchChangeset', async (t) => {
   const gh = await startGitHub();

@@ -7,7 +7,8 @@
  *   compare/{base}...{head}  the commits reachable from head and not from base, oldest first;
  *                            with per_page or page, paged (at most 100, or `maxPerPage`) with
  *                            a Link header; without, the first 250 and no Link, as GitHub does
- *   commits/{sha}            its files paged the same way (per_page, at most 300)
+ *   commits/{sha}            its files paged the same way (per_page, at most 300), and no
+ *                            more than 3000 of them over all pages
  *   branches/{name}          with an ETag; If-None-Match with it answers 304
  *
  * An unknown sha answers 404 (compare) or 422 (commits), as GitHub does. `rateLimit()` opens
@@ -126,7 +127,23 @@ interface Options {
   readonly latencyMs?: number;
   /** Compare answers count this many commits more than they list (as past GitHub's cap). */
   readonly unlistedCommits?: number;
+  /**
+   * Every commit changes this many files more than recorded (named `extra/<n>`, no lines),
+   * of which commits/{sha} lists at most GITHUB_LISTED_FILES, as GitHub does.
+   */
+  readonly extraFiles?: number;
 }
+
+/** The most files GitHub lists of one commit, over all pages. */
+export const GITHUB_LISTED_FILES = 3000;
+
+const extraFile = (n: number) => ({
+  filename: `extra/${n}`,
+  status: 'modified',
+  additions: 0,
+  deletions: 0,
+  changes: 0,
+});
 
 /** Starts the stand-in on a loopback port of its own. */
 export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn> => {
@@ -188,7 +205,11 @@ export const startGitHub = async (options: Options = {}): Promise<GitHubStandIn>
       if (found === undefined) {
         return [422, { message: `No commit found for SHA: ${commit[1]}`, status: '422' }, {}];
       }
-      const page = paged(found.files, url, perPageOf(url, 300, Math.min(maxPerPage, 300)));
+      const files = [
+        ...found.files,
+        ...Array.from({ length: options.extraFiles ?? 0 }, (_, n) => extraFile(n)),
+      ].slice(0, GITHUB_LISTED_FILES);
+      const page = paged(files, url, perPageOf(url, 300, Math.min(maxPerPage, 300)));
       return [
         200,
         { ...found, files: page.items },
