@@ -3,7 +3,8 @@
 // dist/tests/ (`npm run build:tests`, esbuild, under a second): loading through a TypeScript
 // loader cost about a second of CPU per test file. @ava/typescript maps each test/ path to
 // its copy, so `npx ava test/log.test.ts` still names the source; ava runs each file with
-// --enable-source-maps, so a failure points at the TypeScript line.
+// --enable-source-maps, so a failure points at the TypeScript line. build:tests copies
+// package.json into dist/tests/ as well: the source imports it by a relative path.
 export default {
   files: ['test/**/*.test.ts'],
   typescript: { rewritePaths: { 'test/': 'dist/tests/test/' }, compile: false },
