@@ -336,3 +336,38 @@ test('a backfill of git commits counts in commits (backfill-git), in the summary
   t.true(progress.summary().startsWith('1 commits, 1 changesets in 1.0 s'), progress.summary());
   t.regex(stripVTControlCharacters(terminal.drawn()), /commits .* 1\/2 \| changesets 1 /);
 });
+
+test.serial(
+  'a git backfill names its counts in commits, in progress events and the summary',
+  async (t) => {
+    configureLog({ level: 'info' });
+    const c = clock();
+    const lines = await captureLogLines(async (linesSoFar) => {
+      const progress = new BackfillProgress({
+        totalPushes: 4,
+        tty: false,
+        intervalMs: 20,
+        now: c.now,
+        unit: 'commits',
+      });
+      c.advance(1000);
+      progress.record(push(1, sent('phabricator')));
+      const deadline = Date.now() + 10_000;
+      while (linesSoFar() < 1 && Date.now() < deadline) await sleep(20);
+      progress.stop();
+      progress.printSummary();
+    });
+    configureLog({ level: 'silent' });
+    const progressLine = lines.find((line) => line.msg === 'progress');
+    const summary = lines.find((line) => line.msg === 'summary');
+    t.like(progressLine, { commitsDone: 1, commitsTotal: 4, percent: 25 });
+    t.like(summary, { commits: 1, commitsTotal: 4, changesets: 1 });
+    for (const line of [progressLine, summary]) {
+      t.deepEqual(
+        Object.keys(line ?? {}).filter((key) => key.startsWith('pushes')),
+        [],
+        'no field says pushes',
+      );
+    }
+  },
+);

@@ -8,7 +8,7 @@ import {
   type SummaryFields,
 } from './tally.js';
 import type { FailureGroup } from './failures.js';
-import { barPayload, summaryText } from './progressText.js';
+import { barPayload, namedInUnit, summaryText } from './progressText.js';
 import type { OutageNotes } from '../shared/outages.js';
 import { tell } from '../shared/tell.js';
 
@@ -52,7 +52,10 @@ export class BackfillProgress {
       options.outages?.onChange(() => this.redraw());
     } else {
       const report = () =>
-        log.info('progress', { ...this.snapshot(), ...options.outages?.progressFields() });
+        log.info('progress', {
+          ...namedInUnit(this.snapshot(), options.unit),
+          ...options.outages?.progressFields(),
+        });
       this.timer = setInterval(report, options.intervalMs ?? 5000);
       this.timer.unref();
       // At once too when a host goes down or comes back.
@@ -106,7 +109,7 @@ export class BackfillProgress {
     const text = [summaryText(fields, this.options.unit), ...(outages?.summaryLines() ?? [])].join(
       '\n',
     );
-    tell('info', 'summary', { ...fields }, text, {
+    tell('info', 'summary', namedInUnit(fields, this.options.unit), text, {
       tty: this.options.tty,
       out: this.out,
     });

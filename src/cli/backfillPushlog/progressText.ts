@@ -31,3 +31,13 @@ export const barPayload = (
     waiting: waitingFor === undefined ? '' : ` | waiting for ${waitingFor}`,
   };
 };
+
+/**
+ * The fields of a progress or summary event named in the run's unit: `pushesDone`,
+ * `pushesTotal` and `pushes` as they are for a pushlog backfill, `commitsDone`,
+ * `commitsTotal` and `commits` for a git one.
+ */
+export const namedInUnit = (fields: object, unit = 'pushes'): Record<string, unknown> =>
+  Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [key.replace(/^pushes/, unit), value]),
+  );
