@@ -5,14 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
-import { signalExitCode } from '../../src/cli/backfillPushlog/signals.js';
+import { signalExitCode } from '../../src/cli/shared/backfill/signals.js';
 import { confirm } from '../../src/cli/shared/confirm.js';
 import {
   programInvocation,
   resumeCommand,
   shellQuote,
   type ResumeOptions,
-} from '../../src/cli/backfillPushlog/resumeCommand.js';
+} from '../../src/cli/shared/backfill/resumeCommand.js';
 import { commandPath } from '../support/cli.js';
 import { configureLog } from '../../src/log.js';
 import { documentId } from '../../src/rules/ping.js';

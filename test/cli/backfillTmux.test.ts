@@ -5,7 +5,7 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shellQuote } from '../../src/cli/backfillPushlog/resumeCommand.js';
+import { shellQuote } from '../../src/cli/shared/backfill/resumeCommand.js';
 import { DEFAULT_BOUNDS } from '../../src/pipeline/index.js';
 import { documentId } from '../../src/rules/ping.js';
 import { commandPath } from '../support/cli.js';

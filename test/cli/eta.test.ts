@@ -1,5 +1,5 @@
 import test from 'ava';
-import { formatDuration, PaceWindow } from '../../src/cli/backfillPushlog/eta.js';
+import { formatDuration, PaceWindow } from '../../src/cli/shared/backfill/eta.js';
 
 test('PaceWindow slows down when nothing arrives', (t) => {
   const pace = new PaceWindow(0, 60_000);

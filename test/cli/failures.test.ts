@@ -3,7 +3,7 @@ import {
   failureGroupLines,
   failureReason,
   Failures,
-} from '../../src/cli/backfillPushlog/failures.js';
+} from '../../src/cli/shared/backfill/failures.js';
 
 test('failureReason takes out what differs between changesets, keeps status codes', (t) => {
   t.is(

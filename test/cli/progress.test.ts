@@ -2,8 +2,8 @@ import test from 'ava';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stripVTControlCharacters } from 'node:util';
-import type { RecordedOutcome } from '../../src/cli/backfillPushlog/tally.js';
-import { BackfillProgress, summaryText } from '../../src/cli/backfillPushlog/progress.js';
+import type { RecordedOutcome } from '../../src/cli/shared/backfill/tally.js';
+import { BackfillProgress, summaryText } from '../../src/cli/shared/backfill/progress.js';
 import { configureLog } from '../../src/log.js';
 
 /** A clock the test moves by hand. */

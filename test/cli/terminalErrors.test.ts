@@ -5,7 +5,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shellQuote } from '../../src/cli/backfillPushlog/resumeCommand.js';
+import { shellQuote } from '../../src/cli/shared/backfill/resumeCommand.js';
 import { commandPath } from '../support/cli.js';
 import { hasTmux, startTmux } from '../support/tmux.js';
 

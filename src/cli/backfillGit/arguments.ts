@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { DEFAULT_MAX_WAIT_SECONDS, type ResumeOptions } from '../backfillPushlog/resumeCommand.js';
+import { DEFAULT_MAX_WAIT_SECONDS, type ResumeOptions } from '../shared/backfill/resumeCommand.js';
 import { createProgram, intArgument } from '../shared/program.js';
 import { TELEMETRY_HELP } from '../shared/settingsHelp.js';
 

@@ -8,10 +8,10 @@ import { StoreSettings, TelemetrySettings, UpstreamSettings } from '../../codecs
 import { configureLog, log } from '../../log.js';
 import { pipeline } from '../../pipeline/index.js';
 import { isSettled } from '../../pipeline/operators/recordPush.js';
-import { BackfillProgress } from '../backfillPushlog/progress.js';
-import { finishBackfill } from '../backfillPushlog/finish.js';
-import { programInvocation, resumeCommand, tellResume } from '../backfillPushlog/resumeCommand.js';
-import { windDownOnSignals } from '../backfillPushlog/signals.js';
+import { BackfillProgress } from '../shared/backfill/progress.js';
+import { finishBackfill } from '../shared/backfill/finish.js';
+import { programInvocation, resumeCommand, tellResume } from '../shared/backfill/resumeCommand.js';
+import { windDownOnSignals } from '../shared/backfill/signals.js';
 import { GiveUpWatch } from '../shared/giveUp.js';
 import { oneShotClients } from '../shared/outages.js';
 import { EXIT, fail, logLevelFor, settingsOrExit } from '../shared/program.js';

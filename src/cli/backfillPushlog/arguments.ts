@@ -1,6 +1,6 @@
 import { createProgram, intArgument } from '../shared/program.js';
 import { TELEMETRY_HELP } from '../shared/settingsHelp.js';
-import { DEFAULT_MAX_WAIT_SECONDS, type ResumeOptions } from './resumeCommand.js';
+import { DEFAULT_MAX_WAIT_SECONDS, type ResumeOptions } from '../shared/backfill/resumeCommand.js';
 
 export const NAME = 'backfill-pushlog';
 

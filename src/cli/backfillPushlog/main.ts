@@ -13,13 +13,13 @@ import { isSettled } from '../../pipeline/operators/recordPush.js';
 import { repositoryUrl } from '../../codecs/scalars.js';
 import { NAME, parseArguments } from './arguments.js';
 import { planBackfill } from './plan.js';
-import { windDownOnSignals } from './signals.js';
+import { windDownOnSignals } from '../shared/backfill/signals.js';
 import { EXIT, fail, settingsOrExit, logLevelFor } from '../shared/program.js';
-import { finishBackfill } from './finish.js';
+import { finishBackfill } from '../shared/backfill/finish.js';
 import { GiveUpWatch } from '../shared/giveUp.js';
 import { oneShotClients } from '../shared/outages.js';
-import { BackfillProgress } from './progress.js';
-import { programInvocation, resumeCommand, tellResume } from './resumeCommand.js';
+import { BackfillProgress } from '../shared/backfill/progress.js';
+import { programInvocation, resumeCommand, tellResume } from '../shared/backfill/resumeCommand.js';
 import { openSinkAndLedger } from '../shared/sinkAndLedger.js';
 
 const { repoArg, start, end, options } = parseArguments();

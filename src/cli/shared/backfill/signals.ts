@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { tell } from '../shared/tell.js';
+import { tell } from '../tell.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 export type StopSignal = (typeof SIGNALS)[number];

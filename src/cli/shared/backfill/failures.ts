@@ -1,4 +1,4 @@
-import { maskUrlCredentials } from '../../redact.js';
+import { maskUrlCredentials } from '../../../redact.js';
 
 export interface FailureGroup {
   readonly reason: string;

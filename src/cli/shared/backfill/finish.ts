@@ -1,9 +1,9 @@
-import { log } from '../../log.js';
-import type { Store } from '../../state/index.js';
-import type { GiveUpWatch } from '../shared/giveUp.js';
-import { EXIT } from '../shared/program.js';
-import { closeStore } from '../shared/sinkAndLedger.js';
-import { tell } from '../shared/tell.js';
+import { log } from '../../../log.js';
+import type { Store } from '../../../state/index.js';
+import type { GiveUpWatch } from '../giveUp.js';
+import { EXIT } from '../program.js';
+import { closeStore } from '../sinkAndLedger.js';
+import { tell } from '../tell.js';
 import type { BackfillProgress } from './progress.js';
 import { endRun, type StopSignal } from './signals.js';
 

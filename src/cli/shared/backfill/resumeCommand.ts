@@ -1,4 +1,4 @@
-import { tell } from '../shared/tell.js';
+import { tell } from '../tell.js';
 
 /** --max-wait's default: five minutes. */
 export const DEFAULT_MAX_WAIT_SECONDS = 300;

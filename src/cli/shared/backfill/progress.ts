@@ -1,6 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import type { Writable } from 'node:stream';
-import { log } from '../../log.js';
+import { log } from '../../../log.js';
 import {
   BackfillTally,
   type ProgressSnapshot,
@@ -9,8 +9,8 @@ import {
 } from './tally.js';
 import type { FailureGroup } from './failures.js';
 import { barPayload, namedInUnit, summaryText } from './progressText.js';
-import type { OutageNotes } from '../shared/outages.js';
-import { tell } from '../shared/tell.js';
+import type { OutageNotes } from '../outages.js';
+import { tell } from '../tell.js';
 
 export { summaryText };
 

@@ -1,4 +1,4 @@
-import type { OutageNotes } from '../shared/outages.js';
+import type { OutageNotes } from '../outages.js';
 import type { ProgressSnapshot, SummaryFields } from './tally.js';
 import { formatDuration } from './eta.js';
 import { failureGroupLines } from './failures.js';
