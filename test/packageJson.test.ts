@@ -6,9 +6,13 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import pkg from '../package.json' with { type: 'json' };
 import { join } from 'node:path';
 import { ROOT } from './support/root.js';
+
+// Read from the checkout, not the copy beside the transpiled tests (dist/tests/).
+const pkg = JSON.parse(
+  readFileSync(join(ROOT, 'package.json'), 'utf8'),
+) as typeof import('../package.json');
 
 const run = promisify(execFile);
 

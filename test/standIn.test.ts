@@ -7,19 +7,23 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
-import pkg from '../package.json' with { type: 'json' };
 import { pulseNames } from '../streams/pulse/connection/names.js';
 import { commandPath, runCommand, type Finished } from './support/cli.js';
 import { recordedFixtures } from './support/fixtureData.js';
 import { brokerEntities } from './support/standInBroker.js';
 import { until } from './support/wait.js';
 import { ROOT } from './support/root.js';
+
+// Read from the checkout, not the copy beside the transpiled tests (dist/tests/).
+const pkg = JSON.parse(
+  readFileSync(join(ROOT, 'package.json'), 'utf8'),
+) as typeof import('../package.json');
 
 const REPO = 'integration/autoland';
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';

@@ -82,7 +82,7 @@ export const claim = (
     if (evenIfSent) return taken === undefined ? 'held' : 'claimed';
     // On SQLite one statement runs at a time and sees one snapshot: a claim taken there was
     // taken while the ledger did not have the landing, and that is the last word.
-    if (taken !== undefined && !ctx.conn.rowLocks) return 'claimed';
+    if (taken !== undefined && ctx.conn.engine === 'sqlite') return 'claimed';
     // Checked again after claiming: a sender's recordSent deletes its claim and fills the
     // ledger together, and on PostgreSQL our insert may have waited for exactly that and gone
     // in once the claim was gone; once our claim is in, the ledger we read now is the last word.

@@ -6,7 +6,7 @@
  *   npm run bench:backfill-command [-- --runs N] [--cpu-prof DIR]
  *
  * --cpu-prof DIR runs the command under Node's --cpu-prof, one profile per run in DIR (read
- * its top entries with `npx tsx test/bench/profileTop.ts DIR/<file>.cpuprofile`).
+ * their top entries with `npx tsx test/bench/profileTop.ts DIR/*.cpuprofile`).
  *
  * Settings (environment): BACKFILL_BENCH_PUSHES (300), BACKFILL_BENCH_LATENCY_MS (20),
  * HTTP_CONCURRENCY (10), BACKFILL_BENCH_COMMAND (the command's file, to time another build of
@@ -22,7 +22,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { commandPath } from '../support/cli.js';
 import { startFixtures } from '../support/fixtureServer.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
@@ -47,8 +47,11 @@ const runsAt = process.argv.indexOf('--runs');
 const runs = runsAt === -1 ? 3 : Number(process.argv[runsAt + 1]);
 if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs takes a positive number');
 const profAt = process.argv.indexOf('--cpu-prof');
-const profDir = profAt === -1 ? undefined : process.argv[profAt + 1];
-if (profAt !== -1 && profDir === undefined) throw new Error('--cpu-prof takes a directory');
+const profArg = profAt === -1 ? undefined : process.argv[profAt + 1];
+if (profAt !== -1 && (profArg === undefined || profArg.startsWith('--')))
+  throw new Error('--cpu-prof takes a directory');
+// Absolute: each run's command works in a temporary directory of its own, removed after it.
+const profDir = profArg === undefined ? undefined : resolve(profArg);
 const profile = profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
 
 interface Run {

@@ -1,6 +1,7 @@
 /**
- * The top self-time entries of a V8 CPU profile (node --cpu-prof), grouped by function and
- * file:  npx tsx test/bench/profileTop.ts PROFILE.cpuprofile [N]
+ * The top self-time entries of V8 CPU profiles (node --cpu-prof), grouped by function and
+ * file; several profiles (one per run) are added together:
+ *   npx tsx test/bench/profileTop.ts PROFILE.cpuprofile... [--top N]   (N: 25)
  */
 import { readFileSync } from 'node:fs';
 
@@ -14,29 +15,31 @@ interface Profile {
   readonly timeDeltas: number[];
 }
 
-const [file, count = '25'] = process.argv.slice(2);
-if (file === undefined) {
-  console.error('usage: npx tsx test/bench/profileTop.ts PROFILE.cpuprofile [N]');
+const args = process.argv.slice(2);
+const topAt = args.indexOf('--top');
+const top = topAt === -1 ? 25 : Number(args[topAt + 1]);
+const files = args.filter((arg, i) => arg !== '--top' && i !== topAt + 1 && !arg.startsWith('--'));
+if (files.length === 0 || !Number.isSafeInteger(top) || top < 1) {
+  console.error('usage: npx tsx test/bench/profileTop.ts PROFILE.cpuprofile... [--top N]');
   process.exit(2);
 }
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-const msById = new Map<number, number>();
-profile.samples.forEach((id, i) => {
-  msById.set(id, (msById.get(id) ?? 0) + profile.timeDeltas[i]! / 1000);
-});
+
 const totals = new Map<string, number>();
-for (const [id, ms] of msById) {
-  const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-  // Paths from node_modules/, dist/ or node: on, so an entry reads the same on any machine.
-  const where =
-    url === '' ? '' : ` ${url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${lineNumber + 1}`;
-  const key = `${functionName || '(anonymous)'}${where}`;
-  totals.set(key, (totals.get(key) ?? 0) + ms);
+for (const file of files) {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  profile.samples.forEach((id, i) => {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    // Paths from node_modules/ or dist/ on, so an entry reads the same on any machine.
+    const where =
+      url === '' ? '' : ` ${url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${lineNumber + 1}`;
+    const key = `${functionName || '(anonymous)'}${where}`;
+    totals.set(key, (totals.get(key) ?? 0) + profile.timeDeltas[i]! / 1000);
+  });
 }
 const all = [...totals.values()].reduce((a, b) => a + b, 0);
-console.log(`${all.toFixed(0)} ms sampled`);
-for (const [key, ms] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, Number(count))) {
+console.log(`${all.toFixed(0)} ms sampled in ${files.length} profile(s)`);
+for (const [key, ms] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, top)) {
   const share = ((ms / all) * 100).toFixed(1);
   console.log(`${ms.toFixed(0).padStart(6)} ms ${share.padStart(5)}%  ${key}`);
 }

@@ -134,7 +134,10 @@ interface Options {
   readonly extraFiles?: number;
 }
 
-/** The most files GitHub lists of one commit, over all pages. */
+/**
+ * The most files GitHub lists of one commit, over all pages: GitHub's behaviour, which the
+ * stand-in plays; the client's GITHUB_FILES_CAP is what it expects of GitHub.
+ */
 export const GITHUB_LISTED_FILES = 3000;
 
 const extraFile = (n: number) => ({

@@ -8,7 +8,7 @@ import {
   type SummaryFields,
 } from './tally.js';
 import type { FailureGroup } from './failures.js';
-import { barPayload, namedInUnit, summaryText } from './progressText.js';
+import { barPayload, namedInUnit, summaryText, type CountUnit } from './progressText.js';
 import type { OutageNotes } from '../outages.js';
 import { tell } from '../tell.js';
 
@@ -27,7 +27,7 @@ export interface ProgressOptions {
   /** A host the run waits for while it is down: said with the progress and in the summary. */
   readonly outages?: OutageNotes;
   /** What the run counts its jobs in, as a person reads it: `pushes` (default) or `commits`. */
-  readonly unit?: string;
+  readonly unit?: CountUnit;
 }
 
 /** Shows a backfill's outcomes as it goes, then as a summary. */

@@ -4,7 +4,7 @@ import { formatDuration } from './eta.js';
 import { failureGroupLines } from './failures.js';
 
 /** The summary as a person reads it. */
-export const summaryText = (s: SummaryFields, unit = 'pushes'): string => {
+export const summaryText = (s: SummaryFields, unit: CountUnit = 'pushes'): string => {
   const systems = Object.entries(s.pings).map(([system, count]) => `  ${system}: ${count}`);
   return [
     `${s.pushes} ${unit}, ${s.changesets} changesets in ${s.seconds.toFixed(1)} s (${s.rate.toFixed(1)} changesets/s)`,
@@ -32,12 +32,25 @@ export const barPayload = (
   };
 };
 
+/** What a backfill counts its jobs in: pushes of a pushlog, or commits of a git branch. */
+export type CountUnit = 'pushes' | 'commits';
+
+/** The fields of a progress or summary event that count jobs, as the tally names them. */
+const COUNT_FIELDS: Record<string, string> = {
+  pushes: '',
+  pushesDone: 'Done',
+  pushesTotal: 'Total',
+};
+
 /**
  * The fields of a progress or summary event named in the run's unit: `pushesDone`,
  * `pushesTotal` and `pushes` as they are for a pushlog backfill, `commitsDone`,
- * `commitsTotal` and `commits` for a git one.
+ * `commitsTotal` and `commits` for a git one. No other field is touched.
  */
-export const namedInUnit = (fields: object, unit = 'pushes'): Record<string, unknown> =>
+export const namedInUnit = (fields: object, unit: CountUnit = 'pushes'): Record<string, unknown> =>
   Object.fromEntries(
-    Object.entries(fields).map(([key, value]) => [key.replace(/^pushes/, unit), value]),
+    Object.entries(fields).map(([key, value]) => {
+      const suffix = COUNT_FIELDS[key];
+      return [suffix === undefined ? key : `${unit}${suffix}`, value];
+    }),
   );
