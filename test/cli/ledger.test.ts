@@ -509,7 +509,12 @@ test('a database away while messages arrive: none is acked, none is sent, and al
   t.deepEqual([3, 4, 5].flatMap((p) => s.data.nodes(p)).map(s.puts), Array(9).fill(0));
   await onServer(`ALTER DATABASE ${s.database} ALLOW_CONNECTIONS true`);
   await s.publish([6]);
-  await until('push 6 acked', () => actions(6)[0] === 'ack', 15_000);
+  // Back to work takes a liveness read, a new connection and consuming again: a few seconds,
+  // more on a loaded machine (a CI run once missed 15 s). The worker's log says where it was.
+  await until('push 6 acked', () => actions(6)[0] === 'ack', 45_000).catch((error: unknown) => {
+    t.log(worker.stderr().slice(-6000));
+    throw error;
+  });
   // Parked at once (a transient failure is requeued once, then parked), or tried again from
   // a delay queue (30 s) and acked: either way the worker is done with them.
   const done = (p: number) => ['ack', 'park'].includes(actions(p).at(-1) ?? '');
