@@ -509,8 +509,10 @@ test('a database away while messages arrive: none is acked, none is sent, and al
   t.deepEqual([3, 4, 5].flatMap((p) => s.data.nodes(p)).map(s.puts), Array(9).fill(0));
   await onServer(`ALTER DATABASE ${s.database} ALLOW_CONNECTIONS true`);
   await s.publish([6]);
-  // Back to work takes a liveness read, a new connection and consuming again: a few seconds,
-  // more on a loaded machine (a CI run once missed 15 s). The worker's log says where it was.
+  // The store is seen back at its next probe: the probes of a host that stays down back off
+  // (BREAKER_PROBE_SECONDS 1 here, doubling up to 16 s, plus up to half of it as jitter), so
+  // the longer the outage above ran on a loaded machine, the later that probe (a CI run once
+  // missed 15 s). The worker's log says where it was if it never comes.
   await until('push 6 acked', () => actions(6)[0] === 'ack', 45_000).catch((error: unknown) => {
     t.log(worker.stderr().slice(-6000));
     throw error;
