@@ -148,6 +148,10 @@ test('a rate limit is waited out: said once with when it resumes, shown in the p
     /"msg":"progress".*"waitingFor":"127\.0\.0\.1:\d+ \(waiting until \d\d:\d\d:\d\d UTC\)"/,
   );
   t.regex(result.stderr, /"failed":0/);
+  // Every progress event, the one the rate limit brings included, counts in commits.
+  const progressLines = result.stderr.split('\n').filter((l) => l.includes('"msg":"progress"'));
+  t.true(progressLines.length > 0);
+  t.true(progressLines.every((l) => l.includes('"commitsDone"') && !l.includes('"pushes')));
 });
 
 test('bad input: a URL that is no git branch is a usage error; an unknown sha fails naming it', async (t) => {

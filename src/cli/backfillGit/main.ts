@@ -5,7 +5,7 @@ import { Checkpoint } from '../../../streams/checkpoint.js';
 import { GitCompareSource } from '../../../streams/git/compareSource.js';
 import { repositoryUrl } from '../../codecs/scalars.js';
 import { StoreSettings, TelemetrySettings, UpstreamSettings } from '../../codecs/settings.js';
-import { configureLog, log } from '../../log.js';
+import { configureLog } from '../../log.js';
 import { pipeline } from '../../pipeline/index.js';
 import { isSettled } from '../../pipeline/operators/recordPush.js';
 import { BackfillProgress } from '../shared/backfill/progress.js';
@@ -49,11 +49,7 @@ const total = await planGitBackfill(NAME, github, range, sendTo, !options.yes);
 const tty = process.stderr.isTTY === true;
 const progress = new BackfillProgress({ totalPushes: total, tty, outages, unit: 'commits' });
 // A rate limit is a wait with a known end: the progress says so as it starts.
-github.onRateLimit(() =>
-  tty
-    ? progress.redraw()
-    : log.info('progress', { ...progress.snapshot(), ...outages.progressFields() }),
-);
+github.onRateLimit(() => progress.show());
 const checkpoint = new Checkpoint(0);
 const source = new GitCompareSource(github, range);
 const interruptedBy = windDownOnSignals([progress, source, outages]);

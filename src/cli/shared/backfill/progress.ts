@@ -49,18 +49,12 @@ export class BackfillProgress {
         hideCursor: true,
       });
       this.bar.start(options.totalPushes, 0, barPayload(this.snapshot(), options.outages));
-      options.outages?.onChange(() => this.redraw());
     } else {
-      const report = () =>
-        log.info('progress', {
-          ...namedInUnit(this.snapshot(), options.unit),
-          ...options.outages?.progressFields(),
-        });
-      this.timer = setInterval(report, options.intervalMs ?? 5000);
+      this.timer = setInterval(() => this.show(), options.intervalMs ?? 5000);
       this.timer.unref();
-      // At once too when a host goes down or comes back.
-      options.outages?.onChange(report);
     }
+    // At once too when a host goes down or comes back.
+    options.outages?.onChange(() => this.show());
   }
 
   /** One line per failed changeset (or job), e.g. `push 7 62a578a28fe9: <message>`. */
@@ -73,8 +67,15 @@ export class BackfillProgress {
     this.redraw();
   }
 
-  /** Redraws the bar: after an outcome, or when a host it waits for goes down or comes back. */
-  redraw(): void {
+  /** Shows where the run stands now: the bar redrawn on a terminal, else one progress event. */
+  show(): void {
+    if (this.bar !== undefined) return this.redraw();
+    const { unit, outages } = this.options;
+    log.info('progress', { ...namedInUnit(this.snapshot(), unit), ...outages?.progressFields() });
+  }
+
+  /** Redraws the bar, if there is one: after each outcome. */
+  private redraw(): void {
     const snapshot = this.snapshot();
     this.bar?.update(snapshot.pushesDone, barPayload(snapshot, this.options.outages));
   }
