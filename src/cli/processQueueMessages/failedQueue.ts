@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { PulseSettings } from '../../codecs/settings.js';
 import { configureLog } from '../../log.js';
 import { dropParked, listParked } from './parkedMessages.js';
+import { requireTerminalUnlessYes } from '../shared/confirm.js';
 import { EXIT, fail, logLevelFor, settingsOrExit } from '../shared/program.js';
 
 /** The worker's options about the parked messages (queue/<user>/<name>.failed). */
@@ -52,9 +53,7 @@ export const runFailedQueueErrand = async (
   }
   if (!options.listFailed && !options.dropFailed) return;
   const settings = settingsOrExit(name, PulseSettings);
-  if (options.dropFailed && !options.yes && !process.stdin.isTTY) {
-    fail(name, 'stdin is not a terminal: pass --yes to proceed without a prompt.', EXIT.usage);
-  }
+  if (options.dropFailed) requireTerminalUnlessYes(name, options.yes === true);
   // Pulse settings only: LOG_LEVEL is not read, so the summary lines (info) always show.
   configureLog({
     level: logLevelFor(options.debug, undefined, 'info'),

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
+import { EXIT, fail } from './program.js';
 
 /** Asks a yes/no question; only `y` or `yes` (any case) is a yes. */
 export const confirm = async (
@@ -17,5 +18,12 @@ export const confirm = async (
     return false;
   } finally {
     reader.close();
+  }
+};
+
+/** A prompt needs a terminal to answer it: without one, a usage error unless --yes answered it. */
+export const requireTerminalUnlessYes = (name: string, yes: boolean): void => {
+  if (!yes && !process.stdin.isTTY) {
+    fail(name, 'stdin is not a terminal: pass --yes to proceed without a prompt.', EXIT.usage);
   }
 };
