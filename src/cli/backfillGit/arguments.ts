@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
-import { DEFAULT_MAX_WAIT_SECONDS, type ResumeOptions } from '../shared/backfill/resumeCommand.js';
-import { createProgram, intArgument } from '../shared/program.js';
+import { withBackfillOptions } from '../shared/backfill/options.js';
+import type { ResumeOptions } from '../shared/backfill/resumeCommand.js';
+import { createProgram } from '../shared/program.js';
 import { TELEMETRY_HELP } from '../shared/settingsHelp.js';
 
 export const NAME = 'backfill-git';
@@ -23,28 +24,20 @@ const parseSha = (value: string): string => {
 
 /** Reads the command line; `--help` and a usage error exit here (0 and 2). */
 export const parseArguments = (): GitArguments => {
-  const program = createProgram(
-    NAME,
-    'Re-create the pings of the commits of a git branch reachable from HEAD and not from BASE ' +
-      "(GitHub's compare), oldest first, and send them (or print them with --no-send).",
-    TELEMETRY_HELP,
+  const program = withBackfillOptions(
+    createProgram(
+      NAME,
+      'Re-create the pings of the commits of a git branch reachable from HEAD and not from BASE ' +
+        "(GitHub's compare), oldest first, and send them (or print them with --no-send).",
+      TELEMETRY_HELP,
+    )
+      .argument(
+        '<REPO_URL>',
+        'the branch, as pings name it: <GITHUB_WEB_URL>/<owner>/<repo>/tree/<branch>, e.g. https://github.com/mozilla-firefox/firefox/tree/autoland',
+      )
+      .argument('<BASE>', 'the commit before the first one to process (40 hex)', parseSha)
+      .argument('<HEAD>', 'the last commit to process (40 hex)', parseSha),
   )
-    .argument(
-      '<REPO_URL>',
-      'the branch, as pings name it: <GITHUB_WEB_URL>/<owner>/<repo>/tree/<branch>, e.g. https://github.com/mozilla-firefox/firefox/tree/autoland',
-    )
-    .argument('<BASE>', 'the commit before the first one to process (40 hex)', parseSha)
-    .argument('<HEAD>', 'the last commit to process (40 hex)', parseSha)
-    .option('--debug', 'log every request and decision to stderr')
-    .option('--no-send', 'print the pings on stdout, one JSON document a line; send nothing')
-    .option('-y, --yes', 'do not ask for confirmation before starting')
-    .option('--resend', 'send even the pings the store says were sent (and record them again)')
-    .option(
-      '--max-wait <SECONDS>',
-      'how long to wait for a host that is down before giving up (1 to 86400)',
-      intArgument('a number of seconds', 1, 86_400),
-      DEFAULT_MAX_WAIT_SECONDS,
-    )
     .addHelpText(
       'after',
       '\nProgress and the summary go to stderr, as for backfill-pushlog, counted in commits.' +

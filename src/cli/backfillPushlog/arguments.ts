@@ -1,6 +1,7 @@
 import { createProgram, intArgument } from '../shared/program.js';
 import { TELEMETRY_HELP } from '../shared/settingsHelp.js';
-import { DEFAULT_MAX_WAIT_SECONDS, type ResumeOptions } from '../shared/backfill/resumeCommand.js';
+import { withBackfillOptions } from '../shared/backfill/options.js';
+import type { ResumeOptions } from '../shared/backfill/resumeCommand.js';
 
 export const NAME = 'backfill-pushlog';
 
@@ -18,34 +19,26 @@ export interface Arguments {
 
 /** Reads the command line; `--help` and a usage error exit here (0 and 2). */
 export const parseArguments = (): Arguments => {
-  const program = createProgram(
-    NAME,
-    'Re-create the pings of the pushes STARTING_PUSHID < id <= ENDING_PUSHID of a repository, ' +
-      'read from its pushlog, and send them (or print them with --no-send).',
-    TELEMETRY_HELP,
-  )
-    .argument('<REPO_URL>', 'repository, e.g. https://hg.mozilla.org/integration/autoland')
-    .argument(
-      '<STARTING_PUSHID>',
-      'the push before the first one to process',
-      intArgument('a push id', 0),
+  const program = withBackfillOptions(
+    createProgram(
+      NAME,
+      'Re-create the pings of the pushes STARTING_PUSHID < id <= ENDING_PUSHID of a repository, ' +
+        'read from its pushlog, and send them (or print them with --no-send).',
+      TELEMETRY_HELP,
     )
-    .argument('<ENDING_PUSHID>', 'the last push to process', intArgument('a push id', 0))
-    .option('--debug', 'log every request and decision to stderr')
-    .option('--no-send', 'print the pings on stdout, one JSON document a line; send nothing')
-    .option('-y, --yes', 'do not ask for confirmation before starting')
-    .option('--resend', 'send even the pings the store says were sent (and record them again)')
+      .argument('<REPO_URL>', 'repository, e.g. https://hg.mozilla.org/integration/autoland')
+      .argument(
+        '<STARTING_PUSHID>',
+        'the push before the first one to process',
+        intArgument('a push id', 0),
+      )
+      .argument('<ENDING_PUSHID>', 'the last push to process', intArgument('a push id', 0)),
+  )
     .option(
       '--page-size <N>',
       'pushes per pushlog request (1 to 1000)',
       intArgument('a page size', 1, 1000),
       100,
-    )
-    .option(
-      '--max-wait <SECONDS>',
-      'how long to wait for a host that is down before giving up (1 to 86400)',
-      intArgument('a number of seconds', 1, 86_400),
-      DEFAULT_MAX_WAIT_SECONDS,
     )
     .addHelpText(
       'after',
