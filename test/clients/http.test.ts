@@ -14,10 +14,14 @@ const serve = async (statuses: number[], delayMs = 0) => {
   const seen: { path: string; userAgent: string | undefined }[] = [];
   let inFlight = 0;
   let peak = 0;
+  let cutOff = 0;
   const server: Server = createServer((request, response) => {
     seen.push({ path: request.url ?? '', userAgent: request.headers['user-agent'] });
     inFlight += 1;
     peak = Math.max(peak, inFlight);
+    response.on('close', () => {
+      if (!response.writableEnded) cutOff += 1;
+    });
     setTimeout(() => {
       inFlight -= 1;
       const status = statuses.shift() ?? 200;
@@ -32,7 +36,14 @@ const serve = async (statuses: number[], delayMs = 0) => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, seen, peak: () => peak, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url,
+    seen,
+    peak: () => peak,
+    /** Requests whose connection the client closed before their answer was sent. */
+    cutOff: () => cutOff,
+    close: () => new Promise((r) => server.close(r)),
+  };
 };
 
 const readStatus = async (response: { status: number }) => response.status;
@@ -82,6 +93,9 @@ test('an answer that does not come before the deadline is a transient failure na
   });
   t.is(error?.kind, 'transient');
   t.is(error?.message, `GET ${server.url}/slow did not finish within its 0.05 s deadline`);
+  // The connection is closed at the deadline, not left to wait for the answer.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.is(server.cutOff(), 1);
   await server.close();
 });
 

@@ -5,7 +5,7 @@ import { log } from '../../log.js';
 import type { HostLimits } from '../hostLimits.js';
 import { eachChunk, readExcerpt, readText } from './body.js';
 import { asksToWait, retryAfterMs } from './retryAfter.js';
-import { transport, type Agents } from './transport.js';
+import { Cancellation, transport, type Agents } from './transport.js';
 import type { AnswerHandler, AnswerHead, FinalAnswer, HttpRequest } from './types.js';
 
 /**
@@ -70,7 +70,7 @@ const exchange = async <T>(
   context: AttemptContext,
   request: HttpRequest,
   name: string,
-  signal: AbortSignal,
+  cancellation: Cancellation,
   handle: AnswerHandler<T>,
   received: (body: Readable, status: number) => void,
 ): Promise<T> => {
@@ -81,7 +81,7 @@ const exchange = async <T>(
       method: request.method ?? 'GET',
       headers: headersOf(request, context.userAgent),
       ...(request.data === undefined ? {} : { body: JSON.stringify(request.data) }),
-      signal,
+      cancellation,
     });
   } catch (error) {
     throw new PipelineError(`${name} failed: ${failureReason(error)}`, 'transient', {
@@ -128,20 +128,20 @@ export const attempt = async <T>(
 ): Promise<T> => {
   const name = `${request.method ?? 'GET'} ${request.url}`;
   const deadlineMs = request.streamed ? context.streamDeadlineMs : context.deadlineMs;
-  const abort = new AbortController();
+  const cancellation = new Cancellation();
   let body: Readable | undefined;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new DeadlineExceeded(name, deadlineMs);
-      // Aborting covers the time before the answer's headers; after, Node leaves the
+      // Cancelling covers the time before the answer's headers; after, Node leaves the
       // body to us, and destroying it closes the socket.
-      abort.abort(error);
+      cancellation.cancel(error);
       body?.destroy(error);
       reject(error);
     }, deadlineMs);
   });
-  const exchanged = exchange(context, request, name, abort.signal, handle, (b, status) => {
+  const exchanged = exchange(context, request, name, cancellation, handle, (b, status) => {
     body = b;
     if (!TRANSIENT_STATUS(status)) final.status = status;
   });
