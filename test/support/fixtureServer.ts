@@ -10,6 +10,8 @@ export interface Upstream {
   readonly host: string;
   /** Every request, as `METHOD path`. */
   readonly requests: string[];
+  /** For each answered request, the ms from its arrival to the end of its answer. */
+  readonly answerTimesMs: number[];
   /** Requests whose answer has not closed yet: 0 again once a client let go of its sockets. */
   inFlight: number;
   peakInFlight: number;
@@ -34,7 +36,7 @@ export interface Fault {
 
 export interface FixtureOptions {
   readonly data?: FixtureData;
-  /** Added before every answer, to stand in for the network. */
+  /** How long after its request every answer starts, to stand in for the network. */
   readonly latencyMs?: number;
 }
 
@@ -112,18 +114,28 @@ const listen = async (
   faults: Fault[],
   latencyMs: number,
 ): Promise<{ upstream: Upstream; server: Server }> => {
-  const upstream: Upstream = { url: '', host: '', requests: [], inFlight: 0, peakInFlight: 0 };
+  const upstream: Upstream = {
+    url: '',
+    host: '',
+    requests: [],
+    answerTimesMs: [],
+    inFlight: 0,
+    peakInFlight: 0,
+  };
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const arrived = performance.now();
     const line = `${request.method} ${request.url}`;
     upstream.requests.push(line);
     upstream.inFlight += 1;
     upstream.peakInFlight = Math.max(upstream.peakInFlight, upstream.inFlight);
     response.on('close', () => {
       upstream.inFlight -= 1;
+      if (response.writableFinished) upstream.answerTimesMs.push(performance.now() - arrived);
     });
     void (async () => {
       const body = await readBody(request);
-      if (latencyMs > 0) await sleep(latencyMs);
+      const waitMs = latencyMs - (performance.now() - arrived);
+      if (waitMs > 0) await sleep(waitMs);
       const normal = () =>
         handler(request, new URL(request.url ?? '/', 'http://x').pathname, body).catch(
           (error: unknown) => json(500, { error: true, message: String(error) }),
