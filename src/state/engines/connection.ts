@@ -6,8 +6,27 @@ import type { Kysely } from 'kysely';
 import type { Engine } from './databaseUrl.js';
 import type { StoreSchema } from '../schema/schema.js';
 
+/**
+ * One statement as SQL text with `?` for each value (and nowhere else), and its values in
+ * that order. The engine prepares each text once and numbers the marks where it must ($1...).
+ */
+export interface Statement {
+  readonly text: string;
+  readonly values: readonly unknown[];
+}
+
+export type Row = Record<string, unknown>;
+
 export interface Connection {
   readonly engine: Engine;
+  /**
+   * Runs one statement and answers its rows. For the few statements every changeset runs
+   * (claims.ts): as fixed text they skip Kysely's query building, which took more CPU than
+   * SQLite took to run them (docs/benchmarks.md). Everything else goes through `run`.
+   */
+  query(statement: Statement): Promise<Row[]>;
+  /** Runs the statements in one write transaction, as `write` does. */
+  writeAll(statements: readonly Statement[]): Promise<void>;
   /** Runs one statement, or a few that need no transaction. */
   run<T>(fn: (db: Kysely<StoreSchema>) => Promise<T>): Promise<T>;
   /** Runs fn in one write transaction, committed if fn resolves and rolled back if it rejects. */

@@ -1,9 +1,9 @@
 /**
  * PostgreSQL: the engine for a fleet; any number of processes may share one database.
  */
-import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
+import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import type { Connection, ConnectOptions } from './connection.js';
+import type { Connection, ConnectOptions, Row, Statement } from './connection.js';
 import { migrateToLatest } from '../schema/migrations.js';
 import { requireCurrentSchema } from '../schema/schemaCheck.js';
 import type { StoreSchema } from '../schema/schema.js';
@@ -45,6 +45,15 @@ class DeadlineClient extends pg.Client {
   }
 }
 
+/** PostgreSQL numbers its marks: `?` becomes $1, $2, ... in order. */
+const compiled = ({ text, values }: Statement): CompiledQuery<Row> => {
+  let mark = 0;
+  return CompiledQuery.raw(
+    text.replace(/\?/g, () => `$${(mark += 1)}`),
+    [...values],
+  );
+};
+
 export const connectPostgres = async (
   url: string,
   options: ConnectOptions,
@@ -84,6 +93,11 @@ export const connectPostgres = async (
   return {
     engine: 'postgres',
     rowLocks: true,
+    query: async (statement) => (await db.executeQuery(compiled(statement))).rows,
+    writeAll: (all) =>
+      db.transaction().execute(async (trx) => {
+        for (const statement of all) await trx.executeQuery(compiled(statement));
+      }),
     run: (fn) => fn(db),
     write: (fn) => db.transaction().execute(fn),
     close: () => db.destroy(),

@@ -6,7 +6,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, SqliteDialect, sql } from 'kysely';
-import type { Connection, ConnectOptions } from './connection.js';
+import type { Connection, ConnectOptions, Row, Statement } from './connection.js';
 import { withCachedStatements } from './cachedStatements.js';
 import { migrateToLatest } from '../schema/migrations.js';
 import { requireCurrentSchema } from '../schema/schemaCheck.js';
@@ -66,9 +66,16 @@ export const connectSqlite = async (path: string, options: ConnectOptions): Prom
     const file = inMemory ? path : realpathSync(path);
     const check = inMemory ? () => undefined : watchFile(file);
     const mutex = inMemory ? new Mutex() : mutexFor(file);
-    const base = new Kysely<unknown>({
-      dialect: new SqliteDialect({ database: withCachedStatements(handle) }),
-    });
+    const statements = withCachedStatements(handle);
+    const base = new Kysely<unknown>({ dialect: new SqliteDialect({ database: statements }) });
+    const runText = ({ text, values }: Statement): Row[] => {
+      const prepared = statements.prepare(text);
+      if (prepared.reader) return prepared.all(values) as Row[];
+      prepared.run(values);
+      return [];
+    };
+    // BEGIN IMMEDIATE, as in `write` below; rolled back if a statement throws.
+    const runAll = handle.transaction((all: readonly Statement[]) => all.forEach(runText));
     // Kysely's migration lock is a no-op on SQLite (its adapter assumes one connection), so two
     // processes could both find a migration pending and both run it. BEGIN IMMEDIATE takes the
     // file's write lock first: the second process waits (busy timeout), then finds nothing to
@@ -90,6 +97,16 @@ export const connectSqlite = async (path: string, options: ConnectOptions): Prom
     return {
       engine: 'sqlite',
       rowLocks: false,
+      query: (statement) =>
+        mutex.run(async () => {
+          check();
+          return runText(statement);
+        }),
+      writeAll: (all) =>
+        mutex.run(async () => {
+          check();
+          runAll.immediate(all);
+        }),
       run: (fn) =>
         mutex.run(async () => {
           check();
