@@ -1,7 +1,8 @@
 /**
  * What one HTTP request costs the client in CPU, layer by layer, in a fresh process as a
  * command runs it (code not yet optimized): Node's own client with keep-alive, the same with
- * an AbortSignal on each request, and the service's Http (slots, retry policy, deadline).
+ * an AbortSignal on each request, the service's Http (slots, retry policy, deadline), and the
+ * same with its host's health (circuit breaker), as the commands build it.
  * A loopback server in a child process answers each request with a small JSON body.
  *
  *   npm run bench:request-cost [-- N]      (N requests per run, default 3600: a 300-push backfill's)
@@ -13,11 +14,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { hostHealth } from '../../src/clients/index.js';
 import { HostLimits } from '../../src/clients/hostLimits.js';
 import { Http } from '../../src/clients/http.js';
 import { median } from './benchStore.js';
 
-const WAYS = ['node', 'node+signal', 'Http'] as const;
+const WAYS = ['node', 'node+signal', 'Http', 'Http+health'] as const;
 type Way = (typeof WAYS)[number];
 const CONCURRENCY = 10;
 const RUNS = 3;
@@ -51,10 +53,13 @@ const nodeRequest = (agent: http.Agent, url: string, signal?: AbortSignal): Prom
 const measure = async (way: Way, url: string, count: number): Promise<number> => {
   const agent = new http.Agent({ keepAlive: true });
   const client = new Http(new HostLimits(CONCURRENCY));
+  const watched = new Http(new HostLimits(CONCURRENCY, hostHealth({})));
+  const readJson = async (answer: { text(): Promise<string> }) => JSON.parse(await answer.text());
   const one: Record<Way, () => Promise<unknown>> = {
     node: () => nodeRequest(agent, url),
     'node+signal': () => nodeRequest(agent, url, new AbortController().signal),
-    Http: () => client.request({ url }, async (answer) => JSON.parse(await answer.text())),
+    Http: () => client.request({ url }, readJson),
+    'Http+health': () => watched.request({ url }, readJson),
   };
   let started = 0;
   const lane = async () => {
