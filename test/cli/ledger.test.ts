@@ -11,7 +11,7 @@ import pg from 'pg';
 import type { StatusDocument } from '../../src/cli/telemetryStatus/statusReport.js';
 import { documentId } from '../../src/rules/ping.js';
 import { openStore } from '../../src/state/index.js';
-import { pulseNames } from '../../streams/pulse/connection/names.js';
+import { pulseNames, type PulseNames } from '../../streams/pulse/connection/names.js';
 import type { Harness } from '../state/harness.js';
 import { postgresHarness } from '../state/postgresHarness.js';
 import {
@@ -115,8 +115,13 @@ const onServer = async (sql: string): Promise<Record<string, unknown>[]> => {
   }
 };
 
-/** Everything one test needs: fixtures, a database, a queue, and a publisher for its pushes. */
-const setup = async (t: T, name: string, pushes: number, latencyMs = 0) => {
+/**
+ * Everything one test needs: fixtures, a database, a queue, and a publisher for its pushes.
+ * `user`: a Pulse user of the test's own, for a test that kills its user's connections (the
+ * file's user is every other test's too, and they run at the same time).
+ */
+const setup = async (t: T, name: string, pushes: number, latencyMs = 0, user?: PulseUser) => {
+  const pulseUser = user ?? t.context.user;
   const data = syntheticFixtures({ pushes });
   const fx: Fixtures = await startFixtures({ data, latencyMs });
   t.teardown(() => fx.close());
@@ -125,12 +130,12 @@ const setup = async (t: T, name: string, pushes: number, latencyMs = 0) => {
   const database = new URL(target.url).pathname.slice(1);
   const queueName = `${name}-${randomBytes(3).toString('hex')}`;
   const routingKey = `test/${queueName}`;
-  const names = pulseNames(t.context.user.username, queueName);
+  const names = pulseNames(pulseUser.username, queueName);
   t.context.queues.push(names.queue, names.failedQueue);
   // The worker pauses while its store is down, and its probe finds it back: every second here.
   const store = { DATABASE_URL: target.url, CLAIM_LEASE_SECONDS: '5', BREAKER_PROBE_SECONDS: '1' };
   const env = {
-    ...t.context.user.env(queueName, routingKey),
+    ...pulseUser.env(queueName, routingKey),
     PULSE_PORT: String(t.context.brokerLink.port),
     ...fx.env,
     ...store,
@@ -238,14 +243,23 @@ test('two workers sharing PostgreSQL, connections dropped, one SIGKILLed and res
   const PUSHES = 40;
   const PER_PUSH = 3;
   const PREFETCH = 4;
-  const s = await setup(t, 'fleet', PUSHES, 20);
+  // Its connections are dropped: a user of its own, so that no other test's are. Removed
+  // last (teardowns run in reverse), once setup's have stopped the workers.
+  const user = await createPulseUser();
+  const declared: PulseNames[] = [];
+  t.teardown(async () => {
+    await t.context.admin.removeWorkerObjects(...declared);
+    await user.remove();
+  });
+  const s = await setup(t, 'fleet', PUSHES, 20, user);
+  declared.push(s.names);
   const args = ['--prefetch', String(PREFETCH)];
   const a = await s.startWorker(args);
   const b = await s.startWorker(args);
   await s.publish(range(1, PUSHES));
   const nodes = range(1, PUSHES).flatMap((id) => s.data.nodes(id));
   await until('a third of the pings', () => s.fx.tmo.received.size >= nodes.length / 3, 30_000);
-  await t.context.user.killConnections();
+  await user.killConnections();
   a.child.kill('SIGKILL');
   await a.finished;
   const restarted = await s.startWorker(args);
@@ -341,7 +355,10 @@ test('a message whose changeset another live process holds is deferred, not acke
     'the ack',
     () => settlements(worker.stderr()).some((l) => l.push === 2 && l.action === 'ack'),
     15_000,
-  );
+  ).catch((error: unknown) => {
+    t.log(worker.stderr());
+    throw error;
+  });
   await stop(t, worker);
   t.deepEqual([first, held, last].map(s.puts), [1, 1, 1]);
   t.deepEqual((await s.ledger()).sort(), [first, held, last].sort());

@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pulseNames } from '../../streams/pulse/connection/names.js';
+import { pulseNames, type PulseNames } from '../../streams/pulse/connection/names.js';
 import { documentId } from '../../src/rules/ping.js';
 import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
 import { runCommand, startConsumingWorker } from '../support/cli.js';
@@ -18,7 +18,7 @@ interface Context {
   synthetic: ReturnType<typeof syntheticFixtures>;
   user: PulseUser;
   admin: Admin;
-  queues: string[];
+  created: PulseNames[];
 }
 const test = anyTest as TestFn<Context>;
 const REPO = 'integration/autoland';
@@ -29,11 +29,11 @@ test.before(async (t) => {
   t.context.slowFx = await startFixtures({ data: t.context.synthetic, latencyMs: 250 });
   t.context.user = await createPulseUser();
   t.context.admin = await Admin.connect();
-  t.context.queues = [];
+  t.context.created = [];
 });
 
 test.after.always(async (t) => {
-  await t.context.admin.deleteQueues(...t.context.queues);
+  await t.context.admin.removeWorkerObjects(...t.context.created);
   await t.context.admin.close();
   await t.context.user.remove();
   await t.context.fx.close();
@@ -45,7 +45,7 @@ const setup = (t: { context: Context }, name: string, fx: Fixtures = t.context.f
   const queueName = `${name}-${randomBytes(3).toString('hex')}`;
   const routingKey = `test/${queueName}`;
   const names = pulseNames(t.context.user.username, queueName);
-  t.context.queues.push(names.queue, names.failedQueue);
+  t.context.created.push(names);
   const env = { ...t.context.user.env(queueName, routingKey), ...fx.env };
   const publishPushes = async (ids: number[]) => {
     for (const id of ids) {

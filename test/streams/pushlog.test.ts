@@ -11,6 +11,7 @@ import { MemorySink } from '../../src/sinks/memory.js';
 import { PushlogSource } from '../../streams/pushlog.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { sleep, until } from '../support/wait.js';
 
 configureLog({ level: 'silent' });
 
@@ -90,8 +91,6 @@ const drain = async (source: PushlogSource): Promise<Job[]> => {
 
 const range = (from: number, to: number): number[] =>
   Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface PagingCase {
   readonly title: string;
@@ -257,7 +256,7 @@ test('pull: a page is read only when its pushes are asked for, with one page ahe
     return ids;
   };
   t.deepEqual(await take(1), [1]);
-  await sleep(100);
+  await until('the page ahead is asked for', () => pageRequests(fx).length >= 2);
   t.deepEqual(pageRequests(fx), [
     { start: 0, end: 10 },
     { start: 10, end: 20 },
@@ -266,6 +265,7 @@ test('pull: a page is read only when its pushes are asked for, with one page ahe
   await sleep(100);
   t.is(pageRequests(fx).length, 2, 'nothing more while the first page is handed out');
   t.deepEqual(await take(1), [11]);
+  await until('the page after the next one', () => pageRequests(fx).length >= 3);
   await sleep(100);
   t.is(pageRequests(fx).length, 3, 'the page after the next one, once the next one is reached');
   await jobs.return(undefined);

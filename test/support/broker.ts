@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import amqplib from 'amqplib';
+import type { PulseNames } from '../../streams/pulse/connection/names.js';
 
 const run = promisify(execFile);
 const rabbitmqctl = (...args: string[]) => run('rabbitmqctl', ['-q', ...args]);
@@ -128,6 +129,22 @@ export class Admin {
         const exchange = `exchange/${queue.slice('queue/'.length)}`;
         await this.channel.deleteExchange(exchange).catch(() => undefined);
       }
+    }
+  }
+
+  /**
+   * Every queue and exchange a worker declares under `names` (main, failed and delay queues;
+   * failed, delay and retry exchanges), removed: a test's clean-up, asking the broker for
+   * nothing else (no rabbitmqctl, which costs about a second of CPU a call).
+   */
+  async removeWorkerObjects(...all: readonly PulseNames[]): Promise<void> {
+    for (const names of all) {
+      await this.deleteQueues(
+        names.queue,
+        names.failedQueue,
+        ...names.retrySteps.map((step) => step.queue),
+      );
+      await this.deleteExchanges(names.failedExchange, names.delayExchange, names.retryExchange);
     }
   }
 

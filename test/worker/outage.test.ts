@@ -4,7 +4,6 @@
  * resumes once it answers its probe again, with nothing parked and every ping sent once.
  */
 import anyTest, { type TestFn } from 'ava';
-import amqplib from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +20,7 @@ import { openStore } from '../../src/state/index.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { hostsUpCheck } from '../../src/worker/pause.js';
 import { Worker } from '../../src/worker/worker.js';
-import { Admin, BROKER, createPulseUser, type PulseUser } from '../support/broker.js';
+import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
 import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
 import { changegroupMessage } from '../support/messages.js';
 import { Switch } from '../support/outage.js';
@@ -58,17 +57,7 @@ test.before(async (t) => {
 
 test.after.always(async (t) => {
   await Promise.all(t.context.workers.map((w) => w.stop('test over')));
-  const raw = await amqplib.connect(`amqp://guest:guest@${BROKER.host}:${BROKER.port}`);
-  const channel = await raw.createChannel();
-  for (const names of t.context.created) {
-    for (const queue of [names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue)]) {
-      await channel.deleteQueue(queue);
-    }
-    for (const exchange of [names.failedExchange, names.delayExchange, names.retryExchange]) {
-      await channel.deleteExchange(exchange);
-    }
-  }
-  await raw.close();
+  await t.context.admin.removeWorkerObjects(...t.context.created);
   await t.context.admin.close();
   await t.context.user.remove();
   await t.context.fx.close();

@@ -91,11 +91,11 @@ const fixtures = async (t: ExecutionContext<Context>): Promise<Fixtures> => {
   return fx;
 };
 
-/** A queue of the test's own, deleted with its failed queue after the test. */
+/** A queue of the test's own, removed after the test with whatever its worker declared. */
 const queue = (t: ExecutionContext<Context>, name: string) => {
   const queueName = `${name}-${randomBytes(3).toString('hex')}`;
   const names = pulseNames(t.context.user.username, queueName);
-  t.teardown(() => t.context.admin.deleteQueues(names.queue, names.failedQueue));
+  t.teardown(() => t.context.admin.removeWorkerObjects(names));
   const routingKey = `test/${queueName}`;
   return { queueName, routingKey, names };
 };

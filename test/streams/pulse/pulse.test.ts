@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pulseNames } from '../../../streams/pulse/connection/names.js';
+import { pulseNames, type PulseNames } from '../../../streams/pulse/connection/names.js';
 import { verdictFor, type RetryContext } from '../../../streams/pulse/verdict.js';
 import { PulseSource, type PulseOptions } from '../../../streams/pulse/source.js';
 import { PulseSettings } from '../../../src/codecs/settings.js';
@@ -27,7 +27,7 @@ interface Context {
   synthetic: ReturnType<typeof syntheticFixtures>;
   user: PulseUser;
   admin: Admin;
-  queues: string[];
+  created: PulseNames[];
   workers: TestWorker[];
 }
 const test = anyTest as TestFn<Context>;
@@ -40,13 +40,13 @@ test.before(async (t) => {
   t.context.fx = await startFixtures({ data: synthetic });
   t.context.user = await createPulseUser();
   t.context.admin = await Admin.connect();
-  t.context.queues = [];
+  t.context.created = [];
   t.context.workers = [];
 });
 
 test.after.always(async (t) => {
   await Promise.all(t.context.workers.map((w) => w.stop()));
-  await t.context.admin.deleteQueues(...t.context.queues);
+  await t.context.admin.removeWorkerObjects(...t.context.created);
   await t.context.admin.close();
   await t.context.user.remove();
   await t.context.fx.close();
@@ -65,7 +65,7 @@ const worker = async (
 ) => {
   const queueName = `${name}-${randomBytes(3).toString('hex')}`;
   const names = pulseNames(t.context.user.username, queueName);
-  t.context.queues.push(names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue));
+  t.context.created.push(names);
   const routingKey = `test/${queueName}`;
   const started = await startWorker({
     user: t.context.user,
@@ -288,7 +288,7 @@ test('loses no message when the broker connection is killed mid-stream', async (
   const slowFx = await startFixtures({ data: t.context.synthetic, latencyMs: 15 });
   const queueName = `killed-${randomBytes(3).toString('hex')}`;
   const names = pulseNames(user.username, queueName);
-  t.context.queues.push(names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue));
+  t.context.created.push(names);
   const routingKey = `test/${queueName}`;
   const w = await startWorker({ user, queueName, routingKey, fx: slowFx, prefetch: 4 });
   try {
@@ -391,7 +391,7 @@ test('replays the recorded Pulse streams through the worker with every ping exac
   const queueName = `recorded-${randomBytes(3).toString('hex')}`;
   const routingKey = `test/${queueName}`;
   const names = pulseNames(t.context.user.username, queueName);
-  t.context.queues.push(names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue));
+  t.context.created.push(names);
   const w = await startWorker({ user: t.context.user, queueName, routingKey, fx: recorded });
   t.context.workers.push(w);
   const lines = (file: string) =>
@@ -427,6 +427,8 @@ test('replays the recorded Pulse streams through the worker with every ping exac
 
 test('ready() fails, naming the cause, when the exchange does not exist', async (t) => {
   const queueName = `noexchange-${randomBytes(3).toString('hex')}`;
+  // What it declared before it found the exchange missing goes after the file.
+  t.context.created.push(pulseNames(t.context.user.username, queueName));
   const error = await t.throwsAsync(
     startWorker({
       user: t.context.user,
@@ -478,7 +480,7 @@ test('unsubscribing from jobs stops consuming: later messages stay in the queue'
   const queueName = `unsub-${randomBytes(3).toString('hex')}`;
   const routingKey = `test/${queueName}`;
   const names = pulseNames(user.username, queueName);
-  t.context.queues.push(names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue));
+  t.context.created.push(names);
   const env = { ...user.env(queueName, routingKey), ...t.context.fx.env };
   const source = new PulseSource({
     settings: readSettingsOrThrow(PulseSettings, env),
@@ -523,7 +525,7 @@ const isolatedWorker = async (
   const user = options.user ?? (await createPulseUser());
   const queueName = options.queueName ?? `${name}-${randomBytes(3).toString('hex')}`;
   const names = pulseNames(user.username, queueName);
-  t.context.queues.push(names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue));
+  t.context.created.push(names);
   const routingKey = `test/${queueName}`;
   const started = await startWorker({ user, queueName, routingKey, fx: t.context.fx, ...options });
   t.context.workers.push(started);

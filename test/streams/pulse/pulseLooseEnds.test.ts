@@ -45,17 +45,9 @@ test.before(async (t) => {
 });
 
 test.after.always(async (t) => {
-  const { admin, created } = t.context;
-  for (const names of created) {
-    await admin.deleteQueues(
-      names.queue,
-      names.failedQueue,
-      ...names.retrySteps.map((s) => s.queue),
-    );
-    await admin.deleteExchanges(names.delayExchange, names.retryExchange, names.failedExchange);
-  }
+  await t.context.admin.removeWorkerObjects(...t.context.created);
   await t.context.raw.close();
-  await admin.close();
+  await t.context.admin.close();
   await t.context.user.remove();
   await t.context.fx.close();
 });
@@ -161,7 +153,8 @@ test('idle time for --timeout stands still while paused for an outage, and goes 
   t.true(Math.abs(idle() - atPause) <= 20, `idle ${idle()} ms, ${atPause} ms at the pause`);
   await source.resume();
   await sleep(300);
-  t.true(idle() >= atPause + 300);
+  // A timer may fire a millisecond early, and both clocks count whole milliseconds.
+  t.true(idle() >= atPause + 290, `idle ${idle()} ms, ${atPause} ms at the pause`);
 });
 
 test('the worker with --timeout does not stop while paused for an outage, only once idle after it', async (t) => {
@@ -174,7 +167,9 @@ test('the worker with --timeout does not stop while paused for an outage, only o
     source,
     deps,
     metrics: new WorkerMetrics(),
-    idleTimeoutMs: 600,
+    // Long enough that even a loaded machine pauses before it passes (the test checks that
+    // the pause, not the start, holds the worker), short of the time paused below.
+    idleTimeoutMs: 2_000,
     graceMs: 1_000,
   });
   let stopped: string | undefined;
@@ -185,9 +180,9 @@ test('the worker with --timeout does not stop while paused for an outage, only o
   const breaker = deps.health!.breaker('down.example:443');
   breaker.trip(new Error('connection refused'));
   await until('paused', () => source.paused);
-  await sleep(1_500);
+  await sleep(3_000);
   t.is(stopped, undefined);
   breaker.close();
   await until('consuming again', () => !source.paused);
-  t.regex((await worker.stopped).reason, /no message for 0.6 s/);
+  t.regex((await worker.stopped).reason, /no message for 2 s/);
 });

@@ -68,15 +68,7 @@ test.before(async (t) => {
 
 test.after.always(async (t) => {
   await Promise.all(t.context.workers.map((w) => w.stop('test over')));
-  const channel = await t.context.raw.createChannel();
-  for (const names of t.context.created) {
-    for (const queue of [names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue)]) {
-      await channel.deleteQueue(queue);
-    }
-    for (const exchange of [names.failedExchange, names.delayExchange, names.retryExchange]) {
-      await channel.deleteExchange(exchange);
-    }
-  }
+  await t.context.admin.removeWorkerObjects(...t.context.created);
   await t.context.raw.close();
   await t.context.admin.close();
   await t.context.user.remove();
