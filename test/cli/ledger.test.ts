@@ -225,7 +225,9 @@ test('a worker whose store opens after the broker connection was made starts con
     () => worker.stderr().includes('"msg":"connected to Pulse"'),
     10_000,
   );
-  await until('consuming', () => worker.stderr().includes('"msg":"consuming"'), 8_000).catch(
+  // Every new connection through the slow link waits 1 s, and opening the store makes a few:
+  // a loaded machine has taken more than 8 s.
+  await until('consuming', () => worker.stderr().includes('"msg":"consuming"'), 20_000).catch(
     () => undefined,
   );
   t.log(
