@@ -94,30 +94,23 @@ export const connectSqlite = async (path: string, options: ConnectOptions): Prom
       }
     });
     const db = base.withPlugin(new CamelCasePlugin()) as Kysely<StoreSchema>;
+    /** Every call takes its turn (the mutex) and first checks the file is still the one opened. */
+    const inTurn = <T>(task: () => T | Promise<T>): Promise<T> =>
+      mutex.run(async () => {
+        check();
+        return task();
+      });
     return {
       engine: 'sqlite',
       rowLocks: false,
-      query: (statement) =>
-        mutex.run(async () => {
-          check();
-          return runText(statement);
-        }),
-      writeAll: (all) =>
-        mutex.run(async () => {
-          check();
-          runAll.immediate(all);
-        }),
-      run: (fn) =>
-        mutex.run(async () => {
-          check();
-          return fn(db);
-        }),
+      query: (statement) => inTurn(() => runText(statement)),
+      writeAll: (all) => inTurn(() => runAll.immediate(all)),
+      run: (fn) => inTurn(() => fn(db)),
+      // IMMEDIATE: take the write lock before reading, so a read-then-write transaction never
+      // finds its snapshot stale at its first write (SQLITE_BUSY_SNAPSHOT).
       write: (fn) =>
-        mutex.run(async () => {
-          check();
-          // IMMEDIATE: take the write lock before reading, so a read-then-write transaction
-          // never finds its snapshot stale at its first write (SQLITE_BUSY_SNAPSHOT).
-          return db.connection().execute(async (c) => {
+        inTurn(() =>
+          db.connection().execute(async (c) => {
             await sql`begin immediate`.execute(c);
             try {
               const result = await fn(c);
@@ -127,8 +120,8 @@ export const connectSqlite = async (path: string, options: ConnectOptions): Prom
               if (handle.inTransaction) await sql`rollback`.execute(c);
               throw error;
             }
-          });
-        }),
+          }),
+        ),
       close: () => db.destroy(),
     };
   } catch (error) {
