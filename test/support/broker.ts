@@ -111,6 +111,19 @@ export class Admin {
     }
   }
 
+  /** How many consumers a queue has: 0 when it is missing (asked on a channel of its own). */
+  async consumers(queue: string): Promise<number> {
+    const channel = await this.connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      const { consumerCount } = await channel.checkQueue(queue);
+      await channel.close();
+      return consumerCount;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Takes every ready message off a queue, acking it. */
   async drain(queue: string): Promise<amqplib.GetMessage[]> {
     const taken: amqplib.GetMessage[] = [];

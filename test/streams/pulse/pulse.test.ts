@@ -446,8 +446,14 @@ test('consumes again after Pulse deletes its queue while the connection stays up
   await publishPushes([21]);
   await until('1 ack', () => w.source.counters.acked === 1);
   await t.context.admin.deleteQueues(names.queue);
-  // The consumer channel closes; the source reconnects, asserts the queue and consumes.
-  await until('the queue is back', () => t.context.admin.queueExists(names.queue), 15_000);
+  // The consumer channel closes; the source reconnects, declares and binds the queue, then
+  // consumes. A push published once the queue exists but before it is bound would be routed
+  // nowhere: wait for the consumer, which comes after the binding.
+  await until(
+    'consuming again',
+    async () => (await t.context.admin.consumers(names.queue)) > 0,
+    15_000,
+  );
   await publishPushes([22]);
   await until('2 acks', () => w.source.counters.acked === 2, 15_000);
   t.true(
