@@ -18,13 +18,13 @@
  * the ceiling. The stand-in shares the two cores and answers a little after its latency; its
  * own ceiling (the hg answers' actual times, summed, / HTTP_CONCURRENCY) is printed beside,
  * as the best any client could have done against it. The CPU is split, through a preloaded
- * threadCpu.mjs, between the main thread and V8's helper threads (the optimizing compiler and
- * the garbage collector, which work beside it). Unlike bench:backfill, which times the pipeline inside a process of its own,
+ * threadCpu.mjs, between the main thread and all the others: V8's helper threads (the
+ * optimizing compiler and the garbage collector, which work beside it) and libuv's pool. Unlike bench:backfill, which times the pipeline inside a process of its own,
  * this counts everything a user waits for: starting Node, opening and migrating the store,
  * and the ledger's writes.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,10 +99,15 @@ const backfill = (env: Record<string, string>, repository: string): Promise<Run>
         .split(/\s+/)
         .slice(-4)
         .map(Number);
-      const { main, others } = JSON.parse(readFileSync(threads, 'utf8')) as Record<
-        'main' | 'others',
-        { user: number; system: number }
-      >;
+      // Missing when the command did not reach its exit (killed by a signal).
+      const split = existsSync(threads)
+        ? (JSON.parse(readFileSync(threads, 'utf8')) as Record<
+            'main' | 'others',
+            { user: number; system: number }
+          >)
+        : undefined;
+      const seconds = (cpu: { user: number; system: number } | undefined) =>
+        cpu === undefined ? NaN : cpu.user + cpu.system;
       rmSync(cwd, { recursive: true, force: true });
       resolve({
         code,
@@ -111,8 +116,8 @@ const backfill = (env: Record<string, string>, repository: string): Promise<Run>
         userSeconds: user!,
         systemSeconds: system!,
         peakRssMb: rssKiB! / 1024,
-        mainThreadSeconds: main.user + main.system,
-        otherThreadsSeconds: others.user + others.system,
+        mainThreadSeconds: seconds(split?.main),
+        otherThreadsSeconds: seconds(split?.others),
         stderr,
       });
     }),
@@ -149,7 +154,7 @@ for (let run = 1; run <= runs; run += 1) {
   console.log(
     `run ${run}: ${result.wallSeconds.toFixed(2)} s wall, CPU ${result.cpuSeconds.toFixed(2)} s ` +
       `(user ${result.userSeconds.toFixed(2)} + system ${result.systemSeconds.toFixed(2)}; ` +
-      `main thread ${result.mainThreadSeconds.toFixed(2)}, V8's helpers ${result.otherThreadsSeconds.toFixed(2)}) ` +
+      `main thread ${result.mainThreadSeconds.toFixed(2)}, other threads ${result.otherThreadsSeconds.toFixed(2)}) ` +
       `(${cpuMs.toFixed(2)} ms per changeset), peak RSS ${result.peakRssMb.toFixed(0)} MB; ` +
       `ceiling hg ${hgRequests} x ${latencyMs} ms / ${concurrency} = ${ceiling.toFixed(2)} s: ` +
       `${(share * 100).toFixed(0)}% of it; the stand-in's own (mean answer ` +

@@ -128,9 +128,10 @@ const listen = async (
     upstream.requests.push(line);
     upstream.inFlight += 1;
     upstream.peakInFlight = Math.max(upstream.peakInFlight, upstream.inFlight);
+    // Once the whole answer is handed to the socket; not when the client has read it.
+    response.on('finish', () => upstream.answerTimesMs.push(performance.now() - arrived));
     response.on('close', () => {
       upstream.inFlight -= 1;
-      if (response.writableFinished) upstream.answerTimesMs.push(performance.now() - arrived);
     });
     void (async () => {
       const body = await readBody(request);

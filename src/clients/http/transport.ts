@@ -14,9 +14,9 @@ export const keepAliveAgents = (): Agents => ({
 
 /**
  * Stops one request when its attempt's deadline passes, whether it was sent yet or not.
- * Node's client could take an AbortSignal instead, but listening to one costs it about 80 µs
- * of CPU a request, a third of what the request itself costs here (docs/benchmarks.md);
- * destroying the request does the same for nothing.
+ * Node's client could take an AbortSignal instead, but listening to one costs it tens of µs
+ * of CPU a request, a fifth to a third more than the request itself (bench:request-cost,
+ * docs/benchmarks.md); destroying the request does the same for nothing.
  */
 export class Cancellation {
   private request: ClientRequest | undefined;

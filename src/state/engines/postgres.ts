@@ -45,13 +45,17 @@ class DeadlineClient extends pg.Client {
   }
 }
 
-/** PostgreSQL numbers its marks: `?` becomes $1, $2, ... in order. */
+/**
+ * PostgreSQL numbers its marks: `?` becomes $1, $2, ... in order. A count of marks that is not
+ * the count of values (a `?` in a literal, say) would shift every value: it is refused.
+ */
 const compiled = ({ text, values }: Statement): CompiledQuery<Row> => {
   let mark = 0;
-  return CompiledQuery.raw(
-    text.replace(/\?/g, () => `$${(mark += 1)}`),
-    [...values],
-  );
+  const numbered = text.replace(/\?/g, () => `$${(mark += 1)}`);
+  if (mark !== values.length) {
+    throw new Error(`${mark} marks for ${values.length} values in: ${text.trim()}`);
+  }
+  return CompiledQuery.raw(numbered, [...values]);
 };
 
 export const connectPostgres = async (
