@@ -94,11 +94,12 @@ export const claimTests = ({ open }: Suite): void => {
   });
 
   test('renewal keeps a claim alive past its first lease', async (t) => {
-    // A 300 ms lease, renewed every 100 ms by the store's timer.
-    const [a, b] = [await open(t, { leaseSeconds: 0.3 }), await open(t, { leaseSeconds: 0.3 })];
+    // A 1 s lease, renewed every third of it by the store's timer; three leases long. (A 300 ms
+    // lease lapsed on a loaded machine whose database took longer than that to renew it.)
+    const [a, b] = [await open(t, { leaseSeconds: 1 }), await open(t, { leaseSeconds: 1 })];
     const landing = { repository: randomRepository(), node: randomNode() };
     t.is(await a.claim(landing), 'claimed');
-    await sleep(900);
+    await sleep(3_000);
     t.true(await a.holdsClaim(landing));
     t.is(await b.claim(landing), 'held');
   });
