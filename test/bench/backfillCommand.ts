@@ -19,9 +19,10 @@
  * own ceiling (the hg answers' actual times, summed, / HTTP_CONCURRENCY) is printed beside,
  * as the best any client could have done against it. The CPU is split, through a preloaded
  * threadCpu.mjs, between the main thread and all the others: V8's helper threads (the
- * optimizing compiler and the garbage collector, which work beside it) and libuv's pool. Unlike bench:backfill, which times the pipeline inside a process of its own,
- * this counts everything a user waits for: starting Node, opening and migrating the store,
- * and the ledger's writes.
+ * optimizing compiler and the garbage collector, which work beside it) and libuv's pool.
+ * Unlike bench:backfill, which times the pipeline inside a process of its own, this counts
+ * everything a user waits for: starting Node, opening and migrating the store, and the
+ * ledger's writes.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -98,30 +98,30 @@ export class Admin {
     return (await this.channel.checkQueue(queue)).messageCount;
   }
 
-  /** Whether a queue exists; asks on a channel of its own, since a miss closes the channel. */
-  async queueExists(queue: string): Promise<boolean> {
+  /**
+   * The broker's answer for a queue, or undefined when it is missing; asked on a channel of
+   * its own, since a miss closes the channel.
+   */
+  private async checkQueue(queue: string): Promise<amqplib.Replies.AssertQueue | undefined> {
     const channel = await this.connection.createChannel();
     channel.on('error', () => undefined);
     try {
-      await channel.checkQueue(queue);
+      const answer = await channel.checkQueue(queue);
       await channel.close();
-      return true;
+      return answer;
     } catch {
-      return false;
+      return undefined;
     }
   }
 
-  /** How many consumers a queue has: 0 when it is missing (asked on a channel of its own). */
+  /** Whether a queue exists. */
+  async queueExists(queue: string): Promise<boolean> {
+    return (await this.checkQueue(queue)) !== undefined;
+  }
+
+  /** How many consumers a queue has: 0 when it is missing. */
   async consumers(queue: string): Promise<number> {
-    const channel = await this.connection.createChannel();
-    channel.on('error', () => undefined);
-    try {
-      const { consumerCount } = await channel.checkQueue(queue);
-      await channel.close();
-      return consumerCount;
-    } catch {
-      return 0;
-    }
+    return (await this.checkQueue(queue))?.consumerCount ?? 0;
   }
 
   /** Takes every ready message off a queue, acking it. */
