@@ -23,6 +23,7 @@ export class PushlogSource {
   /** The repository's newest push, as the last page read named it. */
   lastPushId: number | undefined = undefined;
   private stopped = false;
+  private first: Promise<PushlogPage> | undefined;
 
   constructor(
     private readonly hg: Pick<HgClient, 'pushlogPage'>,
@@ -35,12 +36,25 @@ export class PushlogSource {
     this.stopped = true;
   }
 
+  /**
+   * The range's first page, asked for on the first call only: a backfill's plan reads the
+   * repository's newest push from it while the store opens, and jobs() begins with it.
+   */
+  firstPage(): Promise<PushlogPage> {
+    if (this.first === undefined) {
+      this.first = this.page(this.range.start);
+      // Whoever awaits it sees its failure; until then, it is no unhandled rejection.
+      this.first.catch(() => undefined);
+    }
+    return this.first;
+  }
+
   async *jobs(): AsyncGenerator<Job> {
     const { repository, end } = this.range;
     let cursor = this.range.start;
     // Stopped before the first push was asked for: nothing is fetched at all.
     if (this.stopped) return;
-    let next: Promise<PushlogPage> | undefined = this.page(cursor);
+    let next: Promise<PushlogPage> | undefined = this.firstPage();
     while (!this.stopped && next !== undefined) {
       let page: PushlogPage;
       const pageStart = cursor;

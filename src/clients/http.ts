@@ -1,18 +1,12 @@
-import {
-  ExponentialBackoff,
-  fullJitterGenerator,
-  handleWhen,
-  retry,
-  type RetryPolicy,
-} from 'cockatiel';
+import type { RetryPolicy } from 'cockatiel';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isTransient, RetryLater } from '../errors.js';
+import { isTransient } from '../errors.js';
 import { log } from '../log.js';
-import { HostDown, type HostBreaker } from './breaker.js';
+import type { HostBreaker } from './breaker.js';
 import type { HostHealth, Probe } from './health.js';
 import type { HostLimits } from './hostLimits.js';
 import { attempt, HostWait, type AttemptContext } from './http/exchange.js';
-import { keepAliveAgents } from './http/transport.js';
+import { afterPendingIo, keepAliveAgents } from './http/transport.js';
 import type {
   Answer,
   AnswerHandler,
@@ -21,7 +15,7 @@ import type {
   HttpRequest,
   ProbeTarget,
 } from './http/types.js';
-import { honouringRetryAfter } from './retryBackoff.js';
+import { httpRetryPolicy } from './retryBackoff.js';
 import { USER_AGENT } from './userAgent.js';
 
 export { decodeAnswer, decodedOrFail, requireOk } from './http/answers.js';
@@ -31,8 +25,8 @@ export type * from './http/types.js';
 const MIB = 1024 * 1024;
 
 /**
- * An HTTP client for one upstream, with its own keep-alive connections. Each request waits for a slot
- * of its host in the shared HostLimits. Each attempt has a deadline for the whole exchange,
+ * An HTTP client for one upstream, with its own keep-alive connections. Each request waits for
+ * a slot of its host in the shared HostLimits; its answer reaches the caller after pending I/O. Each attempt has a deadline for the whole exchange,
  * body included (an idle timeout would let an upstream that sends a byte now and then hold
  * it forever), past which its socket is destroyed. Transient failures (network errors,
  * deadlines, 429, 5xx, or a handler's transient PipelineError) are retried with exponential
@@ -67,37 +61,17 @@ export class Http {
       maxAnswerBytes: options.maxAnswerBytes ?? 32 * MIB,
     };
     this.health = limits.health;
-    // Not once the host is down: its breaker refuses the next attempt anyway. Nor when the
-    // host asked for a longer wait than a request may spend here.
-    this.retry = retry(
-      handleWhen(
-        (error) =>
-          isTransient(error) &&
-          !(error instanceof HostDown) &&
-          !(error instanceof HostWait) &&
-          !(error instanceof RetryLater && error.until - Date.now() > this.maxWaitMs),
-      ),
-      {
-        maxAttempts: (options.attempts ?? 4) - 1,
-        backoff: honouringRetryAfter(
-          new ExponentialBackoff({
-            initialDelay: options.backoffMs ?? 500,
-            maxDelay: 60_000,
-            generator: fullJitterGenerator,
-          }),
-        ),
-      },
-    );
-    this.retry.onRetry((retrying) =>
-      log.debug('retrying', {
-        delayMs: Math.round(retrying.delay),
-        error: 'error' in retrying ? retrying.error : undefined,
-      }),
-    );
+    this.retry = httpRetryPolicy({ ...options, maxWaitMs: this.maxWaitMs });
   }
 
   /** Sends the request, retrying transient failures, and gives a final answer to `handle`. */
   async request<T>(request: HttpRequest, handle: AnswerHandler<T>): Promise<T> {
+    const result = await this.send(request, handle);
+    await afterPendingIo();
+    return result;
+  }
+
+  private async send<T>(request: HttpRequest, handle: AnswerHandler<T>): Promise<T> {
     const health = this.health;
     if (health === undefined) return this.withRetries(request, handle, undefined, {});
     const url = new URL(request.url);

@@ -1,5 +1,17 @@
-import type { IBackoff, IBackoffFactory, IRetryBackoffContext } from 'cockatiel';
-import { RetryLater } from '../errors.js';
+import {
+  ExponentialBackoff,
+  fullJitterGenerator,
+  handleWhen,
+  retry,
+  type IBackoff,
+  type IBackoffFactory,
+  type IRetryBackoffContext,
+  type RetryPolicy,
+} from 'cockatiel';
+import { isTransient, RetryLater } from '../errors.js';
+import { log } from '../log.js';
+import { HostDown } from './breaker.js';
+import { HostWait } from './http/exchange.js';
 
 type Context = IRetryBackoffContext<unknown>;
 
@@ -21,3 +33,42 @@ const honouring = (backoff: IBackoff<unknown>, context: Context): IBackoff<Conte
 export const honouringRetryAfter = (inner: IBackoffFactory<unknown>): IBackoffFactory<Context> => ({
   next: (context) => honouring(inner.next(context), context),
 });
+
+/**
+ * Http's retries: transient failures, `attempts` tries in all, with exponential backoff and
+ * full jitter from `backoffMs`, never sooner than a host asked. Not once the host is down (its
+ * breaker refuses the next attempt anyway), not a wait the client owns (HostWait), nor when
+ * the host asked for a longer wait than a request may spend (`maxWaitMs`).
+ */
+export const httpRetryPolicy = (options: {
+  readonly attempts?: number | undefined;
+  readonly backoffMs?: number | undefined;
+  readonly maxWaitMs: number;
+}): RetryPolicy => {
+  const policy = retry(
+    handleWhen(
+      (error) =>
+        isTransient(error) &&
+        !(error instanceof HostDown) &&
+        !(error instanceof HostWait) &&
+        !(error instanceof RetryLater && error.until - Date.now() > options.maxWaitMs),
+    ),
+    {
+      maxAttempts: (options.attempts ?? 4) - 1,
+      backoff: honouringRetryAfter(
+        new ExponentialBackoff({
+          initialDelay: options.backoffMs ?? 500,
+          maxDelay: 60_000,
+          generator: fullJitterGenerator,
+        }),
+      ),
+    },
+  );
+  policy.onRetry((retrying) =>
+    log.debug('retrying', {
+      delayMs: Math.round(retrying.delay),
+      error: 'error' in retrying ? retrying.error : undefined,
+    }),
+  );
+  return policy;
+};

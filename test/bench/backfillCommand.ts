@@ -33,6 +33,7 @@ import { commandPath } from '../support/cli.js';
 import { startFixtures } from '../support/fixtureServer.js';
 import { syntheticFixtures } from '../support/syntheticFixtures.js';
 import { median } from './benchStore.js';
+import { wallBreakdown, type WallBreakdown } from './wallBreakdown.js';
 
 const REPO_PATH = 'integration/autoland';
 const COMMAND = process.env.BACKFILL_BENCH_COMMAND ?? commandPath('backfillPushlog');
@@ -72,6 +73,9 @@ interface Run {
   readonly mainThreadSeconds: number;
   readonly otherThreadsSeconds: number;
   readonly stderr: string;
+  /** The performance clock's time when the child was spawned and when it closed. */
+  readonly spawnedMs: number;
+  readonly closedMs: number;
 }
 
 /** One backfill of pushes 1..pushes, under time(1), in a directory (and store) of its own. */
@@ -81,6 +85,7 @@ const backfill = (env: Record<string, string>, repository: string): Promise<Run>
   const threads = join(cwd, 'threads.json');
   const node = [process.execPath, '--import', THREAD_CPU, ...profile];
   const args = ['-o', times, '-f', '%e %U %S %M', ...node, COMMAND];
+  const spawnedMs = performance.now();
   const child = spawn('/usr/bin/time', [...args, '--yes', repository, '0', String(pushes)], {
     cwd,
     env: {
@@ -95,6 +100,7 @@ const backfill = (env: Record<string, string>, repository: string): Promise<Run>
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) =>
     child.on('close', (code) => {
+      const closedMs = performance.now();
       const [wall, user, system, rssKiB] = readFileSync(times, 'utf8')
         .trim()
         .split(/\s+/)
@@ -120,10 +126,17 @@ const backfill = (env: Record<string, string>, repository: string): Promise<Run>
         mainThreadSeconds: seconds(split?.main),
         otherThreadsSeconds: seconds(split?.others),
         stderr,
+        spawnedMs,
+        closedMs,
       });
     }),
   );
 };
+
+const showBreakdown = (w: WallBreakdown): string =>
+  `wall seen from hg: start-up ${w.startSeconds.toFixed(2)} s before the first request, ` +
+  `answering ${w.busySeconds.toFixed(2)} s, slots left idle ${w.idleSeconds.toFixed(2)} s, ` +
+  `tail ${w.tailSeconds.toFixed(2)} s after the last answer`;
 
 const data = syntheticFixtures({ repoPath: REPO_PATH, pushes });
 const changesets = pushes * 3;
@@ -140,7 +153,9 @@ for (let run = 1; run <= runs; run += 1) {
   const env = { ...fx.env, HTTP_CONCURRENCY: String(concurrency), LOG_LEVEL: 'warn' };
   const result = await backfill(env, fx.repo(REPO_PATH));
   const hgRequests = fx.hg.requests.length;
-  const hgAnswerMs = fx.hg.answerTimesMs.reduce((sum, ms) => sum + ms, 0);
+  const hgAnswers = fx.hg.answers;
+  const hgAnswerMs = hgAnswers.reduce((sum, a) => sum + a.finishedMs - a.arrivedMs, 0);
+  const wall = wallBreakdown(result.spawnedMs, result.closedMs, hgAnswers, concurrency);
   await fx.close();
   if (result.code !== 0) {
     console.log(`run ${run}: exit ${result.code}\n${result.stderr}`);
@@ -159,8 +174,8 @@ for (let run = 1; run <= runs; run += 1) {
       `(${cpuMs.toFixed(2)} ms per changeset), peak RSS ${result.peakRssMb.toFixed(0)} MB; ` +
       `ceiling hg ${hgRequests} x ${latencyMs} ms / ${concurrency} = ${ceiling.toFixed(2)} s: ` +
       `${(share * 100).toFixed(0)}% of it; the stand-in's own (mean answer ` +
-      `${(hgAnswerMs / fx.hg.answerTimesMs.length).toFixed(1)} ms) ${standInCeiling.toFixed(2)} s: ` +
-      `${((standInCeiling / result.wallSeconds) * 100).toFixed(0)}%`,
+      `${(hgAnswerMs / hgAnswers.length).toFixed(1)} ms) ${standInCeiling.toFixed(2)} s: ` +
+      `${((standInCeiling / result.wallSeconds) * 100).toFixed(0)}%\n  ${showBreakdown(wall)}`,
   );
 }
 const cpu = median(cpuPerChangeset);

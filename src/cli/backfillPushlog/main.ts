@@ -36,7 +36,9 @@ configureLog({ level: logLevelFor(options.debug, upstream, quiet) });
 
 const opened = await openBackfill(NAME, settings, options);
 const { hg, bugzilla, outages, store, edge, sendTo } = opened;
-const plan = await planBackfill(NAME, hg, { repository, start, end }, sendTo, !options.yes);
+const range = { repository, start, end };
+const source = new PushlogSource(hg, range, options.pageSize);
+const plan = await planBackfill(NAME, source.firstPage(), range, sendTo, !options.yes);
 
 const progress = new BackfillProgress({
   totalPushes: plan.pushes,
@@ -44,7 +46,6 @@ const progress = new BackfillProgress({
   outages,
 });
 const checkpoint = new Checkpoint(start);
-const source = new PushlogSource(hg, { repository, start, end }, options.pageSize);
 const interruptedBy = windDownOnSignals([progress, source, outages]);
 const giveUp = watchForGiveUp(opened, { host: new URL(repository).host, setting: 'REPO_URL' }, [
   source,

@@ -1,4 +1,4 @@
-import type { HgClient } from '../../clients/hgmo.js';
+import type { PushlogPage } from '../../codecs/pushlog.js';
 import { describeError } from '../../errors.js';
 import { confirm } from '../shared/confirm.js';
 import { EXIT } from '../shared/program.js';
@@ -18,18 +18,19 @@ const stop = (name: string, msg: string, fields: object, text: string, code: num
 
 /**
  * Says which pushes a backfill will process and where the pings go (`sendTo`, or stdout when
- * undefined), and asks before it starts (unless `--yes`). Exits 0 when there is nothing to
- * do, 1 when the pushlog cannot be read or the answer is no.
+ * undefined), and asks before it starts (unless `--yes`); the range's first page names the
+ * repository's newest push. Exits 0 when there is nothing to do, 1 when the pushlog cannot be
+ * read or the answer is no.
  */
 export const planBackfill = async (
   name: string,
-  hg: HgClient,
+  firstPage: Promise<PushlogPage>,
   range: { repository: string; start: number; end: number },
   sendTo: string | undefined,
   ask: boolean,
 ): Promise<BackfillPlan> => {
   const { repository, start, end } = range;
-  const newestPush = await hg.pushlogPage(repository, start, start).then(
+  const newestPush = await firstPage.then(
     (page) => page.lastpushid,
     (error: unknown) =>
       stop(
