@@ -103,8 +103,7 @@ const send = (response: ServerResponse, answer: Answer, trickleMs: number | unde
     'content-type': type === 'json' ? 'application/json' : 'text/plain',
     ...answer.headers,
   });
-  const whole =
-    answer.stream === undefined ? JSON.stringify(answer.body ?? {}) : answer.stream;
+  const whole = answer.stream === undefined ? JSON.stringify(answer.body ?? {}) : answer.stream;
   if (typeof whole === 'string' && trickleMs === undefined) {
     // A body in hand is written at once: the stand-in shares the cores with its client, and
     // a stream per answer cost it about twice the CPU.

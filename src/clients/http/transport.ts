@@ -41,8 +41,7 @@ export class Cancellation {
  * (decoding, the next stage's requests, the store's writes) takes the thread. A busy backfill
  * otherwise kept hg's slots idle while answers waited their turn (docs/benchmarks.md).
  */
-export const afterPendingIo = (): Promise<void> =>
-  new Promise((resolve) => setImmediate(resolve));
+export const afterPendingIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface Outgoing {
   readonly method: string;
