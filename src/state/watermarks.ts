@@ -128,12 +128,32 @@ export const startWatermark = async (
   });
 };
 
-export const pushSettled = (
+/**
+ * Records the push as settled, then moves the repository's watermark over it if it has one.
+ * The two fixed statements first run once per push, for every push a backfill settles too
+ * (a backfill starts no watermark): as text, not built with Kysely, like claims.ts's. The
+ * insert is committed before the watermark is taken, which is all `advance` needs: a writer
+ * that finds no watermark leaves its push to startWatermark, whose walk comes after it.
+ */
+export const pushSettled = async (
   conn: Connection,
   repository: string,
   pushId: PushId,
   at: number,
-): Promise<number | undefined> => conn.write((trx) => settle(conn, trx, repository, pushId, at));
+): Promise<number | undefined> => {
+  await conn.query({
+    text:
+      'insert into pushes (repository, push_id, settled_at) values (?, ?, ?) ' +
+      'on conflict (repository, push_id) do nothing',
+    values: [repository, pushId, at],
+  });
+  const marks = await conn.query({
+    text: 'select 1 from watermarks where repository = ?',
+    values: [repository],
+  });
+  if (marks.length === 0) return undefined;
+  return conn.write((trx) => advance(conn, trx, repository));
+};
 
 export const park = (conn: Connection, parked: CheckedParkRequest, at: number): Promise<void> =>
   conn.write(async (trx) => {
