@@ -3,6 +3,7 @@
  * it sent lately, what is in flight, and what it ever parked.
  */
 import type { Connection } from './engines/connection.js';
+import { byText } from '../order.js';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -128,8 +129,6 @@ export const status = (conn: Connection, at: number): Promise<StoreStatus> =>
       total.expired += expired;
     }
     for (const p of parked) of(p.repository).parked = Number(p.count);
-    const repositories = [...byName.values()].sort((a, b) =>
-      a.repository.localeCompare(b.repository),
-    );
+    const repositories = [...byName.values()].sort((a, b) => byText(a.repository, b.repository));
     return { at, claims: total, repositories };
   });

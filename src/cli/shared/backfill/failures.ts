@@ -1,4 +1,5 @@
 import { maskUrlCredentials } from '../../../redact.js';
+import { byText } from '../../../order.js';
 
 export interface FailureGroup {
   readonly reason: string;
@@ -40,7 +41,7 @@ export class Failures {
   /** The most frequent reason first. */
   groups(): FailureGroup[] {
     return [...this.byReason.values()].sort(
-      (a, b) => b.count - a.count || a.reason.localeCompare(b.reason),
+      (a, b) => b.count - a.count || byText(a.reason, b.reason),
     );
   }
 }

@@ -1,5 +1,6 @@
 import { PaceWindow } from './eta.js';
 import { Failures, type FailureGroup } from './failures.js';
+import { byText } from '../../../order.js';
 
 /**
  * The parts of a pipeline JobOutcome (src/pipeline/job.ts) that progress reads. Spelled out
@@ -101,7 +102,7 @@ export class BackfillTally {
       seconds: round1(this.elapsedSeconds()),
       rate: round1(this.rate()),
       // In name order, so that two runs' summaries compare line by line.
-      pings: Object.fromEntries([...this.bySystem].sort(([a], [b]) => a.localeCompare(b))),
+      pings: Object.fromEntries([...this.bySystem].sort(([a], [b]) => byText(a, b))),
       skipped: this.skipped,
       failed: this.failures.lines.length,
       failures: this.failures.groups(),
