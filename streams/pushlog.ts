@@ -37,8 +37,8 @@ export class PushlogSource {
   }
 
   /**
-   * The range's first page, asked for on the first call only: a backfill's plan reads the
-   * repository's newest push from it while the store opens, and jobs() begins with it.
+   * The range's first page, asked for on the first call only (a source is read once): a
+   * backfill's plan reads the repository's newest push from it, and jobs() begins with it.
    */
   firstPage(): Promise<PushlogPage> {
     if (this.first === undefined) {
