@@ -6,12 +6,17 @@
  *   optional native binding, which this service never installs.
  * - RxJS comes from its ES-module build. Its package's `node` condition names the CommonJS
  *   build, which brings every operator (330 KB) where the commands use a few (33 KB once
- *   tree-shaken); a command started about 20 ms sooner without them.
+ *   tree-shaken): `backfill-pushlog --help` runs 12% fewer instructions without them.
  * - An ES-module bundle has no `require`; the banner gives it one for the CommonJS packages
  *   bundled inside that load Node's own modules with it.
  */
 import { build } from 'esbuild';
 import { chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+// Wherever npm put RxJS: its package.json is exported, its ES-module entry is not.
+const rxjsRoot = dirname(createRequire(import.meta.url).resolve('rxjs/package.json'));
 
 const commands = readdirSync('src/cli', { withFileTypes: true })
   .filter((entry) => entry.isDirectory() && entry.name !== 'shared')
@@ -27,7 +32,7 @@ await build({
   format: 'esm',
   sourcemap: true,
   external: ['better-sqlite3', 'pg-native'],
-  alias: { rxjs: './node_modules/rxjs/dist/esm/index.js' },
+  alias: { rxjs: join(rxjsRoot, 'dist/esm/index.js') },
   banner: {
     js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
   },

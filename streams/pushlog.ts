@@ -52,7 +52,7 @@ export class PushlogSource {
   async *jobs(): AsyncGenerator<Job> {
     const { repository, end } = this.range;
     let cursor = this.range.start;
-    // Stopped before the first push was asked for: nothing is fetched at all.
+    // Stopped before the first push was asked for: nothing (more) is fetched.
     if (this.stopped) return;
     let next: Promise<PushlogPage> | undefined = this.firstPage();
     while (!this.stopped && next !== undefined) {

@@ -26,9 +26,10 @@ const MIB = 1024 * 1024;
 
 /**
  * An HTTP client for one upstream, with its own keep-alive connections. Each request waits for
- * a slot of its host in the shared HostLimits; its answer reaches the caller after pending I/O. Each attempt has a deadline for the whole exchange,
- * body included (an idle timeout would let an upstream that sends a byte now and then hold
- * it forever), past which its socket is destroyed. Transient failures (network errors,
+ * a slot of its host in the shared HostLimits; its answer, read in the slot, reaches the caller
+ * after pending I/O (afterPendingIo). Each attempt has a deadline for the whole exchange, body
+ * included (an idle timeout would let an upstream that sends a byte now and then hold it
+ * forever), past which its socket is destroyed. Transient failures (network errors,
  * deadlines, 429, 5xx, or a handler's transient PipelineError) are retried with exponential
  * backoff and full jitter (cockatiel's retry policy), permanent ones are not. Bodies always
  * arrive as streams, so an answer is counted as it comes and never held past

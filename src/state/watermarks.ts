@@ -88,15 +88,17 @@ const settle = async (
   return advance(conn, trx, repository);
 };
 
-export const watermark = (conn: Connection, repository: string): Promise<number | undefined> =>
-  conn.run(async (db) => {
-    const row = await db
-      .selectFrom('watermarks')
-      .select('pushId')
-      .where('repository', '=', repository)
-      .executeTakeFirst();
-    return row?.pushId;
+/** The push the repository's watermark stands at; undefined while it has none. */
+export const watermark = async (
+  conn: Connection,
+  repository: string,
+): Promise<number | undefined> => {
+  const [row] = await conn.query({
+    text: 'select push_id from watermarks where repository = ?',
+    values: [repository],
   });
+  return row === undefined ? undefined : Number(row.push_id);
+};
 
 /**
  * Creates the repository's watermark at the push before `pushId`, if there is none. Only for
@@ -129,11 +131,12 @@ export const startWatermark = async (
 };
 
 /**
- * Records the push as settled, then moves the repository's watermark over it if it has one.
- * The two fixed statements first run once per push, for every push a backfill settles too
- * (a backfill starts no watermark): as text, not built with Kysely, like claims.ts's. The
- * insert is committed before the watermark is taken, which is all `advance` needs: a writer
- * that finds no watermark leaves its push to startWatermark, whose walk comes after it.
+ * Records the push as settled and moves the repository's watermark over it, in one write
+ * transaction, where the repository has a watermark (the worker's). Where it has none (a
+ * backfill's, which starts none), only the record is written, as one fixed statement: going
+ * through Kysely's query building and transaction for every push cost a backfill more than
+ * SQLite took to run it. A watermark started meanwhile (startWatermark) may have walked
+ * before that record was committed, so the repository is looked at again after it.
  */
 export const pushSettled = async (
   conn: Connection,
@@ -141,18 +144,16 @@ export const pushSettled = async (
   pushId: PushId,
   at: number,
 ): Promise<number | undefined> => {
+  const settleAll = () => conn.write((trx) => settle(conn, trx, repository, pushId, at));
+  if ((await watermark(conn, repository)) !== undefined) return settleAll();
   await conn.query({
     text:
       'insert into pushes (repository, push_id, settled_at) values (?, ?, ?) ' +
       'on conflict (repository, push_id) do nothing',
     values: [repository, pushId, at],
   });
-  const marks = await conn.query({
-    text: 'select 1 from watermarks where repository = ?',
-    values: [repository],
-  });
-  if (marks.length === 0) return undefined;
-  return conn.write((trx) => advance(conn, trx, repository));
+  // The insert again changes nothing; the walk then takes the push in.
+  return (await watermark(conn, repository)) === undefined ? undefined : settleAll();
 };
 
 export const park = (conn: Connection, parked: CheckedParkRequest, at: number): Promise<void> =>

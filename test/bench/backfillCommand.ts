@@ -133,10 +133,12 @@ const backfill = (env: Record<string, string>, repository: string): Promise<Run>
   );
 };
 
-const showBreakdown = (w: WallBreakdown): string =>
-  `wall seen from hg: start-up ${w.startSeconds.toFixed(2)} s before the first request, ` +
-  `answering ${w.busySeconds.toFixed(2)} s, slots left idle ${w.idleSeconds.toFixed(2)} s, ` +
-  `tail ${w.tailSeconds.toFixed(2)} s after the last answer`;
+const showBreakdown = (w: WallBreakdown | undefined): string =>
+  w === undefined
+    ? 'hg answered nothing'
+    : `wall seen from hg: start-up ${w.startSeconds.toFixed(2)} s before the first request, ` +
+      `answering ${w.busySeconds.toFixed(2)} s, slots left idle ${w.idleSeconds.toFixed(2)} s, ` +
+      `tail ${w.tailSeconds.toFixed(2)} s after the last answer`;
 
 const data = syntheticFixtures({ repoPath: REPO_PATH, pushes });
 const changesets = pushes * 3;

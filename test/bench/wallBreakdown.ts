@@ -4,6 +4,7 @@
  * answer (busy, plus the slots it left idle there, as seconds of all slots idle), and after
  * its last answer (the tail: the last changesets' other requests, the store's last writes,
  * exit). The three add up to the wall, as the bench measured it around the child process.
+ * Undefined when the upstream answered nothing.
  */
 export interface Answer {
   readonly arrivedMs: number;
@@ -24,10 +25,17 @@ export const wallBreakdown = (
   closedMs: number,
   answers: readonly Answer[],
   concurrency: number,
-): WallBreakdown => {
-  const first = Math.min(...answers.map((a) => a.arrivedMs));
-  const last = Math.max(...answers.map((a) => a.finishedMs));
-  const answering = answers.reduce((sum, a) => sum + (a.finishedMs - a.arrivedMs), 0);
+): WallBreakdown | undefined => {
+  if (answers.length === 0) return undefined;
+  // A loop, not Math.min(...spread): a long run has more answers than arguments may be.
+  let first = Infinity;
+  let last = -Infinity;
+  let answering = 0;
+  for (const { arrivedMs, finishedMs } of answers) {
+    first = Math.min(first, arrivedMs);
+    last = Math.max(last, finishedMs);
+    answering += finishedMs - arrivedMs;
+  }
   const busy = answering / concurrency;
   return {
     startSeconds: (first - spawnedMs) / 1000,

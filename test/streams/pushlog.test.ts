@@ -242,6 +242,22 @@ test('paging: the default page size of the command (100) over 250 pushes', async
   assertBoundedPages(t, fx, 100);
 });
 
+test('firstPage(): asked for once, and the pushes begin with it', async (t) => {
+  const { fx, clients, repository } = await setup(t, 30);
+  const source = new PushlogSource(clients.hg, { repository, start: 0, end: 25 }, 10);
+  const first = await source.firstPage();
+  t.is(first.lastpushid, 30);
+  t.is(source.firstPage(), source.firstPage(), 'the same request every time');
+  t.deepEqual(pageRequests(fx), [{ start: 0, end: 10 }]);
+  const jobs = await drain(source);
+  t.deepEqual(jobs.map(pushIdOf), range(1, 25));
+  t.deepEqual(pageRequests(fx), [
+    { start: 0, end: 10 },
+    { start: 10, end: 20 },
+    { start: 20, end: 25 },
+  ]);
+});
+
 test('pull: a page is read only when its pushes are asked for, with one page ahead', async (t) => {
   const { fx, clients, repository } = await setup(t, 200);
   const source = new PushlogSource(clients.hg, { repository, start: 0, end: 200 }, 10);

@@ -37,9 +37,10 @@ export class Cancellation {
 /**
  * Resolves once the I/O already waiting has been handled (setImmediate runs after the event
  * loop's poll phase). Http hands each answer on this way: the answers that arrived together
- * are all read, and their hosts' next requests sent, before any caller's work on one of them
- * (decoding, the next stage's requests, the store's writes) takes the thread. A busy backfill
- * otherwise kept hg's slots idle while answers waited their turn (docs/benchmarks.md).
+ * are all read and decoded (in their slots), and their hosts' next requests sent as the
+ * slots free, before any caller's work on one of them (classifying, the next stage's
+ * requests, the store's writes) takes the thread. A busy backfill otherwise kept hg's slots
+ * idle while answers waited their turn (docs/benchmarks.md).
  */
 export const afterPendingIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

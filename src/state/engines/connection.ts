@@ -20,9 +20,11 @@ export type Row = Record<string, unknown>;
 export interface Connection {
   readonly engine: Engine;
   /**
-   * Runs one statement and answers its rows. For the few statements every changeset runs
-   * (claims.ts): as fixed text they skip Kysely's query building, which took more CPU than
-   * SQLite took to run them (docs/benchmarks.md). Everything else goes through `run`.
+   * Runs one statement and answers its rows, keyed by the columns' own names (snake_case,
+   * on both engines). For the few statements every changeset or push runs (claims.ts, and
+   * watermarks.ts's watermark and pushSettled): as fixed text they skip Kysely's query
+   * building, which took more CPU than SQLite took to run them (docs/benchmarks.md).
+   * Everything else goes through `run`.
    */
   query(statement: Statement): Promise<Row[]>;
   /** Runs the statements in one write transaction, as `write` does. */

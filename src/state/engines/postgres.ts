@@ -97,9 +97,10 @@ export const connectPostgres = async (
   return {
     engine: 'postgres',
     rowLocks: true,
-    query: async (statement) => (await db.executeQuery(compiled(statement))).rows,
+    // Through `base`: the rows keep the columns' own names, as SQLite's do.
+    query: async (statement) => (await base.executeQuery(compiled(statement))).rows,
     writeAll: (all) =>
-      db.transaction().execute(async (trx) => {
+      base.transaction().execute(async (trx) => {
         for (const statement of all) await trx.executeQuery(compiled(statement));
       }),
     run: (fn) => fn(db),
