@@ -739,16 +739,23 @@ const cleanUp = async (state: RunState): Promise<string[]> => {
   const left: string[] = [];
   await state.worker?.kill();
   await state.fx?.close().catch(() => undefined);
-  if (state.admin !== undefined && state.names !== undefined) {
-    await state.admin.deleteQueues(state.names.queue, state.names.failedQueue);
-    for (const queue of [state.names.queue, state.names.failedQueue]) {
+  const { names } = state;
+  if (state.admin !== undefined && names !== undefined) {
+    // Everything the worker declared: its queue, the failed queue, the delay queues, and
+    // the failed, delay and retry exchanges.
+    await state.admin.removeWorkerObjects(names);
+    const queues = [names.queue, names.failedQueue, ...names.retrySteps.map((s) => s.queue)];
+    for (const queue of queues) {
       if (await state.admin.queueExists(queue)) left.push(queue);
     }
   }
-  if (state.names !== undefined) {
-    // deleteQueues removes it; once more in case the queue was never made.
-    await deleteExchange(state.names.failedExchange);
-    if (await exchangeExists(state.names.failedExchange)) left.push(state.names.failedExchange);
+  if (names !== undefined) {
+    const exchanges = [names.failedExchange, names.delayExchange, names.retryExchange];
+    for (const exchange of exchanges) {
+      // removeWorkerObjects removes them; once more in case the admin never connected.
+      await deleteExchange(exchange);
+      if (await exchangeExists(exchange)) left.push(exchange);
+    }
   }
   if (state.exchange !== undefined) {
     await deleteExchange(state.exchange);
