@@ -93,10 +93,20 @@ export class SqlStore implements Store {
     );
     this.#watermarked.add(repository);
   }
-  pushSettled(repository: string, pushId: number) {
-    return this.#do('pushSettled', () =>
-      watermarks.pushSettled(this.#conn, repository, checkedPushId(pushId), this.#parts.now()),
+  /** The worker's pushes skip the look for a watermark once one was seen here. */
+  async pushSettled(repository: string, pushId: number) {
+    const seen = this.#watermarked.has(repository);
+    const mark = await this.#do('pushSettled', () =>
+      watermarks.pushSettled(
+        this.#conn,
+        repository,
+        checkedPushId(pushId),
+        this.#parts.now(),
+        seen,
+      ),
     );
+    if (mark !== undefined) this.#watermarked.add(repository);
+    return mark;
   }
   gitWatermark(repository: string) {
     return this.#do('gitWatermark', () => git.gitWatermark(this.#conn, repository));

@@ -137,15 +137,18 @@ export const startWatermark = async (
  * through Kysely's query building and transaction for every push cost a backfill more than
  * SQLite took to run it. A watermark started meanwhile (startWatermark) may have walked
  * before that record was committed, so the repository is looked at again after it.
+ * `watermarkSeen`: the caller has seen this repository's watermark (they are never deleted),
+ * so the first look is skipped.
  */
 export const pushSettled = async (
   conn: Connection,
   repository: string,
   pushId: PushId,
   at: number,
+  watermarkSeen: boolean,
 ): Promise<number | undefined> => {
   const settleAll = () => conn.write((trx) => settle(conn, trx, repository, pushId, at));
-  if ((await watermark(conn, repository)) !== undefined) return settleAll();
+  if (watermarkSeen || (await watermark(conn, repository)) !== undefined) return settleAll();
   await conn.query({
     text:
       'insert into pushes (repository, push_id, settled_at) values (?, ?, ?) ' +
