@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { closedPort } from './support/pushgateway.js';
+import { closedPort } from './support/standIns/pushgateway.js';
 import { SERVICES, servicesDown } from './support/servicesUp.js';
 import { ROOT } from './support/root.js';
 

@@ -15,8 +15,8 @@ import { promisify } from 'node:util';
 import amqplib from 'amqplib';
 import { pulseNames } from '../streams/pulse/connection/names.js';
 import { commandPath, runCommand, type Finished } from './support/cli.js';
-import { recordedFixtures } from './support/fixtureData.js';
-import { brokerEntities } from './support/standInBroker.js';
+import { recordedFixtures } from './support/data/fixtureData.js';
+import { brokerEntities } from './support/standIns/standInBroker.js';
 import { until } from './support/wait.js';
 import { ROOT } from './support/root.js';
 

@@ -39,8 +39,8 @@ import { configureLog } from '../../src/log.js';
 import { pipeline } from '../../src/pipeline/index.js';
 import { telemetrySink } from '../../src/sinks/telemetry.js';
 import { CountingLimits } from '../support/countingLimits.js';
-import { startFixtures, type Upstream } from '../support/fixtureServer.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { startFixtures, type Upstream } from '../support/standIns/fixtureServer.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
 import {
   createBenchDatabase,
   describeLedgerCalls,
@@ -54,8 +54,8 @@ import {
   type LedgerCalls,
   type MachineCpu,
   type StoreKind,
-} from './benchStore.js';
-import { transpileForNode } from './plainNode.js';
+} from './support/benchStore.js';
+import { transpileForNode } from './support/plainNode.js';
 
 const MiB = 1024 * 1024;
 const SELF = fileURLToPath(import.meta.url);

@@ -30,10 +30,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandPath } from '../support/cli.js';
-import { startFixtures } from '../support/fixtureServer.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
-import { median } from './benchStore.js';
-import { wallBreakdown, type WallBreakdown } from './wallBreakdown.js';
+import { startFixtures } from '../support/standIns/fixtureServer.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
+import { median } from './support/benchStore.js';
+import { wallBreakdown, type WallBreakdown } from './support/wallBreakdown.js';
 
 const REPO_PATH = 'integration/autoland';
 const COMMAND = process.env.BACKFILL_BENCH_COMMAND ?? commandPath('backfillPushlog');
@@ -60,7 +60,7 @@ if (profAt !== -1 && (profArg === undefined || profArg.startsWith('--')))
 // Absolute: each run's command works in a temporary directory of its own, removed after it.
 const profDir = profArg === undefined ? undefined : resolve(profArg);
 const profile = profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
-const THREAD_CPU = fileURLToPath(new URL('./threadCpu.mjs', import.meta.url));
+const THREAD_CPU = fileURLToPath(new URL('./support/threadCpu.mjs', import.meta.url));
 
 interface Run {
   readonly code: number | null;

@@ -20,8 +20,8 @@ import {
   sameTotals,
   showTotals,
   type Totals,
-} from './patch.js';
-import { transpileForNode } from './plainNode.js';
+} from './support/patch.js';
+import { transpileForNode } from './support/plainNode.js';
 
 interface Timing {
   totals: Totals;

@@ -31,17 +31,17 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FixtureData } from '../support/fixtureData.js';
-import { startFixtures } from '../support/fixtureServer.js';
-import { withoutFilesAndDiff, writeJsonRevFile } from '../support/hgJsonRev.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import type { FixtureData } from '../support/data/fixtureData.js';
+import { startFixtures } from '../support/standIns/fixtureServer.js';
+import { withoutFilesAndDiff, writeJsonRevFile } from '../support/data/hgJsonRev.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
 import {
   generatePatch,
   parseDiffstatSummary,
   sameTotals,
   showTotals,
   type Totals,
-} from './patch.js';
+} from './support/patch.js';
 import { commandPath } from '../support/cli.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -19,8 +19,8 @@ import { pipeline } from '../../src/pipeline/index.js';
 import type { Job } from '../../src/pipeline/job.js';
 import { dryRun } from '../../src/pipeline/ledger.js';
 import { MemorySink } from '../../src/sinks/memory.js';
-import { startFixtures } from '../support/fixtureServer.js';
-import { recordedGitHub, startGitHub } from '../support/githubStandIn.js';
+import { startFixtures } from '../support/standIns/fixtureServer.js';
+import { recordedGitHub, startGitHub } from '../support/standIns/githubStandIn.js';
 
 configureLog({ level: 'silent' });
 

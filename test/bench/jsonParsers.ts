@@ -25,10 +25,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CHANGESET_FIELDS } from '../../src/clients/json/jsonRev.js';
 import { JsonFieldPicker } from '../../src/clients/json/picker.js';
-import { withoutFilesAndDiff, writeJsonRevFile } from '../support/hgJsonRev.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
-import { generatePatch } from './patch.js';
-import { transpileForNode } from './plainNode.js';
+import { withoutFilesAndDiff, writeJsonRevFile } from '../support/data/hgJsonRev.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
+import { generatePatch } from './support/patch.js';
+import { transpileForNode } from './support/plainNode.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SELF = relative(ROOT, fileURLToPath(import.meta.url));

@@ -37,8 +37,8 @@ import type { Job } from '../../src/pipeline/job.js';
 import type { Ledger } from '../../src/pipeline/ledger.js';
 import { telemetrySink } from '../../src/sinks/telemetry.js';
 import { CountingLimits } from '../support/countingLimits.js';
-import { startFixtures } from '../support/fixtureServer.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { startFixtures } from '../support/standIns/fixtureServer.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
 import {
   STORE_KINDS,
   createBenchDatabase,
@@ -46,8 +46,8 @@ import {
   openBenchLedger,
   type LedgerCalls,
   type StoreKind,
-} from './benchStore.js';
-import { transpileForNode } from './plainNode.js';
+} from './support/benchStore.js';
+import { transpileForNode } from './support/plainNode.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SELF = relative(ROOT, fileURLToPath(import.meta.url));

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { hostHealth } from '../../src/clients/index.js';
 import { HostLimits } from '../../src/clients/hostLimits.js';
 import { Http } from '../../src/clients/http.js';
-import { median } from './benchStore.js';
+import { median } from './support/benchStore.js';
 
 const WAYS = ['node', 'node+signal', 'Http', 'Http+health'] as const;
 type Way = (typeof WAYS)[number];

@@ -43,10 +43,10 @@ import amqplib from 'amqplib';
 import { configureLog } from '../../src/log.js';
 import { pulseNames } from '../../streams/pulse/connection/names.js';
 import { Admin, BROKER, createPulseUser, type PulseUser } from '../support/broker.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
-import { changegroupMessage } from '../support/messages.js';
-import { generatePatch, sameTotals, showTotals, type Totals } from './patch.js';
-import { transpileForNode } from './plainNode.js';
+import { startFixtures, type Fixtures } from '../support/standIns/fixtureServer.js';
+import { changegroupMessage } from '../support/data/messages.js';
+import { generatePatch, sameTotals, showTotals, type Totals } from './support/patch.js';
+import { transpileForNode } from './support/plainNode.js';
 import {
   rawRevRequest,
   SOAK_REPO,
@@ -55,19 +55,19 @@ import {
   MAX_CHANGESETS_PER_PUSH,
   type Expected,
   type SoakData,
-} from './soakFixtures.js';
+} from './support/soakFixtures.js';
 import type {
   FromSoakWorker,
   SoakSample,
   SoakStatus,
   SoakWorkerSpec,
   ToSoakWorker,
-} from './soakWorker.js';
+} from './support/soakWorker.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WORKER_SCRIPT = relative(
   ROOT,
-  join(dirname(fileURLToPath(import.meta.url)), 'soakWorker.ts'),
+  join(dirname(fileURLToPath(import.meta.url)), 'support', 'soakWorker.ts'),
 );
 const ADMIN_URL = `amqp://guest:guest@${BROKER.host}:${BROKER.port}`;
 

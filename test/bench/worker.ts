@@ -52,9 +52,9 @@ import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { Worker } from '../../src/worker/worker.js';
 import { Admin, BROKER, HGPUSH_EXCHANGE, createPulseUser } from '../support/broker.js';
 import { CountingLimits } from '../support/countingLimits.js';
-import { startFixtures, type Fixtures, type Upstream } from '../support/fixtureServer.js';
-import { changegroupMessage } from '../support/messages.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { startFixtures, type Fixtures, type Upstream } from '../support/standIns/fixtureServer.js';
+import { changegroupMessage } from '../support/data/messages.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
 import {
   createBenchDatabase,
   describeLedgerCalls,
@@ -68,8 +68,8 @@ import {
   type LedgerCalls,
   type MachineCpu,
   type StoreKind,
-} from './benchStore.js';
-import { transpileForNode } from './plainNode.js';
+} from './support/benchStore.js';
+import { transpileForNode } from './support/plainNode.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SELF = relative(ROOT, fileURLToPath(import.meta.url));

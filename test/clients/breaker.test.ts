@@ -13,7 +13,7 @@ import { TelemetryClient } from '../../src/clients/telemetry.js';
 import type { Ping } from '../../src/codecs/ping.js';
 import { PipelineError } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
+import { startFixtures, type Fixtures } from '../support/standIns/fixtureServer.js';
 import { capturingLog, Switch } from '../support/outage.js';
 import { until } from '../support/wait.js';
 import { AUTOLAND } from './upstreams.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { Readable } from 'node:stream';
 import { AnswerTooLarge, PipelineError, UndecodableAnswer } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
-import { jsonWithHugeString } from '../support/hugeJson.js';
+import { jsonWithHugeString } from '../support/data/hugeJson.js';
 import { MIB, upstreams } from './upstreams.js';
 
 configureLog({ level: 'silent' });

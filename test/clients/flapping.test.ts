@@ -10,7 +10,7 @@ import { HgClient } from '../../src/clients/hgmo.js';
 import { HostLimits } from '../../src/clients/hostLimits.js';
 import { Http } from '../../src/clients/http.js';
 import { configureLog } from '../../src/log.js';
-import { startFixtures } from '../support/fixtureServer.js';
+import { startFixtures } from '../support/standIns/fixtureServer.js';
 import { sleep } from '../support/wait.js';
 import { AUTOLAND } from './upstreams.js';
 

@@ -14,9 +14,9 @@ import {
   UndecodableAnswer,
 } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
-import { FIXTURES_DIR } from '../support/fixtureData.js';
-import { jsonRevStream, withoutFilesAndDiff } from '../support/hgJsonRev.js';
-import { jsonWithHugeString, syntheticPatchLines } from '../support/hugeJson.js';
+import { FIXTURES_DIR } from '../support/data/fixtureData.js';
+import { jsonRevStream, withoutFilesAndDiff } from '../support/data/hgJsonRev.js';
+import { jsonWithHugeString, syntheticPatchLines } from '../support/data/hugeJson.js';
 import { AUTOLAND, eventually, MIB, upstreams } from './upstreams.js';
 
 configureLog({ level: 'silent' });

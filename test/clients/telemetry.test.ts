@@ -4,8 +4,8 @@ import { createTelemetryClient } from '../../src/clients/index.js';
 import type { Ping } from '../../src/codecs/ping.js';
 import { AnswerTooLarge, PipelineError } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
-import { startFixtures } from '../support/fixtureServer.js';
-import { jsonWithHugeString } from '../support/hugeJson.js';
+import { startFixtures } from '../support/standIns/fixtureServer.js';
+import { jsonWithHugeString } from '../support/data/hugeJson.js';
 
 configureLog({ level: 'silent' });
 

@@ -17,7 +17,7 @@ import { PushlogPage } from '../../src/codecs/pushlog.js';
 import { decodeWith } from '../../src/codecs/report.js';
 import { UndecodableAnswer } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
-import { FIXTURES_DIR } from '../support/fixtureData.js';
+import { FIXTURES_DIR } from '../support/data/fixtureData.js';
 import { AUTOLAND, upstreams } from './upstreams.js';
 
 configureLog({ level: 'silent' });

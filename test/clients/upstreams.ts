@@ -3,7 +3,7 @@ import { BugzillaClient } from '../../src/clients/bugzilla.js';
 import { HgClient } from '../../src/clients/hgmo.js';
 import { HostLimits } from '../../src/clients/hostLimits.js';
 import { Http, type HttpOptions } from '../../src/clients/http.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
+import { startFixtures, type Fixtures } from '../support/standIns/fixtureServer.js';
 
 export const AUTOLAND = 'integration/autoland';
 

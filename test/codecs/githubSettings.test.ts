@@ -2,7 +2,7 @@ import test from 'ava';
 import { PulseSettings, UpstreamSettings } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';
 import { MASK } from '../../src/redact.js';
-import { brokenUrls, leakedPart, titled } from '../support/brokenUrls.js';
+import { brokenUrls, leakedPart, titled } from '../support/data/brokenUrls.js';
 
 test('the GitHub settings default as the issue says; github.com is an allowed host', (t) => {
   const read = readSettings(UpstreamSettings, {});

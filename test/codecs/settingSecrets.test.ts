@@ -1,6 +1,6 @@
 /**
  * Every URL-shaped setting refuses a URL whose password was got wrong, and the refusal names
- * the setting without a part of the password. (test/cli/settingSecrets.test.ts runs the
+ * the setting without a part of the password. (test/cli/shared/settingSecrets.test.ts runs the
  * commands; this tries every way on every setting, in-process.)
  */
 import test from 'ava';
@@ -14,7 +14,7 @@ import {
 } from '../../src/codecs/settings.js';
 import { readSettings } from '../../src/config.js';
 import { parseDatabaseUrl } from '../../src/state/engines/databaseUrl.js';
-import { brokenUrls, leakedPart, titled } from '../support/brokenUrls.js';
+import { brokenUrls, leakedPart, titled } from '../support/data/brokenUrls.js';
 
 const PULSE = {
   PULSE_USERNAME: 'someone',

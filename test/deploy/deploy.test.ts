@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Admin, createPulseUser, removeTestBroker } from '../support/broker.js';
 import { startConsumingWorker } from '../support/cli.js';
-import { startFixtures } from '../support/fixtureServer.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { startFixtures } from '../support/standIns/fixtureServer.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
 import { ROOT } from '../support/root.js';
 
 const DEPLOY = join(ROOT, 'deploy');

@@ -10,7 +10,7 @@ import type { Diffstat, Ping } from '../../src/codecs/ping.js';
 import { PushlogPage } from '../../src/codecs/pushlog.js';
 import { PipelineError, StoreClosed } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
-import { decoded } from '../support/decoded.js';
+import { decoded } from '../support/data/decoded.js';
 import { claim } from '../../src/pipeline/operators/claim.js';
 import { classify } from '../../src/pipeline/operators/classify.js';
 import { encodePing } from '../../src/pipeline/operators/encodePing.js';

@@ -20,9 +20,9 @@ import type { Job, JobOutcome, Outcome } from '../../src/pipeline/job.js';
 import { MemorySink } from '../../src/sinks/memory.js';
 import { changesetJobs } from '../../streams/changeset.js';
 import { replayJobs } from '../../streams/pulse/messages/recording.js';
-import { FIXTURES_DIR, recordedFixtures, type Pushlog } from '../support/fixtureData.js';
+import { FIXTURES_DIR, recordedFixtures, type Pushlog } from '../support/data/fixtureData.js';
 import { CountingLimits } from '../support/countingLimits.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
+import { startFixtures, type Fixtures } from '../support/standIns/fixtureServer.js';
 
 configureLog({ level: 'silent' });
 

@@ -11,8 +11,8 @@ import { MemorySink } from '../../src/sinks/memory.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { telemetrySink } from '../../src/sinks/telemetry.js';
 import { documentId } from '../../src/rules/ping.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { startFixtures, type Fixtures } from '../support/standIns/fixtureServer.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
 
 configureLog({ level: 'silent' });
 const REPO = 'integration/autoland';

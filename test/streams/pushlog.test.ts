@@ -9,8 +9,8 @@ import type { Job } from '../../src/pipeline/job.js';
 import { mergePulled } from '../../src/pipeline/operators/mergePulled.js';
 import { MemorySink } from '../../src/sinks/memory.js';
 import { PushlogSource } from '../../streams/pushlog.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { startFixtures, type Fixtures } from '../support/standIns/fixtureServer.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
 import { sleep, until } from '../support/wait.js';
 
 configureLog({ level: 'silent' });

@@ -15,9 +15,9 @@ import { pipeline } from '../../src/pipeline/index.js';
 import { dryRun } from '../../src/pipeline/ledger.js';
 import { pushOf, type Job, type JobOutcome } from '../../src/pipeline/job.js';
 import { stdoutSink } from '../../src/sinks/stdout.js';
-import { FIXTURES_DIR } from './fixtureData.js';
-import { startFixtures } from './fixtureServer.js';
-import { GITHUB_WEB, recordedGitHub, startGitHub } from './githubStandIn.js';
+import { FIXTURES_DIR } from './data/fixtureData.js';
+import { startFixtures } from './standIns/fixtureServer.js';
+import { GITHUB_WEB, recordedGitHub, startGitHub } from './standIns/githubStandIn.js';
 
 const STREAM = join(FIXTURES_DIR, 'pulse', 'autoland.ndjson');
 const GITHUB_STREAM = join(FIXTURES_DIR, 'pulse', 'github-push.ndjson');

@@ -29,10 +29,10 @@ import { dirname, join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import amqplib from 'amqplib';
 import { pulseNames, type PulseNames } from '../../streams/pulse/connection/names.js';
-import { FIXTURES_DIR, recordedFixtures } from './fixtureData.js';
-import { brokerEntities } from './standInBroker.js';
-import { startFixtures, type Fixtures } from './fixtureServer.js';
-import { gitHubExamples, startGitHub, type GitHubStandIn } from './githubStandIn.js';
+import { FIXTURES_DIR, recordedFixtures } from './data/fixtureData.js';
+import { brokerEntities } from './standIns/standInBroker.js';
+import { startFixtures, type Fixtures } from './standIns/fixtureServer.js';
+import { gitHubExamples, startGitHub, type GitHubStandIn } from './standIns/githubStandIn.js';
 
 const NAME = 'stand-in';
 const PULSE_STREAM = join(FIXTURES_DIR, 'pulse', 'autoland.ndjson');

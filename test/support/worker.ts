@@ -11,7 +11,7 @@ import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { hostsUpCheck } from '../../src/worker/pause.js';
 import { Worker } from '../../src/worker/worker.js';
 import type { PulseUser } from './broker.js';
-import type { Fixtures } from './fixtureServer.js';
+import type { Fixtures } from './standIns/fixtureServer.js';
 
 export interface TestWorker {
   readonly worker: Worker;

@@ -32,9 +32,13 @@ import {
   type PulseUser,
   removeTestBroker,
 } from '../support/broker.js';
-import { FIXTURES_DIR } from '../support/fixtureData.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
-import { recordedGitHub, startGitHub, type GitHubStandIn } from '../support/githubStandIn.js';
+import { FIXTURES_DIR } from '../support/data/fixtureData.js';
+import { startFixtures, type Fixtures } from '../support/standIns/fixtureServer.js';
+import {
+  recordedGitHub,
+  startGitHub,
+  type GitHubStandIn,
+} from '../support/standIns/githubStandIn.js';
 import { until } from '../support/wait.js';
 import { sqliteHarness } from '../state/sqliteHarness.js';
 import type { Harness } from '../state/harness.js';

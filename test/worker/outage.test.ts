@@ -21,10 +21,10 @@ import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { hostsUpCheck } from '../../src/worker/pause.js';
 import { Worker } from '../../src/worker/worker.js';
 import { Admin, createPulseUser, type PulseUser } from '../support/broker.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
-import { changegroupMessage } from '../support/messages.js';
+import { startFixtures, type Fixtures } from '../support/standIns/fixtureServer.js';
+import { changegroupMessage } from '../support/data/messages.js';
 import { Switch } from '../support/outage.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
 import { sleep, until } from '../support/wait.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });

@@ -18,7 +18,7 @@ import {
   warnsAt,
   WARN_EVERY_FAILURES,
 } from '../../src/worker/pushMetrics.js';
-import { closedPort, startGateway } from '../support/pushgateway.js';
+import { closedPort, startGateway } from '../support/standIns/pushgateway.js';
 import { until } from '../support/wait.js';
 
 interface Context {

@@ -21,10 +21,10 @@ import { Worker } from '../../src/worker/worker.js';
 import type { Harness } from '../state/harness.js';
 import { postgresHarness } from '../state/postgresHarness.js';
 import { Admin, createPulseUser, type PulseUser, removeTestBroker } from '../support/broker.js';
-import { startFixtures, type Fixtures } from '../support/fixtureServer.js';
-import { changegroupMessage } from '../support/messages.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
-import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
+import { startFixtures, type Fixtures } from '../support/standIns/fixtureServer.js';
+import { changegroupMessage } from '../support/data/messages.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
+import { startTcpProxy, type TcpProxy } from '../support/standIns/tcpProxy.js';
 import { sleep, until } from '../support/wait.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });

@@ -7,8 +7,8 @@ import { dryRun } from '../../src/pipeline/ledger.js';
 import { MemorySink } from '../../src/sinks/memory.js';
 import { WorkerMetrics } from '../../src/worker/metrics.js';
 import { Worker } from '../../src/worker/worker.js';
-import { startFixtures } from '../support/fixtureServer.js';
-import { syntheticFixtures } from '../support/syntheticFixtures.js';
+import { startFixtures } from '../support/standIns/fixtureServer.js';
+import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
 
 configureLog({ level: 'silent' });
 

@@ -20,8 +20,8 @@ import {
   type PulseUser,
   removeTestBroker,
 } from '../../support/broker.js';
-import { FIXTURES_DIR } from '../../support/fixtureData.js';
-import { changegroupMessage } from '../../support/messages.js';
+import { FIXTURES_DIR } from '../../support/data/fixtureData.js';
+import { changegroupMessage } from '../../support/data/messages.js';
 import { until } from '../../support/wait.js';
 
 configureLog({ level: 'silent' });

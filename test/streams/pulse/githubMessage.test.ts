@@ -6,8 +6,8 @@ import {
   type GitHubPushReader,
 } from '../../../streams/pulse/messages/githubMessage.js';
 import { messageReader } from '../../../streams/pulse/messages/readers.js';
-import { FIXTURES_DIR } from '../../support/fixtureData.js';
-import { changegroupMessage } from '../../support/messages.js';
+import { FIXTURES_DIR } from '../../support/data/fixtureData.js';
+import { changegroupMessage } from '../../support/data/messages.js';
 
 const READER: GitHubPushReader = {
   webUrl: 'https://github.com',

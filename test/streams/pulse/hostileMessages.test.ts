@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { pulseNames } from '../../../streams/pulse/connection/names.js';
 import { configureLog } from '../../../src/log.js';
 import { Admin, createPulseUser, type PulseUser, removeTestBroker } from '../../support/broker.js';
-import { startFixtures, type Fixtures } from '../../support/fixtureServer.js';
-import { hostileBody, oversizedBody } from '../../support/hostileBodies.js';
-import { changegroupMessage } from '../../support/messages.js';
-import { syntheticFixtures } from '../../support/syntheticFixtures.js';
+import { startFixtures, type Fixtures } from '../../support/standIns/fixtureServer.js';
+import { hostileBody, oversizedBody } from '../../support/data/hostileBodies.js';
+import { changegroupMessage } from '../../support/data/messages.js';
+import { syntheticFixtures } from '../../support/data/syntheticFixtures.js';
 import { until } from '../../support/wait.js';
 import { startWorker, type TestWorker } from '../../support/worker.js';
 

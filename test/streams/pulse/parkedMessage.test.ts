@@ -1,6 +1,6 @@
 import test from 'ava';
 import { summarizeParked } from '../../../streams/pulse/parked/parkedMessage.js';
-import { changegroupMessage } from '../../support/messages.js';
+import { changegroupMessage } from '../../support/data/messages.js';
 
 const REPO = 'https://hg.mozilla.org/integration/autoland';
 const headers = {

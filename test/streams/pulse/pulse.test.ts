@@ -13,10 +13,10 @@ import { configureLog } from '../../../src/log.js';
 import type { JobOutcome } from '../../../src/pipeline/job.js';
 import { MemorySink } from '../../../src/sinks/memory.js';
 import { Admin, createPulseUser, type PulseUser } from '../../support/broker.js';
-import { FIXTURES_DIR } from '../../support/fixtureData.js';
-import { startFixtures, type Fixtures } from '../../support/fixtureServer.js';
-import { changegroupMessage, otherMessage } from '../../support/messages.js';
-import { SYNTHETIC_DIFFSTAT, syntheticFixtures } from '../../support/syntheticFixtures.js';
+import { FIXTURES_DIR } from '../../support/data/fixtureData.js';
+import { startFixtures, type Fixtures } from '../../support/standIns/fixtureServer.js';
+import { changegroupMessage, otherMessage } from '../../support/data/messages.js';
+import { SYNTHETIC_DIFFSTAT, syntheticFixtures } from '../../support/data/syntheticFixtures.js';
 import { sleep, until } from '../../support/wait.js';
 import { startWorker, type TestWorker } from '../../support/worker.js';
 

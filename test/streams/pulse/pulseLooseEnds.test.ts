@@ -20,8 +20,8 @@ import type { PulseNames } from '../../../streams/pulse/connection/names.js';
 import { MAIN_QUEUE_GONE, summarizeParked } from '../../../streams/pulse/parked/parkedMessage.js';
 import { PulseSource } from '../../../streams/pulse/source.js';
 import { Admin, BROKER, createPulseUser, type PulseUser } from '../../support/broker.js';
-import { startFixtures, type Fixtures } from '../../support/fixtureServer.js';
-import { syntheticFixtures } from '../../support/syntheticFixtures.js';
+import { startFixtures, type Fixtures } from '../../support/standIns/fixtureServer.js';
+import { syntheticFixtures } from '../../support/data/syntheticFixtures.js';
 import { until } from '../../support/wait.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });

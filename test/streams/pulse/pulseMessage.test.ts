@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPulseMessage } from '../../../streams/pulse/messages/message.js';
-import { FIXTURES_DIR } from '../../support/fixtureData.js';
-import { hostileBody, hostilePushId, oversizedBody } from '../../support/hostileBodies.js';
-import { changegroupMessage, otherMessage } from '../../support/messages.js';
+import { FIXTURES_DIR } from '../../support/data/fixtureData.js';
+import { hostileBody, hostilePushId, oversizedBody } from '../../support/data/hostileBodies.js';
+import { changegroupMessage, otherMessage } from '../../support/data/messages.js';
 
 const HG = ['hg.mozilla.org'];
 const AUTOLAND = 'https://hg.mozilla.org/integration/autoland';

@@ -35,9 +35,9 @@ import {
   createPulseUser,
   type PulseUser,
 } from '../../support/broker.js';
-import { startFixtures, type Fixtures } from '../../support/fixtureServer.js';
-import { changegroupMessage } from '../../support/messages.js';
-import { syntheticFixtures } from '../../support/syntheticFixtures.js';
+import { startFixtures, type Fixtures } from '../../support/standIns/fixtureServer.js';
+import { changegroupMessage } from '../../support/data/messages.js';
+import { syntheticFixtures } from '../../support/data/syntheticFixtures.js';
 import { until } from '../../support/wait.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
