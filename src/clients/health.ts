@@ -75,10 +75,13 @@ export class HostHealth {
     }));
   }
 
-  /** The hosts down now or gone down at `time` or after (and maybe back already). */
+  /**
+   * The hosts down at any moment from `time` on: down now, gone down since, or come back
+   * since (a job that started while the store was down and failed once it was back).
+   */
   downSince(time: number): string[] {
     return [...this.watched.values()]
-      .filter((w) => !w.breaker.up || (w.wentDownAt !== undefined && w.wentDownAt >= time))
+      .filter((w) => w.wasDownSince(time))
       .map((w) => w.breaker.host);
   }
 

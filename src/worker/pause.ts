@@ -35,9 +35,9 @@ export const storeErrorOf = (error: unknown): StoreError | undefined => {
 };
 
 /**
- * PulseSource's `hostsUp`: false when one of the hosts went down while the job ran (or is
- * down now). Its message then goes back to the queue without counting an attempt; PulseSource
- * asks only about a job whose failures were all transient.
+ * PulseSource's `hostsUp`: false when one of the hosts was down at any moment while the job
+ * ran (or is down now), back already or not. Its message then goes back to the queue without
+ * counting an attempt; PulseSource asks only about a job whose failures were all transient.
  */
 export const hostsUpCheck =
   (health: HostHealth) =>

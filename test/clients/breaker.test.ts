@@ -239,3 +239,26 @@ test('a refusal that is not the same 4xx each time, or a good answer between, op
   t.false(breaker.up);
   t.like(breaker.reason, { kind: 'refusing', status: 404 });
 });
+
+test('downSince names a host that was down at any moment since: one that went down and came back before the job ended too', async (t) => {
+  // `wait`: the probes keep the process alive while the test waits for them.
+  const health = new HostHealth({ failures: 1, probeMs: 20, whileDown: 'wait' });
+  let answering = false;
+  health.setProbe('store', {
+    run: () => (answering ? Promise.resolve(200) : Promise.reject(new Error('no answer'))),
+    setting: 'DATABASE_URL',
+  });
+  const before = Date.now();
+  await health.breaker('store').record(false, new Error('connection refused'));
+  t.false(health.isUp('store'));
+  // A job that started while the store was down, and failed once it was back.
+  const duringOutage = Date.now();
+  t.deepEqual(health.downSince(duringOutage), ['store'], 'down now');
+  answering = true;
+  await health.waitUntilUp('store');
+  t.deepEqual(health.downSince(before), ['store'], 'went down after the job started');
+  t.deepEqual(health.downSince(duringOutage), ['store'], 'came back after the job started');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  t.deepEqual(health.downSince(Date.now()), [], 'a job started after it came back');
+  health.close();
+});

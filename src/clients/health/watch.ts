@@ -46,7 +46,7 @@ export class HostWatch {
   /** When it last went down, in ms since the epoch. */
   wentDownAt: number | undefined;
   /** When it last came back, in ms since the epoch. */
-  private cameBackAt: number | undefined;
+  cameBackAt: number | undefined;
   /** The wait before each probe of the current outage; longer each time the host flaps. */
   private backoff: IBackoff<unknown> | undefined;
 
@@ -75,6 +75,12 @@ export class HostWatch {
     this.stop();
     this.cameBackAt = this.breaker.since;
     return this.breaker.since - (this.wentDownAt ?? this.breaker.since);
+  }
+
+  /** Whether it was down at any moment from `time` on: down now, or went down or came back since. */
+  wasDownSince(time: number): boolean {
+    const since = (at: number | undefined) => at !== undefined && at >= time;
+    return !this.breaker.up || since(this.wentDownAt) || since(this.cameBackAt);
   }
 
   stop(): void {
