@@ -46,7 +46,7 @@ export class HostWatch {
   /** When it last went down, in ms since the epoch. */
   wentDownAt: number | undefined;
   /** When it last came back, in ms since the epoch. */
-  cameBackAt: number | undefined;
+  private cameBackAt: number | undefined;
   /** The wait before each probe of the current outage; longer each time the host flaps. */
   private backoff: IBackoff<unknown> | undefined;
 
