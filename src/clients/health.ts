@@ -95,15 +95,15 @@ export class HostHealth {
 
   /**
    * Whether a request to `host` started at `started` that failed transiently should wait for
-   * the host and try again: in `wait` mode, when the host is down, went down meanwhile, or
-   * goes down before its next success (the first failures of an outage come before it is
-   * taken for down). Waits for that at most `probeMs`.
+   * the host and try again: in `wait` mode, when the host was down at any moment since the
+   * request started (HostWatch.wasDownSince), or goes down before its next success (the first
+   * failures of an outage come before it is taken for down). Waits for that at most `probeMs`.
    */
   async waitsOut(host: string, started: number): Promise<boolean> {
     if (this.whileDown !== 'wait' || this.closed) return false;
     const entry = this.watched.get(host);
     if (entry === undefined) return false;
-    if (!entry.breaker.up || (entry.wentDownAt ?? 0) >= started) return true;
+    if (entry.wasDownSince(started)) return true;
     return entry.breaker.streakEndsDown(this.probeMs);
   }
 

@@ -77,7 +77,10 @@ export class HostWatch {
     return this.breaker.since - (this.wentDownAt ?? this.breaker.since);
   }
 
-  /** Whether it was down at any moment from `time` on: down now, or went down or came back since. */
+  /**
+   * Whether it was down at any moment from `time` on: down now, or went down or came back
+   * since.
+   */
   wasDownSince(time: number): boolean {
     const since = (at: number | undefined) => at !== undefined && at >= time;
     return !this.breaker.up || since(this.wentDownAt) || since(this.cameBackAt);

@@ -146,7 +146,7 @@ const listen = async (
       // Node's timers count whole milliseconds from the event loop's last tick, so one fires
       // up to a millisecond early or late. Waiting out every fraction left (a ceiling) made
       // the mean answer 20.8 ms for 20, which the backfill bench counted against the client:
-      // wait in rounded steps until less than half a millisecond is left (mean 20.3-20.5).
+      // wait in rounded steps until less than half a millisecond is left (mean 20.3-20.6).
       for (let left = latencyMs; left > 0.5; left = latencyMs - (performance.now() - arrived)) {
         await sleep(Math.round(left));
       }
