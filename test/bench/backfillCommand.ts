@@ -22,6 +22,8 @@
  * could be beaten: the run says so and the bench fails. The CPU is split, through a preloaded
  * threadCpu.mjs, between the main thread and all the others: V8's helper threads (the
  * optimizing compiler and the garbage collector, which work beside it) and libuv's pool.
+ * Both goals depend on the machine's speed, which differs between sessions' machines: the
+ * first line says how long this one takes to start Node, to compare runs made on two.
  * Unlike bench:backfill, which times the pipeline inside a process of its own, this counts
  * everything a user waits for: starting Node, opening and migrating the store, and the
  * ledger's writes.
@@ -35,6 +37,7 @@ import { commandPath } from '../support/cli.js';
 import { startFixtures } from '../support/standIns/fixtureServer.js';
 import { syntheticFixtures } from '../support/data/syntheticFixtures.js';
 import { median } from './support/benchStore.js';
+import { nodeStartMs } from './support/machineSpeed.js';
 import { wallBreakdown, type WallBreakdown } from './support/wallBreakdown.js';
 
 const REPO_PATH = 'integration/autoland';
@@ -148,7 +151,8 @@ console.log(
   `${COMMAND} (node ${process.version}, load average ${loadavg()
     .map((n) => n.toFixed(1))
     .join(' ')}): ` +
-    `${pushes} pushes, ${changesets} changesets, ${latencyMs} ms per answer, HTTP_CONCURRENCY ${concurrency}, SQLite store`,
+    `${pushes} pushes, ${changesets} changesets, ${latencyMs} ms per answer, HTTP_CONCURRENCY ${concurrency}, SQLite store; ` +
+    `this machine starts Node (node -e 0) in ${nodeStartMs().toFixed(0)} ms`,
 );
 const cpuPerChangeset: number[] = [];
 const shares: number[] = [];
