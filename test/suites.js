@@ -41,6 +41,7 @@ export const unit = [
   'test/log.test.ts',
   'test/packageJson.test.ts',
   'test/pipeline/operators.test.ts',
+  'test/pipeline/listingFails.test.ts',
   'test/pipeline/outcomes.test.ts',
   'test/pipeline/pipeline.test.ts',
   'test/redact.test.ts',

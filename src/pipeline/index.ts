@@ -1,4 +1,4 @@
-import { catchError, isObservable, mergeMap, of, type Observable } from 'rxjs';
+import { catchError, isObservable, map, mergeMap, of, type Observable } from 'rxjs';
 import type { BugzillaClient } from '../clients/bugzilla.js';
 import type { HgClient } from '../clients/hgmo.js';
 import type { Sink } from '../sinks/sink.js';
@@ -65,15 +65,30 @@ const changesetOutcome =
       catchError((error: unknown) => of(failedOutcome(ref.node, error))),
     );
 
-/** One job: its changesets, a bounded number at a time, then its outcome. */
+/** A changeset the listing gave, or the error that ended the listing. */
+type Listed = { readonly ref: ChangesetRef } | { readonly error: unknown };
+
+/**
+ * One job: its changesets, a bounded number at a time, then its outcome. A listing that fails
+ * (a push the pushlog lacks; a git compare whose later page fails) fails the whole job, but
+ * only once the changesets it listed before are done: cut off in flight, they would keep the
+ * claims they took, renewed by this process for as long as it lives, and every retry of the
+ * push would find them held.
+ */
 const jobOutcome =
   (deps: PipelineDeps, bounds: PipelineBounds) =>
   (job: Job): Observable<JobOutcome> =>
     of(job).pipe(
       listChangesets(deps),
-      mergeMap(changesetOutcome(deps), bounds.changesetsPerJob),
-      // Only listing can fail here (each changeset's failure is its outcome): the whole job failed.
-      catchError((error: unknown) => of(failedOutcome(undefined, error))),
+      map((ref): Listed => ({ ref })),
+      catchError((error: unknown) => of<Listed>({ error })),
+      mergeMap(
+        (listed) =>
+          'error' in listed
+            ? of(failedOutcome(undefined, listed.error))
+            : changesetOutcome(deps)(listed.ref),
+        bounds.changesetsPerJob,
+      ),
       settle(job),
       recordPush(deps),
     );
