@@ -127,20 +127,24 @@ export class Settler {
 
   /**
    * Copies the message to the failed queue and waits for the broker's confirm; the caller
-   * then acks. Answers false when the copy could not be made (the message is requeued).
+   * then acks. Answers false when no copy was made (the message is requeued).
    */
   private async park(delivery: Delivery, detail: Detail): Promise<boolean> {
-    const { link, names, replay } = this.parts;
+    const { names, replay } = this.parts;
     // Its channel is gone: the broker redelivers it anyway, so a copy now would be a duplicate.
-    if (delivery.generation !== link.generation) return false;
+    if (delivery.generation !== this.parts.link.generation) return false;
     try {
-      await link.publish(names.failedExchange, '', delivery.message, {
+      const routed = await this.parts.link.copy(names.failedExchange, '', delivery.message, {
         ...copiedHeaders(delivery.message, names),
         'x-error': parkedText(detail, this.parts.retryMaxAgeMs).slice(0, 4000),
         'x-parked-at': new Date().toISOString(),
         ...(detail.parkReason === undefined ? {} : { 'x-park-reason': detail.parkReason }),
         ...(replay?.mark() ?? {}),
       });
+      if (!routed) {
+        log.error('no failed queue took the parked copy; requeueing it', { job: delivery.label });
+        return false;
+      }
       await this.parts.options.testHooks?.afterPark?.();
       return true;
     } catch (error) {
@@ -151,9 +155,8 @@ export class Settler {
 
   /**
    * Sends a copy to the delay queue of its next attempt, with the attempts counted in its
-   * headers, and waits for the broker's confirm; the caller then acks. The copy is mandatory:
-   * if Pulse deleted the delay queue, the broker returns it, and then the queues are declared
-   * again and the copy sent once more. Answers undefined when no copy was made (requeued).
+   * headers, and waits for the broker's confirm; the caller then acks. Answers undefined when
+   * no copy was made (the message is requeued).
    */
   private async retry(delivery: Delivery, detail: Detail): Promise<Settlement['retry']> {
     const { link, names } = this.parts;
@@ -169,18 +172,8 @@ export class Settler {
       [FIRST_FAILURE_HEADER]: new Date(state.firstFailureAt ?? Date.now()).toISOString(),
       'x-error': errorText(detail).slice(0, 4000),
     };
-    const send = () => link.publish(names.delayExchange, step.name, message, headers, true);
     try {
-      let routed = await send();
-      if (!routed) {
-        const queue = step.queue;
-        log.warn('no delay queue took the retry (deleted?); declaring the queues again', {
-          job,
-          queue,
-        });
-        routed = (await link.redeclare()) && (await send());
-      }
-      if (!routed) {
+      if (!(await link.copy(names.delayExchange, step.name, message, headers))) {
         log.error('no delay queue took the retry; requeueing it', { job });
         return undefined;
       }

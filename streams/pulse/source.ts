@@ -8,7 +8,6 @@ import { IdleClock, InFlight } from './inFlight.js';
 import { PulseLink } from './connection/link.js';
 import { DEFAULT_RETRY_DELAYS_MS, pulseNames, type PulseNames } from './connection/names.js';
 import type { PulseOptions } from './connection/options.js';
-import { parkedQueueDepth } from './parked/parkedQueue.js';
 import { ReplayRun } from './parked/replayRun.js';
 import { noCounts, type PulseCounters, type Settlement } from './settlement.js';
 import { Settler } from './settler.js';
@@ -147,8 +146,8 @@ export class PulseSource {
   /** Messages ready in the main queue and taken but not acknowledged, or undefined. */
   async depth(): Promise<{ ready: number; unacked: number } | undefined> {
     try {
-      const ready = (await this.link.channel.checkQueue(this.names.queue)).messageCount;
-      return { ready, unacked: this.taken.size };
+      const ready = await this.link.queueDepth(this.names.queue);
+      return ready === undefined ? undefined : { ready, unacked: this.taken.size };
     } catch {
       return undefined;
     }
@@ -156,7 +155,7 @@ export class PulseSource {
 
   /** Messages waiting in the failed queue (none when Pulse deleted it). */
   async failedDepth(): Promise<number> {
-    return (await parkedQueueDepth(this.link.channel, this.names.failedQueue)) ?? 0;
+    return (await this.link.queueDepth(this.names.failedQueue)) ?? 0;
   }
 
   /** Resolves once no message is in flight. */

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { lastValueFrom, of, toArray } from 'rxjs';
-import type { Changeset } from '../../src/codecs/changeset.js';
+import { Changeset } from '../../src/codecs/changeset.js';
+import type { Diffstat } from '../../src/codecs/ping.js';
 import { PipelineError } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import { pipeline, type PipelineDeps } from '../../src/pipeline/index.js';
@@ -24,14 +25,19 @@ configureLog({ level: 'silent' });
 
 const REPO = 'https://github.com/mozilla-firefox/firefox/tree/autoland';
 const sha = (i: number) => i.toString(16).padStart(40, 'a');
-const commit = (i: number): Changeset => ({
-  node: sha(i),
-  desc: `Bug ${1000 + i} - change ${i}, r=someone`,
-  user: 'A <a@example.com>',
-  parents: [sha(i - 1)],
-  pushdate: [1_700_000_000 + i, 0],
-  landingsystem: null,
-});
+const commit = (i: number): Changeset => {
+  const decoded = Changeset.decode({
+    node: sha(i),
+    desc: `Bug ${1000 + i} - change ${i}, r=someone`,
+    user: 'A <a@example.com>',
+    parents: [sha(i - 1)],
+    pushdate: [1_700_000_000 + i, 0],
+    landingsystem: null,
+  });
+  if (decoded._tag === 'Left') throw new Error('bad commit fixture');
+  return decoded.right;
+};
+const DIFFSTAT = { changedFiles: 1, additions: 1, deletions: 0 } as Diffstat;
 const notAsked = () => Promise.reject(new Error('not asked'));
 
 test('a listing that fails midway fails its job after the changesets it listed, which keep no claim', async (t) => {
@@ -52,7 +58,7 @@ test('a listing that fails midway fails its job after the changesets it listed, 
       yield commit(4);
     },
     changeset: notAsked,
-    diffstat: () => Promise.resolve({ changedFiles: 1, additions: 1, deletions: 0 }),
+    diffstat: () => Promise.resolve(DIFFSTAT),
   };
   // Bugzilla answers slowly: the commits are still being classified when the listing fails.
   const bugzilla = { bug: () => sleep(200).then(() => null) };

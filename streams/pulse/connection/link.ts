@@ -10,7 +10,7 @@ import { log } from '../../../src/log.js';
 import { LOGIN_REFUSED, pulseConnectOptions, waitForPulse } from './connectOptions.js';
 import type { PulseNames } from './names.js';
 import { copiedProperties, PUBLISH_ID_HEADER, upgradeRetryExchange } from '../retry.js';
-import { declareOnOwnChannel, declareQueues } from './topology.js';
+import { declareOnOwnChannel, declareQueues, queueDepthOnOwnChannel } from './topology.js';
 
 /**
  * Where the link is in its life. Within `running`, the connection is up or being retried
@@ -22,6 +22,8 @@ import { declareOnOwnChannel, declareQueues } from './topology.js';
  * link no longer counts as connected; `closed`: nothing is acked or nacked any more.
  */
 export type LinkPhase = 'running' | 'stopping' | 'closed';
+
+type Headers = Record<string, unknown>;
 
 /** The connection to Pulse: a consumer channel, and a confirming one for copies (park, retry). */
 export class PulseLink {
@@ -110,13 +112,29 @@ export class PulseLink {
     return declareOnOwnChannel(this.connection, this.settings, this.names);
   }
 
+  /** A queue's depth, undefined when Pulse deleted it: asked on a channel of its own. */
+  queueDepth(name: string): Promise<number | undefined> {
+    return queueDepthOnOwnChannel(this.connection, name);
+  }
+
+  /**
+   * Publishes a copy (a park, a retry), mandatory, confirmed. One Pulse deleted the queue of
+   * (a delay queue; the failed queue, which only grows) comes back, routed nowhere: every
+   * queue is declared again and the copy sent once more. Answers whether a queue took it.
+   */
+  async copy(exchange: string, key: string, message: ConsumeMessage, headers: Headers) {
+    if (await this.publish(exchange, key, message, headers)) return true;
+    log.warn('no queue took a copy (deleted?); declaring the queues again', { exchange });
+    return (await this.redeclare()) && (await this.publish(exchange, key, message, headers));
+  }
+
   /** Every queue again, once for all the copies returned meanwhile. Answers whether it could. */
-  redeclare(): Promise<boolean> {
+  private redeclare(): Promise<boolean> {
     this.redeclaring ??= this.declareAgain()
       .then(
         () => true,
         (error: unknown) => {
-          log.error('could not declare the retry queues again', { error });
+          log.error('could not declare the queues again', { error });
           return false;
         },
       )
@@ -126,22 +144,15 @@ export class PulseLink {
     return this.redeclaring;
   }
 
-  /** Publishes a copy, confirmed; answers false when a mandatory one came back (no queue). */
-  async publish(
-    exchange: string,
-    routingKey: string,
-    message: ConsumeMessage,
-    headers: Record<string, unknown>,
-    mandatory = false,
-  ): Promise<boolean> {
+  /** Publishes a copy, mandatory, confirmed; answers false when it came back (no queue). */
+  private async publish(exchange: string, key: string, message: ConsumeMessage, headers: Headers) {
     const id = randomUUID();
     try {
-      await this.publisher.publish(exchange, routingKey, message.content, {
+      await this.publisher.publish(exchange, key, message.content, {
         ...copiedProperties(message),
         persistent: true,
-        ...(mandatory
-          ? { mandatory, headers: { ...headers, [PUBLISH_ID_HEADER]: id } }
-          : { headers }),
+        mandatory: true,
+        headers: { ...headers, [PUBLISH_ID_HEADER]: id },
       });
       return !this.returned.has(id);
     } finally {

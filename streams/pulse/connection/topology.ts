@@ -65,22 +65,51 @@ export const declareRetryQueues = async (channel: Channel, names: PulseNames): P
   }
 };
 
+/** The broker's answer to a passive declare of a queue that does not exist. */
+const isNotFound = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === 404;
+
 /**
- * The queues and exchanges again, on a channel of their own so that a refusal
- * (PRECONDITION_FAILED) closes only that one, not the consumer's.
+ * A queue's depth by a passive declare (nothing is created); undefined when the queue does
+ * not exist. The broker answers a missing queue with a 404 that closes the channel it came
+ * on; any other refusal (which closes it too) rejects.
  */
-export const declareOnOwnChannel = async (
+export const queueDepth = (
+  channel: Pick<Channel, 'checkQueue'>,
+  name: string,
+): Promise<number | undefined> =>
+  channel.checkQueue(name).then(
+    (queue) => queue.messageCount,
+    (error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)),
+  );
+
+/**
+ * Runs `use` on a channel of its own, closed after, so that a refusal (PRECONDITION_FAILED)
+ * or a 404 closes only that one: on the consumer's, every delivery in flight would come again.
+ */
+const onOwnChannel = async <T>(
   manager: AmqpConnectionManager,
-  s: PulseSettings,
-  names: PulseNames,
-): Promise<void> => {
+  use: (channel: Channel) => Promise<T>,
+): Promise<T> => {
   const connection = manager.connection;
   if (connection === undefined) throw new Error('not connected to Pulse');
   const channel = await connection.createChannel();
   channel.on('error', () => undefined);
   try {
-    await declareQueues(channel, s, names);
+    return await use(channel);
   } finally {
     await channel.close().catch(() => undefined);
   }
 };
+
+/** The queues and exchanges again (declareQueues), on a channel of their own. */
+export const declareOnOwnChannel = (
+  manager: AmqpConnectionManager,
+  s: PulseSettings,
+  names: PulseNames,
+): Promise<void> => onOwnChannel(manager, (channel) => declareQueues(channel, s, names));
+
+/** A queue's depth (queueDepth), asked on a channel of its own (Pulse may have deleted it). */
+export const queueDepthOnOwnChannel = (
+  manager: AmqpConnectionManager,
+  name: string,
+): Promise<number | undefined> => onOwnChannel(manager, (channel) => queueDepth(channel, name));

@@ -3,29 +3,19 @@ import type { PulseSettings } from '../../../src/codecs/settings.js';
 import type { ParkedMessage } from './parkedMessage.js';
 import { pulseConnectOptions } from '../connection/connectOptions.js';
 import { pulseNames } from '../connection/names.js';
+import { queueDepth } from '../connection/topology.js';
 
 /** How long connecting may take: an operator waits for the answer. */
 const CONNECT_TIMEOUT_MS = 15_000;
 /** Keeps the connection up while an operator thinks about a prompt. */
 const HEARTBEAT_SECONDS = 30;
 
-/** The broker's answer to a passive declare of a queue that does not exist. */
-const isNotFound = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === 404;
-
 /**
- * How many messages are parked: the failed queue's depth, by a passive declare (nothing is
- * created). Undefined when the queue does not exist (nothing was ever parked, or Pulse deleted
- * it); a refusal of the broker (which closes the channel) rejects. The worker's metric, the
- * status command and --list-failed all count the parked messages here.
+ * How many messages are parked: the failed queue's depth, by a passive declare (queueDepth).
+ * Undefined when the queue does not exist (nothing was ever parked, or Pulse deleted it). The
+ * worker's metric, the status command and --list-failed all count the parked messages so.
  */
-export const parkedQueueDepth = (
-  channel: Pick<Channel, 'checkQueue'>,
-  name: string,
-): Promise<number | undefined> =>
-  channel.checkQueue(name).then(
-    (queue) => queue.messageCount,
-    (error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)),
-  );
+export const parkedQueueDepth = queueDepth;
 
 /**
  * The failed queue, for an operator: one plain connection (no reconnecting: a failure is

@@ -386,6 +386,29 @@ test('a delay queue deleted under the worker: the retry declares it again, and n
   await until('every queue empty', v.allEmpty);
 });
 
+test('the failed queue deleted under the worker: the park declares it again, and keeps its copy', async (t) => {
+  const { admin, fx, synthetic } = t.context;
+  // Not found: a permanent failure, parked at once.
+  fx.fail({ match: new RegExp(`json-rev/${synthetic.nodes(9)[0]!}`), status: 404 });
+  const w = await startWorker(t, 'failed-gone');
+  // Pulse deletes the queue that grew too long; the exchange, ours, stays.
+  await admin.deleteQueues(w.names.failedQueue);
+  t.false(await admin.queueExists(w.names.failedQueue));
+  // Asked for its depth (a metrics scrape), the missing queue is none; the 404 closed a
+  // channel of its own, not the consumer's (whose deliveries would all have come again).
+  t.is(await w.source.failedDepth(), 0);
+  t.true(w.source.connected());
+  await w.publishPush(9);
+  await until('parked', () => w.source.counters.parked === 1);
+  // Before, the broker confirmed a copy it routed nowhere, and the original was acked: lost.
+  t.true(await admin.queueExists(w.names.failedQueue));
+  await until(
+    'the copy in the failed queue',
+    async () => (await admin.depth(w.names.failedQueue)) === 1,
+  );
+  t.is(await admin.depth(w.names.queue), 0);
+});
+
 /**
  * Pulse's rules: configure and write `queue/<user>/...` and `exchange/<user>/...`; read those
  * and any `exchange/...`. What each operation needs, as RabbitMQ checks it.
