@@ -55,7 +55,7 @@ export class GitGapFillSource implements PolledSource {
   private readonly gate: Gate;
   private readonly now: () => number;
   private load = IDLE;
-  private timer: NodeJS.Timeout | undefined;
+  private timers: NodeJS.Timeout[] = [];
   private polling: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -73,10 +73,18 @@ export class GitGapFillSource implements PolledSource {
   }
 
   start(load: LiveLoad = IDLE): void {
-    if (this.timer !== undefined || this.stopping !== undefined) return;
+    if (this.timers.length > 0 || this.stopping !== undefined) return;
     this.load = load;
-    this.timer = setInterval(() => this.poll(), this.options.pollMs);
-    this.timer.unref();
+    this.timers = [
+      setInterval(() => this.poll(), this.options.pollMs),
+      // Keeps the lease between polls, which come minutes apart: else it runs out, another
+      // worker takes it and polls the same branches. And looks at the gate again now and then.
+      setInterval(() => {
+        if (this.stopping === undefined) void this.lease.renew();
+        this.wake();
+      }, this.lease.leaseMs / 3),
+    ];
+    for (const timer of this.timers) timer.unref();
     this.poll();
   }
 
@@ -94,7 +102,7 @@ export class GitGapFillSource implements PolledSource {
 
   stop(graceMs: number): Promise<void> {
     this.stopping ??= (async () => {
-      clearInterval(this.timer);
+      for (const timer of this.timers) clearInterval(timer);
       this.gate.wake();
       await Promise.race([this.polling, sleep(graceMs, undefined, { ref: false })]);
       await this.lease.release();

@@ -177,3 +177,22 @@ for (const [moved, why] of [
     await gapFill.stop(100);
   });
 }
+
+test('the poller lease is renewed between polls, which come minutes apart', async (t) => {
+  const { store } = memoryStore();
+  const leases: string[] = [];
+  const gapFill = new GitGapFillSource({
+    store: { ...store, takeLease: async (name) => (leases.push(name), true) },
+    github: { branchHead: async () => 'unchanged' },
+    pollMs: 600_000,
+    leaseMs: 300,
+    graceMs: 0,
+    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
+  });
+  gapFill.start();
+  // Taken by the first poll, then renewed every third of the lease: before, it ran out until
+  // the next poll, ten minutes on, and another worker of the fleet took it and polled too.
+  await until('renewed', () => leases.length >= 3);
+  t.deepEqual([...new Set(leases)], ['git-poller']);
+  await gapFill.stop(100);
+});
