@@ -111,7 +111,7 @@ export class HostNotAllowed extends PipelineError {
   constructor(
     readonly url: string,
     allowed: readonly string[],
-    why: 'not a url' | 'scheme' | 'credentials' | 'host' | 'git' = 'host',
+    why: 'not a url' | 'scheme' | 'credentials' | 'query' | 'host' | 'git' = 'host',
   ) {
     // The URL comes from input and may carry user:password@, which the message must not repeat.
     const shown = maskUrlCredentials(url);
@@ -119,6 +119,7 @@ export class HostNotAllowed extends PipelineError {
       'not a url': `${JSON.stringify(shown)} is not a URL (expected https://host/path)`,
       scheme: `refusing to fetch ${shown}: only http and https URLs are fetched`,
       credentials: `refusing to fetch ${shown}: a URL from input may not carry user:password@`,
+      query: `refusing to fetch ${shown}: a repository URL has no query string or fragment (?..., #...)`,
       host: `refusing to fetch ${shown}: its host is not in ALLOWED_HOSTS (${allowed.join(', ')})`,
       git: `refusing to read ${shown} as an hg repository: its host is GitHub's (GITHUB_WEB_URL); a git repository is read through GITHUB_API_URL (backfill-git, GitHub push messages)`,
     };

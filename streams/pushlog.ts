@@ -1,5 +1,6 @@
 import type { HgClient } from '../src/clients/hgmo.js';
 import type { PushlogPage } from '../src/codecs/pushlog.js';
+import { PipelineError } from '../src/errors.js';
 import type { Job } from '../src/pipeline/job.js';
 
 export interface PushRange {
@@ -66,6 +67,15 @@ export class PushlogSource {
       }
       // Stopped while the page was on its way: no read-ahead is asked for after a stop.
       if (this.stopped) return;
+      if (this.lastPushId !== undefined && page.lastpushid < this.lastPushId) {
+        // A mirror behind the one that answered before: the pushes of this page it does not
+        // have yet were not read, and the run must not end as if they had been.
+        this.failure = new PipelineError(
+          `the pushlog of ${repository} named ${page.lastpushid} as its newest push after ${this.lastPushId} (a mirror behind another): stopped after push ${pageStart}`,
+          'transient',
+        );
+        return;
+      }
       this.lastPushId = page.lastpushid;
       cursor = Math.min(pageStart + this.pageSize, end);
       next = cursor < end && cursor < page.lastpushid ? this.page(cursor) : undefined;

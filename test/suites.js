@@ -77,6 +77,7 @@ export const commands = [
   'test/cli/backfillPushlog/backfillOutage.test.ts',
   'test/cli/backfillPushlog/backfillPushlog.test.ts',
   'test/cli/backfillPushlog/backfillTmux.test.ts',
+  'test/cli/backfillPushlog/hostilePushlog.test.ts',
   'test/cli/shared/crash.test.ts',
   'test/cli/dumpTelemetry/dumpTelemetry.test.ts',
   'test/cli/dumpTelemetry/dumpTelemetryGit.test.ts',

@@ -2,9 +2,10 @@ import { DEFAULT_GITHUB_WEB_URL } from '../codecs/settings/github.js';
 import { HostNotAllowed } from '../errors.js';
 
 /**
- * Parses a URL that came from input (a command-line argument, a Pulse message) and accepts
- * it only over http(s) and only for a host in ALLOWED_HOSTS. An entry without a port
- * allows that host on its scheme's default port; `host:port` allows exactly that port.
+ * Parses a repository URL that came from input (a command-line argument, a Pulse message)
+ * and accepts it only over http(s), only for a host in ALLOWED_HOSTS, and without a query
+ * string or fragment. An entry without a port allows that host on its scheme's default
+ * port; `host:port` allows exactly that port.
  */
 export const allowedUrl = (raw: string, allowed: readonly string[]): URL => {
   let url: URL;
@@ -19,6 +20,9 @@ export const allowedUrl = (raw: string, allowed: readonly string[]): URL => {
   if (url.username !== '' || url.password !== '') {
     throw new HostNotAllowed(raw, allowed, 'credentials');
   }
+  // A repository's URL is its key in the ledger: with `?x` it would be another repository,
+  // and every landing of it would be sent again.
+  if (/[?#]/.test(raw)) throw new HostNotAllowed(raw, allowed, 'query');
   if (!allowed.includes(url.host)) throw new HostNotAllowed(raw, allowed, 'host');
   return url;
 };

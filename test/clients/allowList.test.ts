@@ -6,7 +6,6 @@ const allowed = ['hg.mozilla.org', '127.0.0.1:8080'];
 
 const accepted = [
   'https://hg.mozilla.org/mozilla-central',
-  'http://hg.mozilla.org/integration/autoland/json-pushes?version=2&startID=1&endID=2',
   'http://127.0.0.1:8080/integration/autoland',
 ];
 for (const url of accepted) {
@@ -26,6 +25,15 @@ const refused: [string, string][] = [
     'https://user:secret@hg.mozilla.org/mozilla-central',
     'a URL from input may not carry user:password@',
   ],
+  // A repository's URL is its ledger key: `?x` would make it another repository.
+  ...[
+    'https://hg.mozilla.org/mozilla-central?x=1',
+    'https://hg.mozilla.org/x?',
+    'https://hg.mozilla.org/x#y',
+  ].map((url): [string, string] => [
+    url,
+    'a repository URL has no query string or fragment (?..., #...)',
+  ]),
   ['file:///etc/passwd', 'only http and https URLs are fetched'],
   ['ftp://hg.mozilla.org/x', 'only http and https URLs are fetched'],
 ];

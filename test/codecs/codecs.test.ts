@@ -247,12 +247,23 @@ const invalid: readonly (readonly [string, t.Mixed, unknown, readonly string[]])
     ],
   ],
   [
+    'PushlogPage: a push id not in plain decimal (a key no reader finds by its number)',
+    PushlogPage,
+    {
+      lastpushid: 2,
+      pushes: { '01': pushlogPage.pushes['120039'], '2': pushlogPage.pushes['120040'] },
+    },
+    [
+      'pushes: expected pushes keyed by push ids in plain decimal, got {"2":{"changesets":["3659a2ff799f0a531283d22d112b08eb23a9...',
+    ],
+  ],
+  [
     'PushlogPage: pushes as an array, no lastpushid',
     PushlogPage,
     { pushes: [] },
     [
       'lastpushid: expected Int, got nothing',
-      'pushes: expected { [K in string]: PushlogEntry }, got []',
+      'pushes: expected pushes keyed by push ids in plain decimal, got []',
     ],
   ],
   [
