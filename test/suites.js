@@ -24,6 +24,7 @@ export const unit = [
   'test/clients/bugzilla.test.ts',
   'test/clients/flapping.test.ts',
   'test/clients/github/github.test.ts',
+  'test/clients/github/githubLinkLoop.test.ts',
   'test/clients/github/githubRateLimit.test.ts',
   'test/clients/hgmo.test.ts',
   'test/clients/http/http.test.ts',

@@ -6,6 +6,7 @@ import { NonNegativeInt } from '../codecs/scalars.js';
 import { NoSuchChangeset, PipelineError } from '../errors.js';
 import { log } from '../log.js';
 import { GitHubApi, type GitHubApiOptions } from './github/api.js';
+import { PageTrail } from './github/pageTrail.js';
 import { apiUrl, checkSha, gitRepositoryOf } from './github/urls.js';
 import type { HostLimits } from './hostLimits.js';
 import type { Http } from './http.js';
@@ -55,9 +56,9 @@ export class GitHubClient {
   async *compare(repository: string, base: string, head: string): AsyncIterable<GitCommit> {
     const repo = gitRepositoryOf(repository, this.options.webUrl, this.options.allowedHosts);
     const range = `${checkSha(base, repository)}...${checkSha(head, repository)}`;
-    let url: string | undefined = apiUrl(this.options.apiUrl, repo, ['compare', range], {
-      per_page: PER_PAGE,
-    });
+    const trail = new PageTrail(`GitHub compare of ${repository} from ${base} to ${head}`);
+    const first = apiUrl(this.options.apiUrl, repo, ['compare', range], { per_page: PER_PAGE });
+    let url = trail.follow(first);
     let listed = 0;
     let total = 0;
     while (url !== undefined) {
@@ -71,7 +72,7 @@ export class GitHubClient {
       total = page.compare.total_commits;
       listed += page.compare.commits.length;
       for (const commit of page.compare.commits) yield toGitCommit(commit);
-      url = page.next;
+      url = trail.follow(page.next, page.compare.commits.length > 0 && listed < total);
     }
     // Transient, not settled: a push marked done would move the watermark past unpinged commits.
     if (listed < total) {
@@ -122,24 +123,23 @@ export class GitHubClient {
   }
 
   private async countDiffstat(repository: string, sha: string, first: string): Promise<Diffstat> {
-    let url: string | undefined = first;
+    const trail = new PageTrail(`the files of ${sha} in ${repository}`);
+    const noSuchCommit = () => new NoSuchChangeset(sha, repository);
+    let url = trail.follow(first);
     let changedFiles = 0;
     let stats: Pick<Diffstat, 'additions' | 'deletions'> | undefined;
     while (url !== undefined) {
       const page: { commit: GitHubCommitDetail; next: string | undefined } = await this.api.get(
         url,
         async (answer) => ({
-          commit: await this.api.ok(
-            answer,
-            decodeCommit,
-            () => new NoSuchChangeset(sha, repository),
-          ),
+          commit: await this.api.ok(answer, decodeCommit, noSuchCommit),
           next: this.api.next(answer),
         }),
       );
-      changedFiles += page.commit.files.length;
+      const { files } = page.commit;
+      changedFiles += files.length;
       stats = page.commit.stats;
-      url = page.next;
+      url = trail.follow(page.next, files.length > 0 && changedFiles < GITHUB_FILES_CAP);
     }
     if (changedFiles >= GITHUB_FILES_CAP) {
       log.warn('GitHub lists no more than 3000 files of a commit: changedFiles counts those', {

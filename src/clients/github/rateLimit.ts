@@ -33,11 +33,16 @@ export const rateLimitUntil = (
   if (head.header('x-ratelimit-remaining') === '0' && reset !== undefined && /^\d+$/.test(reset)) {
     // A second late rather than early: the reset is a whole second, clocks are not in step.
     const until = Number(reset) * 1000 + 1000;
+    // A reset already past (our clock ahead of GitHub's) names no wait: waited as a bare limit,
+    // longer each time, not asked again every second for as long as the clocks disagree.
+    if (until <= now) return bare();
     return Math.min(Math.max(until, now + 1000), now + MAX_RETRY_AFTER_MS);
   }
   const asked = retryAfterMs(head.header('retry-after'), now);
-  if (asked !== undefined) return now + asked;
-  return head.status === 429 ? bare() : undefined;
+  // `Retry-After: 0`, or a date already past, names no wait either: asked again at once, the
+  // same answer would come back for ever.
+  if (asked !== undefined && asked > 0) return now + asked;
+  return asked !== undefined || head.status === 429 ? bare() : undefined;
 };
 
 /**

@@ -22,18 +22,26 @@ test('the primary limit waits until its reset, a second late', (t) => {
   }
 });
 
-test('a reset already past waits a second; one far ahead at most an hour', (t) => {
+test('a reset this second waits a second; one already past backs off as a bare limit; one far ahead at most an hour', (t) => {
   const headers = (reset: number) => ({
     'x-ratelimit-remaining': '0',
     'x-ratelimit-reset': String(reset),
   });
-  t.is(rateLimitUntil(head(403, headers(NOW / 1000 - 50)), NOW, bare), NOW + 1000);
+  t.is(rateLimitUntil(head(403, headers(NOW / 1000)), NOW, bare), NOW + 1000);
+  // Our clock ahead of GitHub's: asking every second would go on as long as they disagree.
+  t.is(rateLimitUntil(head(403, headers(NOW / 1000 - 50)), NOW, bare), NOW + 60_000);
   t.is(rateLimitUntil(head(403, headers(NOW / 1000 + 86_400)), NOW, bare), NOW + 3_600_000);
 });
 
-test('a secondary limit with retry-after waits that long', (t) => {
+test('a secondary limit with retry-after waits that long; one naming no wait backs off', (t) => {
   t.is(rateLimitUntil(head(403, { 'retry-after': '30' }), NOW, bare), NOW + 30_000);
   t.is(rateLimitUntil(head(429, { 'retry-after': '5' }), NOW, bare), NOW + 5_000);
+  // Read as "until now", these sent the request again at once, for ever (found in review).
+  for (const status of [403, 429]) {
+    for (const retryAfter of ['0', 'Wed, 21 Oct 2015 07:28:00 GMT']) {
+      t.is(rateLimitUntil(head(status, { 'retry-after': retryAfter }), NOW, bare), NOW + 60_000);
+    }
+  }
 });
 
 test('a bare 429 backs off; a bare 403 is no limit by its headers; a 200 never', (t) => {

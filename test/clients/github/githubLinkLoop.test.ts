@@ -1,0 +1,80 @@
+/**
+ * A Link header whose next page leads back to the page itself (on the API's host, so it is
+ * followed): the compare and the diffstat fail, transiently, after one page, where they paged
+ * for ever (found in review: the compare yielded its one commit again and again, the
+ * diffstat never settled and held every later caller of that commit with it). A loopback
+ * server stands in for GitHub.
+ */
+import test from 'ava';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GitHubClient } from '../../../src/clients/github.js';
+import { HostLimits } from '../../../src/clients/hostLimits.js';
+import { Http } from '../../../src/clients/http.js';
+import { PipelineError } from '../../../src/errors.js';
+import { configureLog } from '../../../src/log.js';
+
+configureLog({ level: 'silent' });
+
+const SHA_A = 'a'.repeat(40);
+const SHA_B = 'b'.repeat(40);
+const REPOSITORY = 'https://github.com/o/r/tree/main';
+const person = { name: 'n', email: 'e@x', date: '2026-01-01T00:00:00Z' };
+const commit = {
+  sha: SHA_B,
+  commit: { author: person, committer: person, message: 'Bug 1 - x' },
+  parents: [{ sha: SHA_A }],
+};
+
+/** Every answer names itself as its next page. */
+const selfLinkingGitHub = async (t: { teardown: (f: () => void) => void }) => {
+  let requests = 0;
+  const server = createServer((request, response) => {
+    requests += 1;
+    const self = `http://${request.headers.host}${request.url}`;
+    const body = request.url!.includes('/compare/')
+      ? { total_commits: 2, commits: [commit] }
+      : {
+          ...commit,
+          stats: { additions: 1, deletions: 0 },
+          files: [{ filename: 'f', additions: 1, deletions: 0 }],
+        };
+    response.writeHead(200, { 'content-type': 'application/json', link: `<${self}>; rel="next"` });
+    response.end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const limits = new HostLimits(8);
+  const git = new GitHubClient(new Http(limits, { backoffMs: 5 }), limits, {
+    webUrl: 'https://github.com',
+    apiUrl: api,
+    allowedHosts: ['github.com'],
+  });
+  return { git, requests: () => requests };
+};
+
+test('a compare whose next page is itself fails after its first page, transiently', async (t) => {
+  const { git, requests } = await selfLinkingGitHub(t);
+  const yielded: string[] = [];
+  const error = await t.throwsAsync(async () => {
+    for await (const c of git.compare(REPOSITORY, SHA_A, SHA_B)) yielded.push(c.node);
+  });
+  t.deepEqual(yielded, [SHA_B]);
+  t.true(error instanceof PipelineError && error.kind === 'transient');
+  t.regex(error!.message, /a page already read/);
+  t.is(requests(), 1);
+});
+
+test('a diffstat whose next page is itself fails after its first page, and is asked again later', async (t) => {
+  const { git, requests } = await selfLinkingGitHub(t);
+  const error = await t.throwsAsync(git.diffstat(REPOSITORY, SHA_B));
+  t.true(error instanceof PipelineError && error.kind === 'transient');
+  t.is(requests(), 1);
+  // Not kept: the next caller asks again (and fails again), it does not wait for ever.
+  await t.throwsAsync(git.diffstat(REPOSITORY, SHA_B));
+  t.is(requests(), 2);
+});
