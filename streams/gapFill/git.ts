@@ -8,7 +8,7 @@ import type { LiveLoad, PolledSource } from '../../src/worker/source.js';
 import type { GapFillConfig, GapFillMetrics, GapFillStore } from './config.js';
 import { Gate } from './gate.js';
 import { watermarkGone } from './gitLost.js';
-import { PollerLease } from './lease.js';
+import { pollTimers, PollerLease } from './lease.js';
 import { settledLine, type PingCounter } from './settled.js';
 
 /** The lease that lets one worker of a fleet poll the git branches at a time. */
@@ -75,16 +75,11 @@ export class GitGapFillSource implements PolledSource {
   start(load: LiveLoad = IDLE): void {
     if (this.timers.length > 0 || this.stopping !== undefined) return;
     this.load = load;
-    this.timers = [
-      setInterval(() => this.poll(), this.options.pollMs),
-      // Keeps the lease between polls, which come minutes apart: else it runs out, another
-      // worker takes it and polls the same branches. And looks at the gate again now and then.
-      setInterval(() => {
-        if (this.stopping === undefined) void this.lease.renew();
-        this.wake();
-      }, this.lease.leaseMs / 3),
-    ];
-    for (const timer of this.timers) timer.unref();
+    this.timers = pollTimers(this.lease, this.options.pollMs, {
+      poll: () => this.poll(),
+      wake: () => this.wake(),
+      stopped: () => this.stopping !== undefined,
+    });
     this.poll();
   }
 

@@ -56,3 +56,32 @@ export class PollerLease {
     this.held = false;
   }
 }
+
+/** What a poller's timers drive. */
+export interface Poller {
+  poll(): void;
+  /** Looks at the gate again: a change of the live load may have gone unannounced. */
+  wake(): void;
+  stopped(): boolean;
+}
+
+/**
+ * A poller's timers, which keep no process alive: `poll` every `pollMs`, and every third of
+ * the lease the lease renewed (polls come minutes apart: else it runs out between them, and
+ * another worker of the fleet takes it and polls the same pushes) and the gate looked at.
+ */
+export const pollTimers = (
+  lease: PollerLease,
+  pollMs: number,
+  poller: Poller,
+): NodeJS.Timeout[] => {
+  const timers = [
+    setInterval(() => poller.poll(), pollMs),
+    setInterval(() => {
+      if (!poller.stopped()) void lease.renew();
+      poller.wake();
+    }, lease.leaseMs / 3),
+  ];
+  for (const timer of timers) timer.unref();
+  return timers;
+};

@@ -6,7 +6,7 @@ import type { Job, JobOutcome, SettlingJob } from '../../src/pipeline/job.js';
 import type { LiveLoad, PolledSource } from '../../src/worker/source.js';
 import type { GapFillConfig, GapFillMetrics } from './config.js';
 import { Gate } from './gate.js';
-import { PollerLease } from './lease.js';
+import { pollTimers, PollerLease } from './lease.js';
 import { settledLine, type PingCounter } from './settled.js';
 import { PushlogWalks } from './walk.js';
 
@@ -84,16 +84,11 @@ export class GapFillSource implements PolledSource {
   start(load: LiveLoad = IDLE): void {
     if (this.timers.length > 0 || this.stopping !== undefined) return;
     this.load = load;
-    this.timers = [
-      setInterval(() => this.poll(), this.options.pollMs),
-      // Keeps the lease between polls, and now and then looks at the gate again, should a
-      // change of the live load have gone unannounced.
-      setInterval(() => {
-        if (this.stopping === undefined) void this.lease.renew();
-        this.wake();
-      }, this.lease.leaseMs / 3),
-    ];
-    for (const timer of this.timers) timer.unref();
+    this.timers = pollTimers(this.lease, this.options.pollMs, {
+      poll: () => this.poll(),
+      wake: () => this.wake(),
+      stopped: () => this.stopping !== undefined,
+    });
     this.poll();
   }
 
