@@ -21,7 +21,7 @@ export interface PushRange {
 export class PushlogSource {
   /** Why paging stopped early, if a page could not be read. */
   failure: unknown = undefined;
-  /** The repository's newest push, as the last page read named it. */
+  /** The repository's newest push, the highest a page read so far named. */
   lastPushId: number | undefined = undefined;
   private stopped = false;
   private first: Promise<PushlogPage> | undefined;
@@ -67,18 +67,20 @@ export class PushlogSource {
       }
       // Stopped while the page was on its way: no read-ahead is asked for after a stop.
       if (this.stopped) return;
-      if (this.lastPushId !== undefined && page.lastpushid < this.lastPushId) {
-        // A mirror behind the one that answered before: the pushes of this page it does not
-        // have yet were not read, and the run must not end as if they had been.
+      cursor = Math.min(pageStart + this.pageSize, end);
+      const newest = Math.max(this.lastPushId ?? page.lastpushid, page.lastpushid);
+      if (page.lastpushid < Math.min(cursor, newest)) {
+        // A mirror behind the one that answered before (they copy pushes to one another with
+        // a lag), whose page lacks pushes an earlier page said exist: they were not read, and
+        // the run must not end as if they had been. A mirror behind whose page is whole is fine.
         this.failure = new PipelineError(
-          `the pushlog of ${repository} named ${page.lastpushid} as its newest push after ${this.lastPushId} (a mirror behind another): stopped after push ${pageStart}`,
+          `the pushlog of ${repository} named ${page.lastpushid} as its newest push after ${newest} (a mirror behind another): stopped after push ${pageStart}`,
           'transient',
         );
         return;
       }
-      this.lastPushId = page.lastpushid;
-      cursor = Math.min(pageStart + this.pageSize, end);
-      next = cursor < end && cursor < page.lastpushid ? this.page(cursor) : undefined;
+      this.lastPushId = newest;
+      next = cursor < end && cursor < newest ? this.page(cursor) : undefined;
       // A read-ahead that fails while this page is handed out is reported when it is reached.
       next?.catch(() => undefined);
       const ids = Object.keys(page.pushes)

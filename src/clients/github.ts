@@ -72,7 +72,7 @@ export class GitHubClient {
       total = page.compare.total_commits;
       listed += page.compare.commits.length;
       for (const commit of page.compare.commits) yield toGitCommit(commit);
-      url = trail.follow(page.next, page.compare.commits.length > 0 && listed < total);
+      url = listed >= total ? undefined : trail.follow(page.next, page.compare.commits.length > 0);
     }
     // Transient, not settled: a push marked done would move the watermark past unpinged commits.
     if (listed < total) {
@@ -139,7 +139,9 @@ export class GitHubClient {
       const { files } = page.commit;
       changedFiles += files.length;
       stats = page.commit.stats;
-      url = trail.follow(page.next, files.length > 0 && changedFiles < GITHUB_FILES_CAP);
+      // GitHub lists no file past its cap: a next page, if one is named, has none.
+      url =
+        changedFiles >= GITHUB_FILES_CAP ? undefined : trail.follow(page.next, files.length > 0);
     }
     if (changedFiles >= GITHUB_FILES_CAP) {
       log.warn('GitHub lists no more than 3000 files of a commit: changedFiles counts those', {

@@ -49,6 +49,7 @@ export class PulseSource {
   /** Idle time for --timeout, counted while consuming only. */
   private readonly idleClock: IdleClock;
   private stopping: Promise<void> | undefined;
+  private failedRead: Promise<number> | undefined;
 
   constructor(options: PulseOptions) {
     const s = options.settings;
@@ -153,9 +154,11 @@ export class PulseSource {
     }
   }
 
-  /** Messages waiting in the failed queue (none when Pulse deleted it). */
-  async failedDepth(): Promise<number> {
-    return (await this.link.queueDepth(this.names.failedQueue)) ?? 0;
+  /** Messages in the failed queue (none if Pulse deleted it); callers at once share one read. */
+  failedDepth(): Promise<number> {
+    const read = () => this.link.queueDepth(this.names.failedQueue).then((depth) => depth ?? 0);
+    this.failedRead ??= read().finally(() => (this.failedRead = undefined));
+    return this.failedRead;
   }
 
   /** Resolves once no message is in flight. */

@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { lastValueFrom, tap, toArray } from 'rxjs';
 import { createClients, type Clients } from '../../src/clients/index.js';
+import { PushlogPage } from '../../src/codecs/pushlog.js';
 import type { UpstreamSettings } from '../../src/codecs/settings.js';
 import { configureLog } from '../../src/log.js';
 import { pipeline } from '../../src/pipeline/index.js';
@@ -425,4 +426,45 @@ test('a repository host that is not allowed ends the source without a request', 
   t.deepEqual(await drain(source), []);
   t.regex(String((source.failure as Error).message), /ALLOWED_HOSTS/);
   t.is(fx.hg.requests.length, 0);
+});
+
+/**
+ * hg.mozilla.org's json-pushes comes from mirrors that copy pushes to one another with a lag:
+ * a later page may name an older newest push. Pushes 1..30 exist; the mirror that answers the
+ * second page (10, 20] is at `lagging`.
+ */
+const laggingPushlog = (lagging: number) => ({
+  pushlogPage: async (_repository: string, from: number, to: number) => {
+    const lastpushid = from === 10 ? lagging : 30;
+    const pushes = Object.fromEntries(
+      range(from + 1, Math.min(to, lastpushid)).map((id) => [
+        String(id),
+        { changesets: [id.toString(16).padStart(40, '0')], date: 1, user: 'u' },
+      ]),
+    );
+    const page = PushlogPage.decode({ lastpushid, pushes });
+    if (page._tag === 'Left') throw new Error('bad page');
+    return page.right;
+  },
+});
+
+test('a mirror behind whose page is whole: its pushes are read, and the range goes on', async (t) => {
+  const source = new PushlogSource(
+    laggingPushlog(25),
+    { repository: 'https://hg.mozilla.org/x', start: 0, end: 30 },
+    10,
+  );
+  t.deepEqual((await drain(source)).map(pushIdOf), range(1, 30));
+  t.is(source.failure, undefined);
+  t.is(source.lastPushId, 30);
+});
+
+test('a mirror behind whose page lacks pushes an earlier page named: the source stops there, failed', async (t) => {
+  const source = new PushlogSource(
+    laggingPushlog(15),
+    { repository: 'https://hg.mozilla.org/x', start: 0, end: 30 },
+    10,
+  );
+  t.deepEqual((await drain(source)).map(pushIdOf), range(1, 10));
+  t.regex(String(source.failure), /named 15 as its newest push after 30/);
 });

@@ -7,7 +7,6 @@ import { stdoutSink } from '../../sinks/stdout.js';
 import { telemetrySink } from '../../sinks/telemetry.js';
 import { log } from '../../log.js';
 import type { Store } from '../../state/index.js';
-import { oneClaimPerProcess } from '../../worker/processClaims.js';
 import { within } from '../../worker/within.js';
 import { openStoreOrExit } from './openStoreOrExit.js';
 
@@ -33,9 +32,7 @@ export const openSinkAndLedger = async (
   if (sending === undefined) return { sink: stdoutSink(), ...dryRun, store: undefined };
   const store = await openStoreOrExit(name, sending);
   const sink = telemetrySink(createTelemetryClient(limits, sending));
-  // A landing listed twice (in one push, or in two) must not be sent by both: the store would
-  // give this process its own live claim again.
-  return { sink, ledger: oneClaimPerProcess(store), policy, store };
+  return { sink, ledger: store, policy, store };
 };
 
 /**

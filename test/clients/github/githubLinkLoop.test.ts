@@ -1,9 +1,9 @@
 /**
- * A Link header whose next page leads back to the page itself (on the API's host, so it is
- * followed): the compare and the diffstat fail, transiently, after one page, where they paged
- * for ever (found in review: the compare yielded its one commit again and again, the
- * diffstat never settled and held every later caller of that commit with it). A loopback
- * server stands in for GitHub.
+ * GitHub's paging by Link headers, against a loopback server. A next page that leads back to
+ * the page itself (on the API's host, so it is followed): the compare and the diffstat fail,
+ * transiently, after one page, where they paged for ever (found in review: the compare
+ * yielded its one commit again and again, the diffstat never settled and held every later
+ * caller of that commit with it). And the end of a listing is the end, whatever Link says.
  */
 import test from 'ava';
 import { createServer } from 'node:http';
@@ -77,4 +77,41 @@ test('a diffstat whose next page is itself fails after its first page, and is as
   // Not kept: the next caller asks again (and fails again), it does not wait for ever.
   await t.throwsAsync(git.diffstat(REPOSITORY, SHA_B));
   t.is(requests(), 2);
+});
+
+test('a commit with more files than GitHub lists: its listing ends at the cap, whatever Link says', async (t) => {
+  // 5,000 files; GitHub lists 3,000 of them, and here names a next page even past those.
+  const server = createServer((request, response) => {
+    const url = new URL(request.url!, `http://${request.headers.host}`);
+    const page = Number(url.searchParams.get('page') ?? '1');
+    const files = Array.from({ length: 100 }, (_, i) => ({
+      filename: `f${(page - 1) * 100 + i}`,
+      additions: 1,
+      deletions: 0,
+    }));
+    url.searchParams.set('page', String(page + 1));
+    response.writeHead(200, {
+      'content-type': 'application/json',
+      ...(page < 50 ? { link: `<${url.href}>; rel="next"` } : {}),
+    });
+    const listed = (page - 1) * 100 < 3000 ? files : [];
+    response.end(
+      JSON.stringify({ ...commit, stats: { additions: 5000, deletions: 0 }, files: listed }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const limits = new HostLimits(8);
+  const git = new GitHubClient(new Http(limits, { backoffMs: 5 }), limits, {
+    webUrl: 'https://github.com',
+    apiUrl: api,
+    allowedHosts: ['github.com'],
+  });
+  const diffstat = await git.diffstat(REPOSITORY, SHA_B);
+  t.is(Number(diffstat.changedFiles), 3000);
+  t.is(Number(diffstat.additions), 5000);
 });

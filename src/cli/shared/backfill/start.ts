@@ -8,6 +8,7 @@ import { GiveUpWatch } from '../giveUp.js';
 import { oneShotClients } from '../outages.js';
 import { settingsOrExit } from '../program.js';
 import { openSinkAndLedger } from '../sinkAndLedger.js';
+import { oneClaimPerProcess } from '../../../worker/processClaims.js';
 
 export interface BackfillSettings {
   readonly upstream: UpstreamSettings;
@@ -40,7 +41,17 @@ export const openBackfill = async (
     resend: options.resend,
     startsWatermarks: false,
   });
-  return { ...clients, upstream, maxWaitMs, store, edge, sendTo: telemetry?.TMO_BASE_URL };
+  // A landing listed twice (in one push, or in two) must not be sent by both, as in the
+  // worker (runJobs): the store gives a process its own live claim again.
+  const ledger = store === undefined ? edge.ledger : oneClaimPerProcess(edge.ledger);
+  return {
+    ...clients,
+    upstream,
+    maxWaitMs,
+    store,
+    edge: { ...edge, ledger },
+    sendTo: telemetry?.TMO_BASE_URL,
+  };
 };
 
 type OpenBackfill = Awaited<ReturnType<typeof openBackfill>>;
