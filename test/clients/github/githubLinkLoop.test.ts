@@ -6,7 +6,7 @@
  * caller of that commit with it). And the end of a listing is the end, whatever Link says.
  */
 import test from 'ava';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GitHubClient } from '../../../src/clients/github.js';
 import { HostLimits } from '../../../src/clients/hostLimits.js';
@@ -26,10 +26,29 @@ const commit = {
   parents: [{ sha: SHA_A }],
 };
 
+type Teardown = { teardown: (f: () => void) => void };
+
+/** A GitHubClient whose API is `handler`, served on loopback until the test ends. */
+const gitHubServing = async (t: Teardown, handler: RequestListener): Promise<GitHubClient> => {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const limits = new HostLimits(8);
+  return new GitHubClient(new Http(limits, { backoffMs: 5 }), limits, {
+    webUrl: 'https://github.com',
+    apiUrl: api,
+    allowedHosts: ['github.com'],
+  });
+};
+
 /** Every answer names itself as its next page. */
-const selfLinkingGitHub = async (t: { teardown: (f: () => void) => void }) => {
+const selfLinkingGitHub = async (t: Teardown) => {
   let requests = 0;
-  const server = createServer((request, response) => {
+  const git = await gitHubServing(t, (request, response) => {
     requests += 1;
     const self = `http://${request.headers.host}${request.url}`;
     const body = request.url!.includes('/compare/')
@@ -41,18 +60,6 @@ const selfLinkingGitHub = async (t: { teardown: (f: () => void) => void }) => {
         };
     response.writeHead(200, { 'content-type': 'application/json', link: `<${self}>; rel="next"` });
     response.end(JSON.stringify(body));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const limits = new HostLimits(8);
-  const git = new GitHubClient(new Http(limits, { backoffMs: 5 }), limits, {
-    webUrl: 'https://github.com',
-    apiUrl: api,
-    allowedHosts: ['github.com'],
   });
   return { git, requests: () => requests };
 };
@@ -81,7 +88,7 @@ test('a diffstat whose next page is itself fails after its first page, and is as
 
 test('a commit with more files than GitHub lists: its listing ends at the cap, whatever Link says', async (t) => {
   // 5,000 files; GitHub lists 3,000 of them, and here names a next page even past those.
-  const server = createServer((request, response) => {
+  const git = await gitHubServing(t, (request, response) => {
     const url = new URL(request.url!, `http://${request.headers.host}`);
     const page = Number(url.searchParams.get('page') ?? '1');
     const files = Array.from({ length: 100 }, (_, i) => ({
@@ -98,18 +105,6 @@ test('a commit with more files than GitHub lists: its listing ends at the cap, w
     response.end(
       JSON.stringify({ ...commit, stats: { additions: 5000, deletions: 0 }, files: listed }),
     );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const limits = new HostLimits(8);
-  const git = new GitHubClient(new Http(limits, { backoffMs: 5 }), limits, {
-    webUrl: 'https://github.com',
-    apiUrl: api,
-    allowedHosts: ['github.com'],
   });
   const diffstat = await git.diffstat(REPOSITORY, SHA_B);
   t.is(Number(diffstat.changedFiles), 3000);
