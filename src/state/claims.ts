@@ -138,16 +138,23 @@ export const releaseAll = (ctx: ClaimContext): Promise<number> =>
   });
 
 /**
- * Extends every claim still ours by a full lease from now; answers how many. A claim whose
- * lease ran out but that nobody took over is still ours and is extended too: nobody else can
- * have sent it, since sending takes the claim first.
+ * Extends every claim still ours by a full lease from now, but those in `lettingGo`; answers
+ * how many. A claim whose lease ran out but that nobody took over is still ours and is
+ * extended too: nobody else can have sent it, since sending takes the claim first. A claim we
+ * let go of but could not delete (the database was away) is left to lapse within a lease:
+ * renewed, it would stay ours, and held for every other process, for as long as we live.
  */
-export const renewAll = (ctx: ClaimContext): Promise<number> =>
+export const renewAll = (ctx: ClaimContext, lettingGo: readonly Landing[] = []): Promise<number> =>
   ctx.conn.run(async (db) => {
-    const result = await db
+    let update = db
       .updateTable('claims')
       .set({ expiresAt: ctx.now() + ctx.leaseMs })
-      .where('owner', '=', ctx.owner)
-      .executeTakeFirst();
+      .where('owner', '=', ctx.owner);
+    for (const { repository, node } of lettingGo.map(keyOf)) {
+      update = update.where((eb) =>
+        eb.or([eb('repository', '!=', repository), eb('node', '!=', node)]),
+      );
+    }
+    const result = await update.executeTakeFirst();
     return Number(result.numUpdatedRows);
   });

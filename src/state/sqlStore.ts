@@ -4,6 +4,7 @@
  * keeps this store's claims alive while it is open.
  */
 import { checkedPushId } from '../codecs/pushId.js';
+import { repositoryUrl } from '../codecs/scalars.js';
 import type { ClaimOptions, Landing, SentChangeset } from '../pipeline/ports.js';
 import * as claims from './claims.js';
 import type { Connection } from './engines/connection.js';
@@ -22,6 +23,8 @@ export interface SqlStoreParts extends claims.ClaimContext {
   readonly onRenewalError: (error: StoreError) => void;
 }
 
+const keyOf = ({ repository, node }: Landing): string => `${repositoryUrl(repository)} ${node}`;
+
 export class SqlStore implements Store {
   readonly owner: string;
   readonly #parts: SqlStoreParts;
@@ -31,6 +34,12 @@ export class SqlStore implements Store {
   #closing: Promise<void> | undefined;
   /** Repositories whose watermark this store has seen exist: watermarks are never deleted. */
   readonly #watermarked = new Set<string>();
+  /**
+   * Claims released while the database was away, by `<repository> <node>`, with when: not
+   * renewed, they lapse within a lease (claims.renewAll), then are forgotten here. Claiming
+   * one again makes it ours to renew again.
+   */
+  readonly #lettingGo = new Map<string, { landing: Landing; since: number }>();
 
   constructor(parts: SqlStoreParts) {
     this.#parts = parts;
@@ -64,6 +73,7 @@ export class SqlStore implements Store {
     return this.#do('isSent', () => claims.isSent(this.#parts, landing));
   }
   claim(landing: Landing, options?: ClaimOptions) {
+    this.#lettingGo.delete(keyOf(landing));
     return this.#do('claim', () => claims.claim(this.#parts, landing, options));
   }
   holdsClaim(landing: Landing) {
@@ -76,14 +86,24 @@ export class SqlStore implements Store {
       return claims.recordSent(this.#parts, sent);
     });
   }
-  release(landing: Landing) {
-    return this.#do('release', () => claims.release(this.#parts, landing));
+  async release(landing: Landing) {
+    try {
+      await this.#do('release', () => claims.release(this.#parts, landing));
+    } catch (error) {
+      this.#lettingGo.set(keyOf(landing), { landing, since: this.#parts.now() });
+      throw error;
+    }
   }
   releaseAll() {
     return this.#do('releaseAll', () => claims.releaseAll(this.#parts));
   }
   renewClaims() {
-    return this.#do('renewClaims', () => claims.renewAll(this.#parts));
+    // Past a lease since its release failed, a claim has lapsed: ours no more, or deleted.
+    const lapsed = this.#parts.now() - this.#parts.leaseMs;
+    for (const [key, { since }] of this.#lettingGo)
+      if (since <= lapsed) this.#lettingGo.delete(key);
+    const lettingGo = [...this.#lettingGo.values()].map(({ landing }) => landing);
+    return this.#do('renewClaims', () => claims.renewAll(this.#parts, lettingGo));
   }
   /** The worker calls it for every push; once the watermark is known to exist, it costs nothing. */
   async startWatermark(repository: string, pushId: number) {

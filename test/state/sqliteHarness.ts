@@ -37,6 +37,19 @@ export const sqliteHarness = async (): Promise<Harness> => {
         db.close();
       }
     },
+    refuseDeletes: async (target, table) => {
+      const run = (sql: string) => {
+        const db = new Database(pathOf(target));
+        try {
+          db.exec(sql);
+        } finally {
+          db.close();
+        }
+      };
+      run(`create trigger refuse_deletes before delete on ${table}
+        begin select raise(abort, 'deletes refused by the test'); end`);
+      return async () => run('drop trigger refuse_deletes');
+    },
     destroy: async (target) => {
       for (const suffix of ['', '-wal', '-shm']) {
         rmSync(`${pathOf(target)}${suffix}`, { force: true });

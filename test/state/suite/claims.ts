@@ -6,7 +6,7 @@ import type { Suite } from './index.js';
 
 const LEASE_MS = 60_000;
 
-export const claimTests = ({ open }: Suite): void => {
+export const claimTests = ({ open, harness }: Suite): void => {
   test('a free changeset is claimed; held for others; sent for everyone once recorded', async (t) => {
     const [a, b] = [await open(t), await open(t)];
     const landing = { repository: randomRepository(), node: randomNode() };
@@ -102,6 +102,33 @@ export const claimTests = ({ open }: Suite): void => {
     await sleep(3_000);
     t.true(await a.holdsClaim(landing));
     t.is(await b.claim(landing), 'held');
+  });
+
+  test('a claim whose release failed is not renewed: it lapses within a lease, unless claimed again', async (t) => {
+    const clock = new ManualClock();
+    const target = await harness().fresh();
+    const [a, b] = [
+      await open(t, { now: clock.now }, target),
+      await open(t, { now: clock.now }, target),
+    ];
+    const repository = randomRepository();
+    const [dropped, reclaimed, kept] = [randomNode(), randomNode(), randomNode()];
+    for (const node of [dropped, reclaimed, kept])
+      t.is(await a.claim({ repository, node }), 'claimed');
+    const undo = await harness().refuseDeletes(target, 'claims');
+    for (const node of [dropped, reclaimed]) {
+      await t.throwsAsync(a.release({ repository, node }), { instanceOf: StoreError });
+    }
+    await undo();
+    // The job that let it go retries later, and claims it again.
+    t.is(await a.claim({ repository, node: reclaimed }), 'claimed');
+    clock.advance(LEASE_MS / 2);
+    t.is(await a.renewClaims(), 2);
+    clock.advance(LEASE_MS / 2);
+    t.is(await b.claim({ repository, node: dropped }), 'claimed');
+    t.is(await b.claim({ repository, node: reclaimed }), 'held');
+    t.is(await b.claim({ repository, node: kept }), 'held');
+    t.is(await a.renewClaims(), 2, "the two claims still a's");
   });
 
   test('close releases the claims of the store, and only those', async (t) => {
