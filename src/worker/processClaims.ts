@@ -1,5 +1,5 @@
 import { repositoryUrl } from '../codecs/scalars.js';
-import type { Ledger } from '../pipeline/ledger.js';
+import { dryRunLedger, type Ledger } from '../pipeline/ledger.js';
 import type { Landing } from '../pipeline/ports.js';
 
 /**
@@ -9,8 +9,10 @@ import type { Landing } from '../pipeline/ports.js';
  * `held` for a changeset another job of this process has claimed and not yet recorded or
  * released, as the store answers for another process's claim: the live message is deferred,
  * the gap-fill push is tried at the next poll, and by then the ledger says it was sent.
+ * A dry run claims nothing, so it has nothing to guard: its ledger comes back as it is.
  */
 export const oneClaimPerProcess = (ledger: Ledger): Ledger => {
+  if (ledger === dryRunLedger) return ledger;
   /** Landings being worked on, as `<repository> <node>` (a URL holds no space). */
   const working = new Set<string>();
   const keyOf = (landing: Landing) => `${repositoryUrl(landing.repository)} ${landing.node}`;

@@ -6,7 +6,6 @@ import {
   type PipelineDeps,
 } from '../pipeline/index.js';
 import type { JobOutcome, SettlingJob } from '../pipeline/job.js';
-import { dryRunLedger } from '../pipeline/ledger.js';
 import { oneClaimPerProcess } from './processClaims.js';
 
 /** Acks are quick; parking waits for a confirm. The prefetch bounds them anyway. */
@@ -26,9 +25,8 @@ export const runJobs = (
   merge(...streams).pipe(
     pipeline(
       // Two jobs of this process on one changeset (a message delivered twice, or a push
-      // arriving live and through gap-fill) must not both send it. A dry run claims nothing,
-      // so it has nothing to guard.
-      deps.ledger === dryRunLedger ? deps : { ...deps, ledger: oneClaimPerProcess(deps.ledger) },
+      // arriving live and through gap-fill) must not both send it.
+      { ...deps, ledger: oneClaimPerProcess(deps.ledger) },
       bounds ?? DEFAULT_BOUNDS,
     ),
     mergeMap(

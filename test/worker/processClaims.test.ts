@@ -26,3 +26,9 @@ test('the same changeset in another repository is another landing, claimed at on
   t.is(await ledger.claim({ repository: AUTOLAND, node: NODE }), 'held', 'release was for central');
   t.is(await ledger.claim({ repository: CENTRAL, node: NODE }), 'claimed');
 });
+
+test('a dry run guards nothing: a landing listed twice shows twice', async (t) => {
+  const ledger = oneClaimPerProcess(dryRunLedger);
+  t.is(await ledger.claim({ repository: AUTOLAND, node: NODE }), 'claimed');
+  t.is(await ledger.claim({ repository: AUTOLAND, node: NODE }), 'claimed');
+});

@@ -43,7 +43,7 @@ export const openBackfill = async (
   });
   // A landing listed twice (in one push, or in two) must not be sent by both, as in the
   // worker (runJobs): the store gives a process its own live claim again.
-  const ledger = store === undefined ? edge.ledger : oneClaimPerProcess(edge.ledger);
+  const ledger = oneClaimPerProcess(edge.ledger);
   return {
     ...clients,
     upstream,
