@@ -130,6 +130,19 @@ export const release = async (ctx: ClaimContext, landing: Landing): Promise<void
   await ctx.conn.query(deleteOwnClaim(ctx, keyOf(landing)));
 };
 
+/** Deletes our claim of the landing if its lease ends by `endsBy`: one we let go of, not one taken again since. */
+export const releaseLapsing = async (
+  ctx: ClaimContext,
+  landing: Landing,
+  endsBy: number,
+): Promise<void> => {
+  const own = deleteOwnClaim(ctx, keyOf(landing));
+  await ctx.conn.query({
+    text: `${own.text} and expires_at <= ?`,
+    values: [...own.values, endsBy],
+  });
+};
+
 /** Deletes every claim of this owner; answers how many there were. */
 export const releaseAll = (ctx: ClaimContext): Promise<number> =>
   ctx.conn.run(async (db) => {
@@ -142,7 +155,8 @@ export const releaseAll = (ctx: ClaimContext): Promise<number> =>
  * how many. A claim whose lease ran out but that nobody took over is still ours and is
  * extended too: nobody else can have sent it, since sending takes the claim first. A claim we
  * let go of but could not delete (the database was away) is left to lapse within a lease:
- * renewed, it would stay ours, and held for every other process, for as long as we live.
+ * renewed, it would stay ours, and held for every other process, for as long as we live
+ * (the store deletes it once the database is back: releaseLapsing).
  */
 export const renewAll = (ctx: ClaimContext, lettingGo: readonly Landing[] = []): Promise<number> =>
   ctx.conn.run(async (db) => {

@@ -35,9 +35,9 @@ export class SqlStore implements Store {
   /** Repositories whose watermark this store has seen exist: watermarks are never deleted. */
   readonly #watermarked = new Set<string>();
   /**
-   * Claims released while the database was away, by `<repository> <node>`, with when: not
-   * renewed, they lapse within a lease (claims.renewAll), then are forgotten here. Claiming
-   * one again makes it ours to renew again.
+   * Claims released while the database was away, by `<repository> <node>`, with when: left
+   * out of the renewals, and released again at each one until that works. Claiming one again
+   * makes it ours to renew again.
    */
   readonly #lettingGo = new Map<string, { landing: Landing; since: number }>();
 
@@ -97,13 +97,24 @@ export class SqlStore implements Store {
   releaseAll() {
     return this.#do('releaseAll', () => claims.releaseAll(this.#parts));
   }
-  renewClaims() {
-    // Past a lease since its release failed, a claim has lapsed: ours no more, or deleted.
-    const lapsed = this.#parts.now() - this.#parts.leaseMs;
-    for (const [key, { since }] of this.#lettingGo)
-      if (since <= lapsed) this.#lettingGo.delete(key);
+  async renewClaims() {
+    await this.#releaseAgain();
     const lettingGo = [...this.#lettingGo.values()].map(({ landing }) => landing);
     return this.#do('renewClaims', () => claims.renewAll(this.#parts, lettingGo));
+  }
+  /** Releases again the claims whose release failed; those that fail again wait for the next. */
+  async #releaseAgain(): Promise<void> {
+    for (const [key, letGo] of this.#lettingGo) {
+      // Not renewed since it failed, its lease ends at most a lease after: a claim taken
+      // again since then ends later, and is left alone.
+      const endsBy = letGo.since + this.#parts.leaseMs;
+      try {
+        await claims.releaseLapsing(this.#parts, letGo.landing, endsBy);
+        if (this.#lettingGo.get(key) === letGo) this.#lettingGo.delete(key);
+      } catch {
+        return;
+      }
+    }
   }
   /** The worker calls it for every push; once the watermark is known to exist, it costs nothing. */
   async startWatermark(repository: string, pushId: number) {
