@@ -113,7 +113,12 @@ export const recordSent = async (ctx: ClaimContext, sent: SentChangeset): Promis
     values (?, ?, ?, ?, ?)
     on conflict (repository, node) do nothing`;
   const values = [key.repository, key.node, sent.pushId ?? null, sent.reviewSystem, ctx.now()];
-  const release = deleteOwnClaim(ctx, key);
+  // Whoever's claim it is: a process that took it over when our lease ran out (a stalled
+  // connection) must find it gone at its check before sending, not send it a second time.
+  const release: Statement = {
+    text: 'delete from claims where repository = ? and node = ?',
+    values: [key.repository, key.node],
+  };
   if (ctx.conn.engine === 'postgres') {
     // One statement is one transaction: one round trip rather than four (begin, insert,
     // delete, commit). SQLite has no DELETE inside WITH, and no round trips to save.

@@ -136,6 +136,20 @@ export const claimTests = ({ open, harness }: Suite): void => {
     t.is(await b.claim({ repository, node: kept }), 'held');
   });
 
+  test('a landing recorded by an owner whose lease ran out is no longer held by the store that took it over', async (t) => {
+    const clock = new ManualClock();
+    const [a, b] = [await open(t, { now: clock.now }), await open(t, { now: clock.now })];
+    const landing = { repository: randomRepository(), node: randomNode() };
+    t.is(await a.claim(landing), 'claimed');
+    // A's PUT is slow and its renewals do not land: B takes the claim over meanwhile.
+    clock.advance(LEASE_MS);
+    t.is(await b.claim(landing), 'claimed');
+    await a.recordSent({ ...landing, pushId: 7, reviewSystem: 'no_bug' });
+    // B's check before sending must fail: the ping is in the ledger.
+    t.false(await b.holdsClaim(landing));
+    t.is(await b.claim(landing), 'sent');
+  });
+
   test('close releases the claims of the store, and only those', async (t) => {
     const [a, b] = [await open(t), await open(t)];
     const repository = randomRepository();
