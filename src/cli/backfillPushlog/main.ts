@@ -72,7 +72,8 @@ await finishBackfill({
   interruptedBy,
   tellResume: () => {
     const { resumeAfter } = checkpoint;
-    if (resumeAfter >= plan.last) return;
+    // The source reads on past the plan when pushes land during the run.
+    if (resumeAfter >= Math.min(end, Math.max(plan.last, source.lastPushId ?? 0))) return;
     const invocation = programInvocation(process.argv[1], NAME);
     tellResume(
       'push',

@@ -80,3 +80,23 @@ test('a landing listed twice, in one push or in two, is sent once: the run does 
   t.is(result.code, 0, result.stderr.slice(-2000));
   t.is(puts(fx), 1);
 });
+
+test('a push that landed during the run and failed still gets its resume command', async (t) => {
+  const { fx, data, repo } = await setup(t, 20);
+  // The first page says the newest push is 10; pushes 11 to 20 land before the next page.
+  const firstFive = Object.fromEntries([1, 2, 3, 4, 5].map((id) => [id, entry(data.nodes(id))]));
+  fx.fail({
+    match: /json-pushes\?version=2&startID=0&endID=5$/,
+    body: () => JSON.stringify({ lastpushid: 10, pushes: firstFive }),
+    times: 1,
+  });
+  fx.fail({ match: new RegExp(`/json-rev/${data.nodes(15)[0]}$`), status: 404 });
+  const result = await backfill(fx, ['--page-size', '5', repo, '0', '100']);
+  t.is(result.code, 1, result.stderr.slice(-2000));
+  t.regex(result.stderr, /"msg":"plan".*"last":10/);
+  t.regex(
+    result.stderr,
+    /"msg":"resume".*--yes .* 14 100/,
+    'it ended with exit 1 and nothing to run',
+  );
+});
