@@ -27,6 +27,9 @@ const NO_BUG = Symbol('no bug');
  * Bugzilla's REST API, for the attachments and history of one bug. Answers are cached per
  * bug for a few minutes, and concurrent lookups of one bug share a single pair of requests.
  */
+/** Bugzilla's error code for a REST path it does not serve (`rest_invalid_resource`). */
+const REST_RESOURCE_NOT_FOUND = 32614;
+
 export class BugzillaClient {
   private readonly cache: LRUCache<number, { record: BugRecord }>;
 
@@ -70,7 +73,17 @@ export class BugzillaClient {
   ): Promise<T | typeof NO_BUG> {
     const url = `${this.apiUrl}${path}`;
     return this.http.request({ url }, async (answer) => {
-      if (answer.status === 401 || answer.status === 404) return NO_BUG;
+      if (answer.status === 401 || answer.status === 404) {
+        // Bugzilla's own answer for a bug it has not, or will not show, says so in its body.
+        // Any other (an HTML page, a REST path Bugzilla does not serve) is a wrong
+        // BMO_API_URL: a no_bug ping then would be sent, recorded, and never corrected.
+        const error = decodeError(await answer.text());
+        if (error.ok && error.value.code !== REST_RESOURCE_NOT_FOUND) return NO_BUG;
+        throw new PipelineError(
+          `${answer.request} answered ${answer.status} without Bugzilla's error body: check BMO_API_URL`,
+          'transient',
+        );
+      }
       if (answer.status !== 200) {
         throw new PipelineError(
           `${answer.request} answered ${answer.status}: ${await answer.excerpt()}`,

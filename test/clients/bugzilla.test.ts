@@ -22,6 +22,25 @@ test('401, 404 and an error body with 200 all mean no bug we may read', async (t
   await fx.close();
 });
 
+test("a 404 or 401 without Bugzilla's error body is not no bug: a wrong BMO_API_URL, transient", async (t) => {
+  const { fx, bugzilla } = await upstreams({ attempts: 1 });
+  for (const status of [404, 401]) {
+    fx.fail({
+      match: /history/,
+      status,
+      body: () => Readable.from(['<html>Not Found</html>']),
+      times: 1,
+    });
+    const error = await t.throwsAsync(bugzilla.bug(1849011), { instanceOf: PipelineError });
+    t.is(error?.kind, 'transient', `${status}`);
+    t.regex(
+      error?.message ?? '',
+      new RegExp(`answered ${status} without Bugzilla's error body: check BMO_API_URL`),
+    );
+  }
+  await fx.close();
+});
+
 test('another refusal is permanent and quotes the start of the answer', async (t) => {
   const { fx, bugzilla } = await upstreams();
   fx.fail({ match: /history/, status: 400 });

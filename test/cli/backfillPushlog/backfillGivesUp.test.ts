@@ -112,3 +112,24 @@ test('a wait the host announced (429, Retry-After) is shown with its end and wai
     { failed: 0, changesets: pushes * 3 },
   );
 });
+
+test('a BMO_API_URL with a wrong path (404 pages, not Bugzilla): no ping sent as no_bug; once fixed, each sent right', async (t) => {
+  const { fx, env } = await setUp(t);
+  const data = syntheticFixtures({ pushes: PUSHES, changesetsPerPush: 3, repoPath: REPO_PATH });
+  const args = ['--yes', fx.repo(REPO_PATH), '0', String(PUSHES)];
+  const wrong = await runCommand('backfillPushlog', args, {
+    ...env,
+    BMO_API_URL: `${fx.bmo.url}/bugzilla`,
+  });
+  t.is(wrong.code, 1, wrong.stderr.slice(-2000));
+  t.regex(wrong.stderr, /check BMO_API_URL/);
+  const fixed = await runCommand('backfillPushlog', args, env);
+  t.is(fixed.code, 0, fixed.stderr.slice(-2000));
+  const pings = [...fx.tmo.received.values()] as {
+    changesetID: string;
+    reviewSystemUsed: string;
+  }[];
+  t.is(pings.length, PUSHES * 3);
+  const wrongOnes = pings.filter((p) => p.reviewSystemUsed !== data.kindOf(p.changesetID));
+  t.deepEqual(wrongOnes, [], 'sent with the review system a wrong BMO_API_URL gave them');
+});

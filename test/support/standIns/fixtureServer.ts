@@ -217,9 +217,20 @@ const bmoHandler =
     const bug = BUG.exec(path);
     const answer =
       bug === null ? undefined : data.bug(Number(bug[1]), bug[2] as 'attachment' | 'history');
-    return answer === undefined
-      ? json(404, { error: true, code: 101, message: 'Bug does not exist.' })
-      : { status: answer.status, body: answer.body };
+    if (answer !== undefined) return { status: answer.status, body: answer.body };
+    if (bug !== null) return json(404, { error: true, code: 101, message: 'Bug does not exist.' });
+    // As Bugzilla answers a path it does not serve, under its REST API or not.
+    return path.startsWith('/rest/')
+      ? json(404, {
+          error: true,
+          code: 32614,
+          message: `A REST API resource was not found for '${path}'.`,
+        })
+      : {
+          status: 404,
+          stream: '<!DOCTYPE html><html><body>Not Found</body></html>',
+          type: 'text/html',
+        };
   };
 
 const tmoHandler =
