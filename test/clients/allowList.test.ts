@@ -72,3 +72,13 @@ test('hgHosts: ALLOWED_HOSTS less the GitHub web host (the hg client is built wi
     'github.com',
   ]);
 });
+
+test('an entry with its scheme default port (hg.mozilla.org:443) allows that host on that port only', (t) => {
+  const withPorts = ['hg.mozilla.org:443', '127.0.0.1:80'];
+  t.notThrows(() => allowedUrl('https://hg.mozilla.org/mozilla-central', withPorts));
+  t.notThrows(() => allowedUrl('https://hg.mozilla.org:443/mozilla-central', withPorts));
+  t.notThrows(() => allowedUrl('http://127.0.0.1/integration/autoland', withPorts));
+  for (const other of ['http://hg.mozilla.org/mozilla-central', 'https://127.0.0.1/x']) {
+    t.throws(() => allowedUrl(other, withPorts), { instanceOf: HostNotAllowed }, other);
+  }
+});
