@@ -4,6 +4,9 @@ import { withFailedQueueOptions, type FailedQueueOptions } from './failedQueue.j
 
 export const NAME = 'process-queue-messages';
 
+/** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days); beyond, it fires at once. */
+const MAX_TIMER_SECONDS = 2_147_483;
+
 export interface Options {
   debug: boolean;
   send: boolean;
@@ -28,7 +31,7 @@ export const parseArguments = (): { options: Options; all: FailedQueueOptions } 
     .option(
       '--timeout <SECONDS>',
       'exit 0 once no message arrived for this long and none is in flight',
-      intArgument('--timeout', 1),
+      intArgument('--timeout', 1, MAX_TIMER_SECONDS),
     )
     .option(
       '--prefetch <N>',

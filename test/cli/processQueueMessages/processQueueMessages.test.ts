@@ -85,6 +85,10 @@ test('rejects bad options with a usage error', async (t) => {
   const result = await runCommand('processQueueMessages', ['--prefetch', 'many']);
   t.is(result.code, 2);
   t.regex(result.stderr, /--prefetch is an integer from 1 to 10000/);
+  // Past a Node timer's longest wait, the idle timer fired at once, again and again.
+  const tooLong = await runCommand('processQueueMessages', ['--timeout', '99999999']);
+  t.is(tooLong.code, 2);
+  t.regex(tooLong.stderr, /--timeout is an integer from 1 to 2147483/);
 });
 
 test('--help names the settings of both forges the worker reads, the GitHub binding included', async (t) => {
