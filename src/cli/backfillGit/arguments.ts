@@ -44,7 +44,7 @@ export const parseArguments = (): GitArguments => {
         '\nA GitHub rate limit is waited out and shown as "waiting until HH:MM:SS".' +
         '\nOn a failure, Ctrl-C or SIGTERM the resume command is printed.' +
         '\nExit status: 0 all sent, 1 some commit failed or the run stopped early, 2 usage' +
-        '\nerror, 130 Ctrl-C, 143 SIGTERM.',
+        '\nerror, 130 Ctrl-C, 143 SIGTERM, 141 stdout closed by its reader (--no-send | head).',
     )
     .parse();
   const [repoArg, base, head] = program.processedArgs as [string, string, string];

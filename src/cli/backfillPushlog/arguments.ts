@@ -50,7 +50,7 @@ export const parseArguments = (): Arguments => {
         '\nsetting, such as a TMO_BASE_URL path answered 404), or stays down longer than --max-wait' +
         '\n(a rate limit with a known end is waited out and shown as "waiting until HH:MM:SS").' +
         '\nExit status: 0 all sent, 1 some changeset failed or the run stopped early, 2 usage' +
-        '\nerror, 130 Ctrl-C, 143 SIGTERM.',
+        '\nerror, 130 Ctrl-C, 143 SIGTERM, 141 stdout closed by its reader (--no-send | head).',
     )
     .parse();
   const [repoArg, start, end] = program.processedArgs as [string, number, number];

@@ -7,7 +7,19 @@ import { fatal, fatalOnCrash, type LogLevel } from '../../log.js';
 import { SETTINGS_HELP } from './settingsHelp.js';
 
 /** Exit codes shared by every command. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130, readerGone: 141 } as const;
+
+/**
+ * A reader of stdout that goes away (`| head -1`) ends the run as it ends other Unix tools:
+ * at once, quietly, with the status a shell gives a program stopped by SIGPIPE. Node ignores
+ * SIGPIPE, and the next write's EPIPE was a crash with its stack.
+ */
+const endWhenStdoutCloses = (): void => {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(EXIT.readerGone);
+  });
+};
 
 /**
  * A commander program whose usage errors exit 2 (commander's own default is 1, which we
@@ -16,6 +28,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
  */
 export const createProgram = (name: string, description: string, settingsHelp = ''): Command => {
   fatalOnCrash(name);
+  endWhenStdoutCloses();
   return new Command(name)
     .description(description)
     .version(pkg.version, '-V, --version', 'print the version and exit')

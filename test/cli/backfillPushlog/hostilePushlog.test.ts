@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from '../../support/cli.js';
+import { runCommand, startCommand } from '../../support/cli.js';
 import { startFixtures, type Fixtures } from '../../support/standIns/fixtureServer.js';
 import { syntheticFixtures } from '../../support/data/syntheticFixtures.js';
 
@@ -99,4 +99,14 @@ test('a push that landed during the run and failed still gets its resume command
     /"msg":"resume".*--yes .* 14 100/,
     'it ended with exit 1 and nothing to run',
   );
+});
+
+test('--no-send into a reader that stops early (| head -1): exit 141 as for SIGPIPE, no crash', async (t) => {
+  const { fx, repo } = await setup(t, 30);
+  const running = startCommand('backfillPushlog', ['--yes', '--no-send', repo, '0', '30'], fx.env);
+  // As `head -1` does: read the first line, then close the pipe.
+  running.child.stdout!.once('data', () => running.child.stdout!.destroy());
+  const result = await running.finished;
+  t.is(result.code, 141, result.stderr.slice(-2000));
+  t.notRegex(result.stderr, /unexpected error|"stack"/);
 });
