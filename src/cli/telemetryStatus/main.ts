@@ -22,7 +22,8 @@ const STORE_HELP = `
                        a store that is not there (or is older than this version) is an error
   CLAIM_LEASE_SECONDS  checked as the worker checks it (5 to 3600, default 60); the counts
                        do not depend on it
-  PULSE_*              the worker's Pulse settings (see above): with them, the parked messages
+  PULSE_*              the worker's Pulse settings (process-queue-messages --help lists
+                       them): with them, the parked messages
                        are counted in the parked queue (one passive declare); without them
                        (none of PULSE_USERNAME, PULSE_PASSWORD, PULSE_QUEUE_NAME set) that
                        count is shown as unknown`;
