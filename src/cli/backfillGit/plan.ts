@@ -13,7 +13,8 @@ const stop = (name: string, msg: string, fields: object, text: string, code: num
 /**
  * Says how many commits the backfill will process and where the pings go, and asks before it
  * starts (unless `--yes`). Exits 0 when there is nothing to do, 1 when compare cannot be read
- * (an unknown sha, a repository GitHub does not know) or the answer is no.
+ * (an unknown sha, a repository GitHub does not know) or the answer is no, 2 when BASE and
+ * HEAD are the wrong way round.
  */
 export const planGitBackfill = async (
   name: string,
@@ -34,6 +35,16 @@ export const planGitBackfill = async (
         EXIT.failed,
       ),
     );
+  // GitHub counts what HEAD adds to BASE: none, when HEAD is behind BASE (the two swapped).
+  if (commits === 0 && (await git.compareCount(repository, head, base).catch(() => 0)) > 0) {
+    stop(
+      name,
+      'HEAD is behind BASE: give the older commit first (BASE HEAD)',
+      { repository, base, head },
+      `HEAD ${head} is behind BASE ${base}: give the older commit first (BASE HEAD).`,
+      EXIT.usage,
+    );
+  }
   if (commits === 0) {
     tell(
       'info',

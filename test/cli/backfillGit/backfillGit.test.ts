@@ -202,6 +202,14 @@ test('bad input: a URL that is no git branch is a usage error; an unknown sha fa
   );
   t.is(missing.code, 1);
   t.regex(readable(missing.stderr), new RegExp(`${unknown}.*not found`));
+  // HEAD behind BASE: the two swapped, not "nothing to do" with exit 0.
+  const swapped = await runCommand(
+    'backfillGit',
+    ['--yes', gh.repository('autoland'), HEADS.autoland, ROOT],
+    env,
+  );
+  t.is(swapped.code, 2, swapped.stderr);
+  t.regex(readable(swapped.stderr), /HEAD is behind BASE: give the older commit first/);
   t.is(fx.tmo.received.size, 0);
 });
 
