@@ -7,12 +7,14 @@ export type { Ledger } from './ports.js';
  * How a command uses the ledger, chosen once at its edge:
  * - `whenHeld`: a changeset another live process is working on is `deferred` (the worker
  *   hands its message back for a later try) or `awaited` (a backfill waits for the claim);
- * - `resend`: send even what the ledger holds (backfill --resend);
+ * - `resendSentBefore`: send again what the ledger holds, if its ping was recorded before this
+ *   time (epoch ms): a backfill's --resend, as of its start, so that its resume command does
+ *   not send a second time what the run itself sent;
  * - `startsWatermarks`: only the worker makes a repository's watermark.
  */
 export interface LedgerPolicy {
   readonly whenHeld: 'defer' | 'await';
-  readonly resend: boolean;
+  readonly resendSentBefore?: number;
   readonly startsWatermarks: boolean;
 }
 
@@ -30,5 +32,5 @@ export const dryRunLedger: Ledger = {
 /** The ledger part of the pipeline's deps for a dry run. */
 export const dryRun: { readonly ledger: Ledger; readonly policy: LedgerPolicy } = {
   ledger: dryRunLedger,
-  policy: { whenHeld: 'await', resend: true, startsWatermarks: false },
+  policy: { whenHeld: 'await', startsWatermarks: false },
 };

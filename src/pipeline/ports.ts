@@ -49,8 +49,8 @@ export interface SentChangeset extends Landing {
 export type ClaimOutcome = 'claimed' | 'sent' | 'held';
 
 export interface ClaimOptions {
-  /** Claim it even if the ledger has it (a backfill's --resend sends it again). */
-  readonly evenIfSent?: boolean;
+  /** Claim it even if the ledger has it, when recorded before this time (epoch ms): --resend. */
+  readonly resendSentBefore?: number | undefined;
 }
 
 /** Who works on which landing: a claim is a lease its owner renews while it is alive. */

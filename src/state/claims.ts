@@ -34,9 +34,10 @@ const keyOf = ({ repository, node }: Landing): Landing => ({
   node,
 });
 
-const inLedger = ({ repository, node }: Landing): Statement => ({
-  text: 'select 1 from ledger where repository = ? and node = ?',
-  values: [repository, node],
+/** The landing's ledger row, if its ping was recorded at or after `since` (0: ever). */
+const inLedger = ({ repository, node }: Landing, since = 0): Statement => ({
+  text: 'select 1 from ledger where repository = ? and node = ? and sent_at >= ?',
+  values: [repository, node, since],
 });
 
 const deleteOwnClaim = (ctx: ClaimContext, { repository, node }: Landing): Statement => ({
@@ -45,30 +46,31 @@ const deleteOwnClaim = (ctx: ClaimContext, { repository, node }: Landing): State
 });
 
 /**
- * One statement decides, atomically on both engines: insert if free (and, unless
- * `evenIfSent`, not in the ledger: a changeset sent before costs no write), take over if the
- * lease ran out or the claim is already ours, and return no row otherwise. (`where true` is
- * SQLite's way of telling an INSERT ... SELECT's ON CONFLICT from a join's ON.)
+ * One statement decides, atomically on both engines: insert if free and not in the ledger
+ * (a changeset sent before costs no write; with `resendSentBefore`, one recorded before that
+ * time counts as not sent), take over if the lease ran out or the claim is already ours, and
+ * return no row otherwise.
  */
-const take = (ctx: ClaimContext, { repository, node }: Landing, evenIfSent: boolean): Statement => {
+const take = (ctx: ClaimContext, landing: Landing, sentSince: number): Statement => {
   const now = ctx.now();
-  const claimed = [repository, node, ctx.owner, now + ctx.leaseMs];
-  const unlessSent = evenIfSent
-    ? { text: 'where true', values: [] }
-    : {
-        text: 'where not exists (select 1 from ledger where repository = ? and node = ?)',
-        values: [repository, node],
-      };
+  const notSent = inLedger(landing, sentSince);
   return {
     text: `
       insert into claims (repository, node, owner, expires_at)
       select ?, ?, ?, cast(? as bigint)
-      ${unlessSent.text}
+      where not exists (${notSent.text})
       on conflict (repository, node) do update
         set owner = excluded.owner, expires_at = excluded.expires_at
         where claims.expires_at <= ? or claims.owner = excluded.owner
       returning owner`,
-    values: [...claimed, ...unlessSent.values, now],
+    values: [
+      landing.repository,
+      landing.node,
+      ctx.owner,
+      now + ctx.leaseMs,
+      ...notSent.values,
+      now,
+    ],
   };
 };
 
@@ -78,11 +80,12 @@ export const isSent = async (ctx: ClaimContext, landing: Landing): Promise<boole
 export const claim = async (
   ctx: ClaimContext,
   landing: Landing,
-  { evenIfSent = false }: ClaimOptions = {},
+  { resendSentBefore }: ClaimOptions = {},
 ): Promise<ClaimOutcome> => {
   const key = keyOf(landing);
-  const taken = (await ctx.conn.query(take(ctx, key, evenIfSent))).length > 0;
-  if (evenIfSent) return taken ? 'claimed' : 'held';
+  // Sent, for this claim: recorded at all, or (resending) recorded since the cut-off.
+  const sentSince = resendSentBefore ?? 0;
+  const taken = (await ctx.conn.query(take(ctx, key, sentSince))).length > 0;
   // On SQLite one statement runs at a time and sees one snapshot: a claim taken there was
   // taken while the ledger did not have the landing, and that is the last word.
   if (taken && ctx.conn.engine === 'sqlite') return 'claimed';
@@ -90,7 +93,9 @@ export const claim = async (
   // ledger together, and on PostgreSQL our insert may have waited for exactly that and gone
   // in once the claim was gone; once our claim is in, the ledger we read now is the last word.
   // No row at all is a live claim of another or a landing in the ledger: the ledger tells.
-  if ((await ctx.conn.query(inLedger(key))).length === 0) return taken ? 'claimed' : 'held';
+  if ((await ctx.conn.query(inLedger(key, sentSince))).length === 0) {
+    return taken ? 'claimed' : 'held';
+  }
   if (taken) await ctx.conn.query(deleteOwnClaim(ctx, key));
   return 'sent';
 };
@@ -107,11 +112,12 @@ export const holdsClaim = async (ctx: ClaimContext, landing: Landing): Promise<b
 
 export const recordSent = async (ctx: ClaimContext, sent: SentChangeset): Promise<void> => {
   const key = keyOf(sent);
-  // A landing already in the ledger keeps its first row: that is when its ping was accepted.
+  // A landing sent again (--resend) keeps its first push and review system; its time becomes
+  // that of the last ping accepted, which a resend's cut-off and the status's counts read.
   const insert = `
     insert into ledger (repository, node, push_id, review_system, sent_at)
     values (?, ?, ?, ?, ?)
-    on conflict (repository, node) do nothing`;
+    on conflict (repository, node) do update set sent_at = excluded.sent_at`;
   const values = [key.repository, key.node, sent.pushId ?? null, sent.reviewSystem, ctx.now()];
   // Whoever's claim it is: a process that took it over when our lease ran out (a stalled
   // connection) must find it gone at its check before sending, not send it a second time.

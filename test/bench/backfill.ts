@@ -130,7 +130,6 @@ const runBackfill = async (spec: RunSpec): Promise<RunResult> => {
   // As backfill-pushlog: a claim held elsewhere is awaited, a sent changeset is not resent.
   const { ledger, policy, calls, close } = await openBenchLedger(spec.databaseUrl, {
     whenHeld: 'await',
-    resend: false,
     startsWatermarks: false,
   });
   const source = new PushlogSource(

@@ -130,7 +130,6 @@ const runCase = async (spec: CaseSpec): Promise<CaseResult> => {
   // As process-queue-messages, which is where merge pushes usually come from.
   const opened = await openBenchLedger(spec.databaseUrl, {
     whenHeld: 'defer',
-    resend: false,
     startsWatermarks: true,
   });
 

@@ -183,7 +183,6 @@ const runWorker = async (spec: WorkerSpec, ready: () => Promise<void>): Promise<
   // As process-queue-messages: a claim held elsewhere defers the message; it starts watermarks.
   const { ledger, policy, calls, close } = await openBenchLedger(spec.databaseUrl, {
     whenHeld: 'defer',
-    resend: false,
     startsWatermarks: true,
   });
   await ready();

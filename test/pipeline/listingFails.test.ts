@@ -70,7 +70,7 @@ test('a listing that fails midway fails its job after the changesets it listed, 
     bugzilla,
     sink,
     ledger: oneClaimPerProcess(store),
-    policy: { whenHeld: 'defer', resend: false, startsWatermarks: true },
+    policy: { whenHeld: 'defer', startsWatermarks: true },
   });
   const job: Job = {
     label: 'git push',

@@ -245,7 +245,7 @@ test('claim: awaiting, a claim another process holds is asked for again until it
   let asked = 0;
   const ledger = { ...dryRunLedger, claim: async () => answers[asked++] ?? 'claimed' };
   const ref = { job: pushJob(1), repository: REPO, node: node(1) };
-  const policy = { whenHeld: 'await', resend: false, startsWatermarks: false } as const;
+  const policy = { whenHeld: 'await', startsWatermarks: false } as const;
   const claimed = await lastValueFrom(of(ref).pipe(claim({ ledger, policy, claimRetryMs: 5 })));
   t.deepEqual(claimed, { ref });
   t.is(asked, 3);
@@ -255,7 +255,7 @@ test('claim: deferring, a held claim is the outcome at once; a failing ledger is
   let asked = 0;
   const held = { ...dryRunLedger, claim: async () => (asked++, 'held' as const) };
   const ref = { job: pushJob(1), repository: REPO, node: node(1) };
-  const defer = { whenHeld: 'defer', resend: false, startsWatermarks: false } as const;
+  const defer = { whenHeld: 'defer', startsWatermarks: false } as const;
   const claimed = await lastValueFrom(of(ref).pipe(claim({ ledger: held, policy: defer })));
   t.deepEqual(claimed, { ref, outcome: { status: 'held', node: node(1) } });
   t.is(asked, 1);

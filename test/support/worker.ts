@@ -74,7 +74,7 @@ export const startWorker = async (options: {
         ? dryRun
         : {
             ledger: options.store,
-            policy: { whenHeld: 'defer', resend: false, startsWatermarks: true },
+            policy: { whenHeld: 'defer', startsWatermarks: true },
           }),
     },
     metrics: new WorkerMetrics(),

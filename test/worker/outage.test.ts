@@ -111,7 +111,7 @@ const startWorker = async (t: { context: Context }, name: string, failures: numb
       ...clients,
       sink,
       ledger: store,
-      policy: { whenHeld: 'defer', resend: false, startsWatermarks: true },
+      policy: { whenHeld: 'defer', startsWatermarks: true },
     },
     metrics,
     graceMs: 5_000,

@@ -116,7 +116,7 @@ const startWorker = async (t: { context: Context; teardown(fn: () => unknown): v
       ...clients,
       sink,
       ledger: store,
-      policy: { whenHeld: 'defer', resend: false, startsWatermarks: true },
+      policy: { whenHeld: 'defer', startsWatermarks: true },
     },
     metrics,
     graceMs: 5_000,

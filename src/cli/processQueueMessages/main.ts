@@ -67,7 +67,6 @@ const source = new PulseSource({
 });
 const { store, ...edge } = await openSinkAndLedger(NAME, clients.limits, sending, {
   whenHeld: 'defer',
-  resend: false,
   startsWatermarks: true,
 });
 // Gap-fill, a source that polls the pushlogs of the repositories with a watermark.

@@ -43,7 +43,7 @@ export const claim = ({
   claimRetryMs = 1000,
 }: ClaimDeps): OperatorFunction<ChangesetRef, Claimed> =>
   concatMap(async (ref): Promise<Claimed> => {
-    const ask = () => ledger.claim(ref, { evenIfSent: policy.resend });
+    const ask = () => ledger.claim(ref, { resendSentBefore: policy.resendSentBefore });
     // Only an answer is asked again; a failure of the ledger is the changeset's outcome.
     const answer = await (policy.whenHeld === 'await'
       ? untilFree(claimRetryMs).execute(ask)

@@ -150,7 +150,7 @@ const run = async (spec: SoakWorkerSpec): Promise<void> => {
       sink,
       ledger: store,
       // The worker's policy, as src/cli/processQueueMessages/main.ts sets it.
-      policy: { whenHeld: 'defer', resend: false, startsWatermarks: true },
+      policy: { whenHeld: 'defer', startsWatermarks: true },
     },
     metrics: new WorkerMetrics(),
     graceMs: 10_000,

@@ -335,6 +335,39 @@ test('--resend sends what the store holds again, and counts it sent', async (t) 
   t.like(summaryOf(t, again.stderr), { changesets: expected, skipped: 0 });
 });
 
+test('the resume command of a --resend run sends only what that run did not', async (t) => {
+  const { fx, data, repo } = await setup(t, 10);
+  const store = { DATABASE_URL: freshStore() };
+  t.is((await run(fx, ['--yes', repo, '0', '10'], store)).code, 0);
+  const bad = data.nodes(3)[1]!;
+  fx.fail({ match: new RegExp(`/json-rev/${bad}$`), status: 404, times: 1 });
+  const resend = await run(fx, ['--yes', '--resend', repo, '0', '10'], store);
+  t.is(resend.code, 1, resend.stderr);
+  const command = resumeOf(t, resend.stderr) ?? '';
+  // The run's start, not --resend: what the run sent after it is not sent a third time.
+  t.regex(command, / --resend-before \S+Z /);
+  const puts = () => fx.tmo.requests.filter((r) => r.startsWith('PUT'));
+  const before = puts().length;
+  const resumed = await slots(() => {
+    const child = spawn('/bin/sh', ['-c', command], {
+      cwd: '/',
+      env: envFor(fx, store),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    child.stdin.end();
+    return finished(child);
+  });
+  t.is(resumed.code, 0, resumed.stderr);
+  t.deepEqual(puts().slice(before), [`PUT ${submitPath(repo, bad)}`]);
+});
+
+test('--resend-before takes an ISO 8601 time with its zone, else a usage error', async (t) => {
+  const { fx, repo } = await setup(t, 3);
+  const bad = await run(fx, ['--yes', '--resend-before', 'yesterday', repo, '0', '3']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--resend-before takes a time such as 2026-12-07T15:30:00Z/);
+});
+
 test('--no-send neither reads nor writes the store: every ping shows, nothing is recorded', async (t) => {
   const { fx, data, repo } = await setup(t);
   const store = { DATABASE_URL: freshStore() };
@@ -620,7 +653,6 @@ const defaults: ResumeOptions = {
   send: true,
   yes: false,
   pageSize: 100,
-  resend: false,
 };
 
 test('programInvocation: node and the script for a .js file, a bin link as it is, npx again for npx', (t) => {
@@ -666,12 +698,18 @@ test('resumeCommand: the invocation, the options that differ from the defaults, 
   t.is(
     resumeCommand(
       ['/usr/bin/backfill-pushlog'],
-      { debug: true, send: false, yes: true, pageSize: 7, resend: true },
+      {
+        debug: true,
+        send: false,
+        yes: true,
+        pageSize: 7,
+        resendBefore: Date.UTC(2026, 11, 7, 15, 30),
+      },
       repo,
       41,
       90,
     ),
-    `/usr/bin/backfill-pushlog --debug --no-send --yes --resend --page-size 7 ${repo} 41 90`,
+    `/usr/bin/backfill-pushlog --debug --no-send --yes --resend-before 2026-12-07T15:30:00.000Z --page-size 7 ${repo} 41 90`,
   );
 });
 

@@ -76,9 +76,14 @@ test('a landing listed twice, in one push or in two, is sent once: the run does 
     match: /json-pushes\?version=2&startID=0&endID=2$/,
     body: () => JSON.stringify({ lastpushid: 2, pushes: { 1: entry([x!, x!]), 2: entry([x!]) } }),
   });
-  const result = await backfill(fx, [repo, '0', '2']);
+  const store = freshStore();
+  const result = await backfill(fx, [repo, '0', '2'], store);
   t.is(result.code, 0, result.stderr.slice(-2000));
   t.is(puts(fx), 1);
+  // Resent as the run's start found it: once, not once per listing.
+  const resent = await backfill(fx, ['--resend', repo, '0', '2'], store);
+  t.is(resent.code, 0, resent.stderr.slice(-2000));
+  t.is(puts(fx), 2);
 });
 
 test('a push that landed during the run and failed still gets its resume command', async (t) => {

@@ -62,7 +62,7 @@ export const claimTests = ({ open, harness }: Suite): void => {
     t.is(await b.claim(landing), 'claimed');
   });
 
-  test('recordSent keeps the first ledger row, needs no claim, and takes no push for dump', async (t) => {
+  test('recordSent keeps the first push and review system, needs no claim, and takes no push for dump', async (t) => {
     const a = await open(t);
     const landing = { repository: randomRepository(), node: randomNode() };
     const { repository, node } = landing;
@@ -71,6 +71,21 @@ export const claimTests = ({ open, harness }: Suite): void => {
     t.true(await a.isSent(landing));
     const mine = (await a.status()).repositories.find((r) => r.repository === repository);
     t.deepEqual(mine?.sentLast7Days, { bmo: 1 });
+  });
+
+  test('a resend claims what the ledger recorded before its cut-off, not what it recorded since', async (t) => {
+    const clock = new ManualClock();
+    const a = await open(t, { now: clock.now });
+    const landing = { repository: randomRepository(), node: randomNode() };
+    await a.recordSent({ ...landing, pushId: 3, reviewSystem: 'bmo' });
+    clock.advance(1000);
+    const cutoff = clock.now();
+    clock.advance(1000);
+    t.is(await a.claim(landing), 'sent');
+    t.is(await a.claim(landing, { resendSentBefore: cutoff }), 'claimed');
+    await a.recordSent({ ...landing, pushId: 3, reviewSystem: 'bmo' });
+    // Sent again since the cut-off: a second listing, or the run's resume, skips it.
+    t.is(await a.claim(landing, { resendSentBefore: cutoff }), 'sent');
   });
 
   test('two stores racing for the same 200 changesets: each is claimed exactly once', async (t) => {

@@ -159,7 +159,7 @@ const startWorker = async (
       ...clients,
       sink: telemetrySink(telemetry),
       ledger: options.store,
-      policy: { whenHeld: 'defer', resend: false, startsWatermarks: true },
+      policy: { whenHeld: 'defer', startsWatermarks: true },
     },
     metrics,
     graceMs: 5_000,

@@ -140,7 +140,7 @@ const startWorker = async (
         ? dryRun
         : {
             ledger: options.store,
-            policy: { whenHeld: 'defer', resend: false, startsWatermarks: true },
+            policy: { whenHeld: 'defer', startsWatermarks: true },
           }),
     },
     metrics,

@@ -1,6 +1,27 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { intArgument } from '../program.js';
 import { DEFAULT_MAX_WAIT_SECONDS } from './resumeCommand.js';
+
+/** --resend-before's time: ISO 8601 with a time zone, as a resume command prints it. */
+const timeArgument = (value: string): number => {
+  const ms = /T.*(Z|[+-]\d\d:\d\d)$/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) {
+    throw new InvalidArgumentError('--resend-before takes a time such as 2026-12-07T15:30:00Z.');
+  }
+  return ms;
+};
+
+/**
+ * The resend cut-off the run uses: --resend-before's time, or with --resend the run's start.
+ * Either way a ping this run sends, recorded after the cut-off, is not sent again by it, nor
+ * by its resume command.
+ */
+export const resendCutoff = <O extends { resend?: boolean; resendBefore?: number }>(
+  options: O,
+): O & { resendBefore: number | undefined } => ({
+  ...options,
+  resendBefore: options.resendBefore ?? (options.resend === true ? Date.now() : undefined),
+});
 
 /** The options both backfills take (ResumeOptions and --max-wait), added to their program. */
 export const withBackfillOptions = (program: Command): Command =>
@@ -8,7 +29,12 @@ export const withBackfillOptions = (program: Command): Command =>
     .option('--debug', 'log every request and decision to stderr')
     .option('--no-send', 'print the pings on stdout, one JSON document a line; send nothing')
     .option('-y, --yes', 'do not ask for confirmation before starting')
-    .option('--resend', 'send even the pings the store says were sent (and record them again)')
+    .option('--resend', 'send again the pings the store says were sent before this run started')
+    .option(
+      '--resend-before <TIME>',
+      'send again the pings the store recorded before TIME (ISO 8601; resume commands use it)',
+      timeArgument,
+    )
     .option(
       '--max-wait <SECONDS>',
       'how long to wait for a host that is down before giving up (1 to 86400)',

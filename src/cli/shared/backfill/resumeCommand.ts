@@ -8,7 +8,8 @@ export interface ResumeOptions {
   readonly debug: boolean;
   readonly send: boolean;
   readonly yes: boolean;
-  readonly resend: boolean;
+  /** --resend: what the ledger recorded before this time (epoch ms) is sent again. */
+  readonly resendBefore?: number | undefined;
   /** backfill-pushlog's --page-size; repeated when not the default (100). */
   readonly pageSize?: number;
   /** --max-wait, in seconds; repeated when not the default. */
@@ -55,7 +56,10 @@ export const resumeCommand = (
     ...(options.debug ? ['--debug'] : []),
     ...(options.send ? [] : ['--no-send']),
     ...(options.yes ? ['--yes'] : []),
-    ...(options.resend ? ['--resend'] : []),
+    // Not --resend: what this run sent is in the ledger since, and is not sent a third time.
+    ...(options.resendBefore !== undefined
+      ? ['--resend-before', new Date(options.resendBefore).toISOString()]
+      : []),
     ...(options.pageSize !== undefined && options.pageSize !== 100
       ? ['--page-size', String(options.pageSize)]
       : []),

@@ -32,13 +32,13 @@ export const backfillSettings = (name: string, send: boolean): BackfillSettings 
 export const openBackfill = async (
   name: string,
   { upstream, telemetry }: BackfillSettings,
-  options: { readonly maxWait: number; readonly resend: boolean },
+  options: { readonly maxWait: number; readonly resendBefore?: number | undefined },
 ) => {
   const maxWaitMs = options.maxWait * 1000;
   const clients = oneShotClients(upstream, maxWaitMs);
   const { store, ...edge } = await openSinkAndLedger(name, clients.limits, telemetry, {
     whenHeld: 'await',
-    resend: options.resend,
+    resendSentBefore: options.resendBefore,
     startsWatermarks: false,
   });
   // A landing listed twice (in one push, or in two) must not be sent by both, as in the
