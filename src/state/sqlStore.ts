@@ -4,11 +4,11 @@
  * keeps this store's claims alive while it is open.
  */
 import { checkedPushId } from '../codecs/pushId.js';
-import { repositoryUrl } from '../codecs/scalars.js';
 import type { ClaimOptions, Landing, SentChangeset } from '../pipeline/ports.js';
 import * as claims from './claims.js';
 import type { Connection } from './engines/connection.js';
 import { StoreClosed, StoreError } from './errors.js';
+import { FailedReleases } from './failedReleases.js';
 import * as git from './gitWatermarks.js';
 import * as leases from './leases.js';
 import type { ParkRequest } from './schema/schema.js';
@@ -23,8 +23,6 @@ export interface SqlStoreParts extends claims.ClaimContext {
   readonly onRenewalError: (error: StoreError) => void;
 }
 
-const keyOf = ({ repository, node }: Landing): string => `${repositoryUrl(repository)} ${node}`;
-
 export class SqlStore implements Store {
   readonly owner: string;
   readonly #parts: SqlStoreParts;
@@ -34,17 +32,14 @@ export class SqlStore implements Store {
   #closing: Promise<void> | undefined;
   /** Repositories whose watermark this store has seen exist: watermarks are never deleted. */
   readonly #watermarked = new Set<string>();
-  /**
-   * Claims released while the database was away, by `<repository> <node>`, with when: left
-   * out of the renewals, and released again at each one until that works. Claiming one again
-   * makes it ours to renew again.
-   */
-  readonly #lettingGo = new Map<string, { landing: Landing; since: number }>();
+  /** Claims whose release failed: not renewed, released again (failedReleases.ts). */
+  readonly #failedReleases: FailedReleases;
 
   constructor(parts: SqlStoreParts) {
     this.#parts = parts;
     this.#conn = parts.conn;
     this.owner = parts.owner;
+    this.#failedReleases = new FailedReleases(parts);
     // A third of the lease: two renewals may fail (a database blip) before a claim lapses.
     this.#timer = setInterval(() => this.#renewInBackground(), parts.leaseMs / 3);
     // Claims expire on their own; an open store must not keep a finished process alive.
@@ -73,7 +68,7 @@ export class SqlStore implements Store {
     return this.#do('isSent', () => claims.isSent(this.#parts, landing));
   }
   claim(landing: Landing, options?: ClaimOptions) {
-    this.#lettingGo.delete(keyOf(landing));
+    this.#failedReleases.claimedAgain(landing);
     return this.#do('claim', () => claims.claim(this.#parts, landing, options));
   }
   holdsClaim(landing: Landing) {
@@ -90,7 +85,7 @@ export class SqlStore implements Store {
     try {
       await this.#do('release', () => claims.release(this.#parts, landing));
     } catch (error) {
-      this.#lettingGo.set(keyOf(landing), { landing, since: this.#parts.now() });
+      this.#failedReleases.failed(landing);
       throw error;
     }
   }
@@ -98,23 +93,9 @@ export class SqlStore implements Store {
     return this.#do('releaseAll', () => claims.releaseAll(this.#parts));
   }
   async renewClaims() {
-    await this.#releaseAgain();
-    const lettingGo = [...this.#lettingGo.values()].map(({ landing }) => landing);
+    await this.#failedReleases.releaseAgain();
+    const lettingGo = this.#failedReleases.landings();
     return this.#do('renewClaims', () => claims.renewAll(this.#parts, lettingGo));
-  }
-  /** Releases again the claims whose release failed; those that fail again wait for the next. */
-  async #releaseAgain(): Promise<void> {
-    for (const [key, letGo] of this.#lettingGo) {
-      // Not renewed since it failed, its lease ends at most a lease after: a claim taken
-      // again since then ends later, and is left alone.
-      const endsBy = letGo.since + this.#parts.leaseMs;
-      try {
-        await claims.releaseLapsing(this.#parts, letGo.landing, endsBy);
-        if (this.#lettingGo.get(key) === letGo) this.#lettingGo.delete(key);
-      } catch {
-        return;
-      }
-    }
   }
   /** The worker calls it for every push; once the watermark is known to exist, it costs nothing. */
   async startWatermark(repository: string, pushId: number) {
