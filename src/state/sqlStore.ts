@@ -21,6 +21,8 @@ export interface SqlStoreParts extends claims.ClaimContext {
   /** A StoreError saying what failed where, with the database's reason, password masked. */
   readonly fail: (what: string, error: unknown) => StoreError;
   readonly onRenewalError: (error: StoreError) => void;
+  /** Measures the clock's offset from the database's again (databaseClock.ts), if it has one. */
+  readonly syncClock?: () => Promise<void>;
 }
 
 export class SqlStore implements Store {
@@ -95,7 +97,10 @@ export class SqlStore implements Store {
   async renewClaims() {
     await this.#failedReleases.releaseAgain();
     const lettingGo = this.#failedReleases.landings();
-    return this.#do('renewClaims', () => claims.renewAll(this.#parts, lettingGo));
+    return this.#do('renewClaims', async () => {
+      await this.#parts.syncClock?.();
+      return claims.renewAll(this.#parts, lettingGo);
+    });
   }
   /** The worker calls it for every push; once the watermark is known to exist, it costs nothing. */
   async startWatermark(repository: string, pushId: number) {

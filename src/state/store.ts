@@ -17,8 +17,13 @@ export const DEFAULT_LEASE_SECONDS = 60;
 export interface StoreOptions {
   /** CLAIM_LEASE_SECONDS: how long a claim lives without renewal (renewed every third of it). */
   leaseSeconds?: number;
-  /** The store's clock, epoch milliseconds; tests inject their own. */
+  /** The store's clock, epoch milliseconds, taken as it is; tests inject their own. */
   now?: () => number;
+  /**
+   * Without `now`: the host's clock (default Date.now), which on PostgreSQL is corrected to the
+   * database's time (databaseClock.ts); tests skew it.
+   */
+  hostClock?: () => number;
   /** This process's name on its claims; by default hostname-pid-random, new for every store. */
   owner?: string;
   /** A renewal failed (it is tried again at the next tick); by default ignored. */

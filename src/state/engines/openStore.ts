@@ -10,6 +10,7 @@ import {
   type DatabaseTarget,
 } from './databaseUrl.js';
 import { StoreError, reasonOf } from '../errors.js';
+import { DatabaseClock } from './databaseClock.js';
 import { SqlStore } from '../sqlStore.js';
 import { DEFAULT_LEASE_SECONDS, type Store, type StoreOptions } from '../store.js';
 
@@ -46,10 +47,14 @@ export const openStore = async (
       // Surfaces again, as the next statement's failure, if the database is really gone.
       onIdleError: () => undefined,
     });
+    const hostClock = options.hostClock ?? Date.now;
+    const clock = conn.engine === 'postgres' ? new DatabaseClock(conn, hostClock) : undefined;
+    if (options.now === undefined) await clock?.measure();
     return new SqlStore({
       conn,
       owner: options.owner ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
-      now: options.now ?? Date.now,
+      now: options.now ?? clock?.now ?? hostClock,
+      ...(options.now === undefined && clock !== undefined && { syncClock: () => clock.measure() }),
       leaseMs: Math.round(leaseSeconds * 1000),
       fail,
       onRenewalError,

@@ -165,6 +165,17 @@ export const claimTests = ({ open, harness }: Suite): void => {
     t.is(await b.claim(landing), 'sent');
   });
 
+  test('a host whose clock runs a lease ahead does not take over a live claim (PostgreSQL: the database clock)', async (t) => {
+    const ahead = LEASE_MS + 1_000;
+    const a = await open(t, { hostClock: Date.now });
+    const b = await open(t, { hostClock: () => Date.now() + ahead });
+    const landing = { repository: randomRepository(), node: randomNode() };
+    t.is(await a.claim(landing), 'claimed');
+    // Processes on one SQLite file share one host and its clock: only PostgreSQL corrects it.
+    t.is(await b.claim(landing), harness().engine === 'postgres' ? 'held' : 'claimed');
+    if (harness().engine === 'postgres') t.true(await a.holdsClaim(landing));
+  });
+
   test('close releases the claims of the store, and only those', async (t) => {
     const [a, b] = [await open(t), await open(t)];
     const repository = randomRepository();

@@ -1,0 +1,32 @@
+/**
+ * The time the processes of a fleet agree on: their database's. Claims and leases run out at
+ * times that processes on several hosts write and compare; read off each host's own clock,
+ * a host running a lease ahead would take over the claims of a live owner that is sending
+ * them, and both would send. So on PostgreSQL the store reads the host's clock corrected by
+ * its offset from the database's, measured when the store opens and at every renewal of its
+ * claims. The processes on one SQLite file share a host, and its clock.
+ */
+import type { Connection } from './connection.js';
+
+export class DatabaseClock {
+  #offsetMs = 0;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly hostNow: () => number = Date.now,
+  ) {}
+
+  /** The database's time, in epoch milliseconds, as of the last measure. */
+  readonly now = (): number => this.hostNow() + this.#offsetMs;
+
+  /** Measures the offset again: the database's time against the middle of the round trip. */
+  async measure(): Promise<void> {
+    const sent = this.hostNow();
+    const [row] = await this.conn.query({
+      text: 'select cast(extract(epoch from clock_timestamp()) * 1000 as bigint) as now',
+      values: [],
+    });
+    const received = this.hostNow();
+    this.#offsetMs = Math.round(Number(row?.now) - (sent + received) / 2);
+  }
+}
