@@ -5,7 +5,7 @@ import { HostNotAllowed } from '../errors.js';
  * Parses a repository URL that came from input (a command-line argument, a Pulse message)
  * and accepts it only over http(s), only for a host in ALLOWED_HOSTS, and without a query
  * string or fragment. An entry without a port allows that host on its scheme's default
- * port; `host:port` allows exactly that port (`hg.mozilla.org:443` allows https on 443).
+ * port; `host:port` allows exactly that port (ALLOWED_HOSTS drops a default port: HostList).
  */
 export const allowedUrl = (raw: string, allowed: readonly string[]): URL => {
   let url: URL;
@@ -23,17 +23,9 @@ export const allowedUrl = (raw: string, allowed: readonly string[]): URL => {
   // A repository's URL is its key in the ledger: with `?x` it would be another repository,
   // and every landing of it would be sent again.
   if (/[?#]/.test(raw)) throw new HostNotAllowed(raw, allowed, 'query');
-  if (!allowed.some((entry) => sameHost(entry, url))) {
-    throw new HostNotAllowed(raw, allowed, 'host');
-  }
+  if (!allowed.includes(url.host)) throw new HostNotAllowed(raw, allowed, 'host');
   return url;
 };
-
-const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };
-
-/** An entry names the URL's host: `host`, or `host:port` with its port, default included. */
-const sameHost = (entry: string, url: URL): boolean =>
-  entry === url.host || (url.port === '' && entry === `${url.host}:${DEFAULT_PORTS[url.protocol]}`);
 
 /**
  * The hosts an hg URL may be on: ALLOWED_HOSTS less GitHub's web host (GITHUB_WEB_URL). A git

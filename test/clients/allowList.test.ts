@@ -1,5 +1,6 @@
 import test from 'ava';
 import { allowedHgUrl, allowedUrl, hgHosts } from '../../src/clients/allowList.js';
+import { HostList } from '../../src/codecs/settings.js';
 import { HostNotAllowed } from '../../src/errors.js';
 
 const allowed = ['hg.mozilla.org', '127.0.0.1:8080'];
@@ -66,19 +67,22 @@ test('an hg URL on the GitHub web host is refused, saying a git repository is re
 });
 
 test('hgHosts: ALLOWED_HOSTS less the GitHub web host (the hg client is built with these)', (t) => {
-  t.deepEqual(hgHosts(['hg.mozilla.org', 'github.com']), ['hg.mozilla.org']);
+  const withGitHub = HostList.decode('hg.mozilla.org,github.com:443');
+  if (withGitHub._tag === 'Left') return t.fail('HostList refused the setting');
+  t.deepEqual(hgHosts(withGitHub.right), ['hg.mozilla.org'], 'GitHub is no hg host, port or not');
   t.deepEqual(hgHosts(['hg.mozilla.org', 'github.com'], 'https://ghe.example'), [
     'hg.mozilla.org',
     'github.com',
   ]);
 });
 
-test('an entry with its scheme default port (hg.mozilla.org:443) allows that host on that port only', (t) => {
-  const withPorts = ['hg.mozilla.org:443', '127.0.0.1:80'];
-  t.notThrows(() => allowedUrl('https://hg.mozilla.org/mozilla-central', withPorts));
-  t.notThrows(() => allowedUrl('https://hg.mozilla.org:443/mozilla-central', withPorts));
-  t.notThrows(() => allowedUrl('http://127.0.0.1/integration/autoland', withPorts));
-  for (const other of ['http://hg.mozilla.org/mozilla-central', 'https://127.0.0.1/x']) {
-    t.throws(() => allowedUrl(other, withPorts), { instanceOf: HostNotAllowed }, other);
-  }
+test('ALLOWED_HOSTS drops a default port (hg.mozilla.org:443): the host its URLs name', (t) => {
+  const decoded = HostList.decode('hg.mozilla.org:443,127.0.0.1:80,127.0.0.1:8080');
+  if (decoded._tag === 'Left') return t.fail('HostList refused the setting');
+  t.deepEqual(decoded.right, ['hg.mozilla.org', '127.0.0.1', '127.0.0.1:8080']);
+  t.notThrows(() => allowedUrl('https://hg.mozilla.org:443/mozilla-central', decoded.right));
+  t.notThrows(() => allowedUrl('http://127.0.0.1/integration/autoland', decoded.right));
+  const withGitHub = HostList.decode('hg.mozilla.org,github.com:443');
+  if (withGitHub._tag === 'Left') return t.fail('HostList refused the setting');
+  t.deepEqual(hgHosts(withGitHub.right), ['hg.mozilla.org'], 'GitHub is no hg host, port or not');
 });

@@ -140,7 +140,11 @@ export const PathSegment = fromString('letters, digits, "-", "_" or "."', (s) =>
   /^[A-Za-z0-9._-]+$/.test(s) ? s : undefined,
 );
 
-/** `host` or `host:port`, comma-separated, e.g. `hg.mozilla.org,127.0.0.1:8080`. */
+/**
+ * `host` or `host:port`, comma-separated, e.g. `hg.mozilla.org,127.0.0.1:8080`. A scheme's
+ * default port (80, 443) is dropped, as the URL parser drops it from a URL's host, which is
+ * what the entries are compared with (allowList.ts, the hosts' probes).
+ */
 export const HostList = fromString(
   'comma-separated host or host:port entries',
   (s) => {
@@ -151,7 +155,7 @@ export const HostList = fromString(
     const valid = hosts.every((h) =>
       /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/.test(h),
     );
-    return valid && hosts.length > 0 ? hosts : undefined;
+    return valid && hosts.length > 0 ? hosts.map((h) => h.replace(/:(80|443)$/, '')) : undefined;
   },
   { secret: true },
 );
