@@ -169,13 +169,16 @@ export const releaseAll = (ctx: ClaimContext): Promise<number> =>
  * renewed, it would stay ours, and held for every other process, for as long as we live
  * (the store deletes it once the database is back: releaseLapsing).
  */
-export const renewAll = (ctx: ClaimContext, lettingGo: readonly Landing[] = []): Promise<number> =>
+export const renewAll = (
+  ctx: ClaimContext,
+  lettingGo: () => readonly Landing[] = () => [],
+): Promise<number> =>
   ctx.conn.run(async (db) => {
-    let update = db
-      .updateTable('claims')
-      .set({ expiresAt: ctx.now() + ctx.leaseMs })
-      .where('owner', '=', ctx.owner);
-    for (const { repository, node } of lettingGo.map(keyOf)) {
+    // Both read at once, when the statement is built: a claim whose release fails after this
+    // renewal's time has its failure's time later, and a lease ending by it (releaseLapsing).
+    const expiresAt = ctx.now() + ctx.leaseMs;
+    let update = db.updateTable('claims').set({ expiresAt }).where('owner', '=', ctx.owner);
+    for (const { repository, node } of lettingGo().map(keyOf)) {
       update = update.where((eb) =>
         eb.or([eb('repository', '!=', repository), eb('node', '!=', node)]),
       );

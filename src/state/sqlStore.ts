@@ -69,9 +69,11 @@ export class SqlStore implements Store {
   isSent(landing: Landing) {
     return this.#do('isSent', () => claims.isSent(this.#parts, landing));
   }
-  claim(landing: Landing, options?: ClaimOptions) {
-    this.#failedReleases.claimedAgain(landing);
-    return this.#do('claim', () => claims.claim(this.#parts, landing, options));
+  async claim(landing: Landing, options?: ClaimOptions) {
+    const answer = await this.#do('claim', () => claims.claim(this.#parts, landing, options));
+    // Ours again only once claimed: a claim that failed too leaves it let go of.
+    if (answer === 'claimed') this.#failedReleases.claimedAgain(landing);
+    return answer;
   }
   holdsClaim(landing: Landing) {
     return this.#do('holdsClaim', () => claims.holdsClaim(this.#parts, landing));
@@ -95,11 +97,11 @@ export class SqlStore implements Store {
     return this.#do('releaseAll', () => claims.releaseAll(this.#parts));
   }
   async renewClaims() {
-    await this.#failedReleases.releaseAgain();
-    const lettingGo = this.#failedReleases.landings();
     return this.#do('renewClaims', async () => {
       await this.#parts.syncClock?.();
-      return claims.renewAll(this.#parts, lettingGo);
+      await this.#failedReleases.releaseAgain();
+      // Read with the renewal's time, in one step: a release failing after it ends later.
+      return claims.renewAll(this.#parts, () => this.#failedReleases.landings());
     });
   }
   /** The worker calls it for every push; once the watermark is known to exist, it costs nothing. */

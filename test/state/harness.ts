@@ -13,8 +13,12 @@ export interface Harness {
   fresh(): Promise<DatabaseTarget>;
   /** Runs SQL on the database directly; answers the rows of the last statement, if any. */
   query(target: DatabaseTarget, sql: string): Promise<Record<string, unknown>[]>;
-  /** Makes every delete from `table` fail, as if the database were away, until `undo()`. */
-  refuseDeletes(target: DatabaseTarget, table: string): Promise<() => Promise<void>>;
+  /** Makes these writes to `table` fail, as if the database were away, until `undo()`. */
+  refuse(
+    target: DatabaseTarget,
+    table: string,
+    writes: readonly ('insert' | 'update' | 'delete')[],
+  ): Promise<() => Promise<void>>;
   /** Makes the database vanish under an open store. */
   destroy(target: DatabaseTarget): Promise<void>;
   /** A database that cannot be opened, the words its failure must contain, and a secret it must not. */

@@ -45,17 +45,17 @@ export const postgresHarness = async (): Promise<Harness> => {
         const last = Array.isArray(result) ? result[result.length - 1] : result;
         return (last?.rows ?? []) as Record<string, unknown>[];
       }),
-    refuseDeletes: async (target, table) => {
+    refuse: async (target, table, writes) => {
       await withClient(nameOf(target), (c) =>
         c.query(`
-          create function refuse_deletes() returns trigger language plpgsql
-            as $$ begin raise exception 'deletes refused by the test'; end $$;
-          create trigger refuse_deletes before delete on ${table}
-            for each row execute function refuse_deletes()`),
+          create function refuse_writes() returns trigger language plpgsql
+            as $$ begin raise exception 'writes refused by the test'; end $$;
+          create trigger refuse_writes before ${writes.join(' or ')} on ${table}
+            for each row execute function refuse_writes()`),
       );
       return () =>
         withClient(nameOf(target), async (c) => {
-          await c.query(`drop trigger refuse_deletes on ${table}; drop function refuse_deletes()`);
+          await c.query(`drop trigger refuse_writes on ${table}; drop function refuse_writes()`);
         });
     },
     destroy: async (target) => {

@@ -37,7 +37,7 @@ export const sqliteHarness = async (): Promise<Harness> => {
         db.close();
       }
     },
-    refuseDeletes: async (target, table) => {
+    refuse: async (target, table, writes) => {
       const run = (sql: string) => {
         const db = new Database(pathOf(target));
         try {
@@ -46,9 +46,12 @@ export const sqliteHarness = async (): Promise<Harness> => {
           db.close();
         }
       };
-      run(`create trigger refuse_deletes before delete on ${table}
-        begin select raise(abort, 'deletes refused by the test'); end`);
-      return async () => run('drop trigger refuse_deletes');
+      // One trigger per kind of write: SQLite's take one event each.
+      for (const write of writes) {
+        run(`create trigger refuse_${write} before ${write} on ${table}
+          begin select raise(abort, '${write}s refused by the test'); end`);
+      }
+      return async () => writes.forEach((write) => run(`drop trigger refuse_${write}`));
     },
     destroy: async (target) => {
       for (const suffix of ['', '-wal', '-shm']) {

@@ -130,7 +130,7 @@ export const claimTests = ({ open, harness }: Suite): void => {
     const [dropped, reclaimed, kept] = [randomNode(), randomNode(), randomNode()];
     for (const node of [dropped, reclaimed, kept])
       t.is(await a.claim({ repository, node }), 'claimed');
-    const undo = await harness().refuseDeletes(target, 'claims');
+    const undo = await harness().refuse(target, 'claims', ['delete']);
     for (const node of [dropped, reclaimed]) {
       await t.throwsAsync(a.release({ repository, node }), { instanceOf: StoreError });
     }
@@ -149,6 +149,25 @@ export const claimTests = ({ open, harness }: Suite): void => {
     }
     t.is(await b.claim({ repository, node: reclaimed }), 'held');
     t.is(await b.claim({ repository, node: kept }), 'held');
+  });
+
+  test('a release that failed, then a claim that failed too: released once the database is back', async (t) => {
+    const clock = new ManualClock();
+    const target = await harness().fresh();
+    const [a, b] = [
+      await open(t, { now: clock.now }, target),
+      await open(t, { now: clock.now }, target),
+    ];
+    const landing = { repository: randomRepository(), node: randomNode() };
+    t.is(await a.claim(landing), 'claimed');
+    const undo = await harness().refuse(target, 'claims', ['insert', 'update', 'delete']);
+    await t.throwsAsync(a.release(landing), { instanceOf: StoreError });
+    // The job's retry, while the database is still away.
+    await t.throwsAsync(a.claim(landing), { instanceOf: StoreError });
+    await undo();
+    clock.advance(LEASE_MS / 3);
+    await a.renewClaims();
+    t.is(await b.claim(landing), 'claimed', 'nobody works on it in a: not held for ever');
   });
 
   test('a landing recorded by an owner whose lease ran out is no longer held by the store that took it over', async (t) => {
