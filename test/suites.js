@@ -105,6 +105,7 @@ export const services = [
   'test/state/gitWatermarks.test.ts',
   'test/state/migrationLock.test.ts',
   'test/state/processes.test.ts',
+  'test/state/statusClock.test.ts',
   'test/state/store.postgres.test.ts',
   'test/streams/pulse/githubBinding.test.ts',
   'test/streams/pulse/hostileMessages.test.ts',

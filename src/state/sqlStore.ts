@@ -66,6 +66,9 @@ export class SqlStore implements Store {
     }
   }
 
+  now() {
+    return this.#parts.now();
+  }
   isSent(landing: Landing) {
     return this.#do('isSent', () => claims.isSent(this.#parts, landing));
   }
@@ -96,11 +99,10 @@ export class SqlStore implements Store {
   releaseAll() {
     return this.#do('releaseAll', () => claims.releaseAll(this.#parts));
   }
-  async renewClaims() {
+  renewClaims() {
     return this.#do('renewClaims', async () => {
       await this.#parts.syncClock?.();
       await this.#failedReleases.releaseAgain();
-      // Read with the renewal's time, in one step: a release failing after it ends later.
       return claims.renewAll(this.#parts, () => this.#failedReleases.landings());
     });
   }

@@ -40,6 +40,8 @@ export interface StoreOptions {
 export interface Store extends Ledger {
   /** Names this store's claims. */
   readonly owner: string;
+  /** The store's clock, epoch ms: the database's on PostgreSQL (databaseClock.ts). */
+  now(): number;
   /** Drops all our claims; answers how many. */
   releaseAll(): Promise<number>;
   /** Extends all our claims by a lease from now (the timer does this); answers how many. */

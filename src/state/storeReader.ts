@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { secretMasker } from '../redact.js';
 import { connect } from './engines/connect.js';
+import { DatabaseClock } from './engines/databaseClock.js';
 import { displayDatabaseUrl, passwordOf, type DatabaseTarget } from './engines/databaseUrl.js';
 import { StoreError, StoreNotReady, reasonOf } from './errors.js';
 import { status, type StoreStatus } from './status.js';
@@ -60,8 +61,14 @@ export const openStoreReader = async (
       onIdleError: () => undefined,
       readOnly: true,
     });
+    // Claims run out by the database's clock on PostgreSQL (databaseClock.ts): counted by it.
+    const clock = conn.engine === 'postgres' ? new DatabaseClock(conn) : undefined;
+    await clock?.measure().catch(async (error: unknown) => {
+      await conn.close();
+      throw error;
+    });
     return {
-      status: (now = Date.now()) =>
+      status: (now = clock?.now() ?? Date.now()) =>
         status(conn, now).catch((error: unknown) => Promise.reject(fail('status', error))),
       close: () => conn.close(),
     };

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { resendCutoff, withBackfillOptions } from '../shared/backfill/options.js';
+import { withBackfillOptions } from '../shared/backfill/options.js';
 import type { ResumeOptions } from '../shared/backfill/resumeCommand.js';
 import { createProgram } from '../shared/program.js';
 import { TELEMETRY_HELP } from '../shared/settingsHelp.js';
@@ -48,5 +48,5 @@ export const parseArguments = (): GitArguments => {
     )
     .parse();
   const [repoArg, base, head] = program.processedArgs as [string, string, string];
-  return { repoArg, base, head, options: resendCutoff(program.opts<GitBackfillOptions>()) };
+  return { repoArg, base, head, options: program.opts<GitBackfillOptions>() };
 };

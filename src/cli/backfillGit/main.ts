@@ -29,7 +29,7 @@ configureLog({
 });
 
 const opened = await openBackfill(NAME, settings, options);
-const { hg, bugzilla, github, outages, store, edge, sendTo } = opened;
+const { hg, bugzilla, github, outages, store, edge, sendTo, resendBefore } = opened;
 const range = { repository, base, head };
 const total = await planGitBackfill(NAME, github, range, sendTo, !options.yes);
 
@@ -78,7 +78,7 @@ await finishBackfill({
     tellResume(
       'commit',
       resumeAfter,
-      resumeCommand(invocation, options, repository, resumeAfter, head),
+      resumeCommand(invocation, { ...options, resendBefore }, repository, resumeAfter, head),
     );
   },
 });

@@ -1,6 +1,6 @@
 import { createProgram, intArgument } from '../shared/program.js';
 import { TELEMETRY_HELP } from '../shared/settingsHelp.js';
-import { resendCutoff, withBackfillOptions } from '../shared/backfill/options.js';
+import { withBackfillOptions } from '../shared/backfill/options.js';
 import type { ResumeOptions } from '../shared/backfill/resumeCommand.js';
 
 export const NAME = 'backfill-pushlog';
@@ -54,5 +54,5 @@ export const parseArguments = (): Arguments => {
     )
     .parse();
   const [repoArg, start, end] = program.processedArgs as [string, number, number];
-  return { repoArg, start, end, options: resendCutoff(program.opts<PushlogBackfillOptions>()) };
+  return { repoArg, start, end, options: program.opts<PushlogBackfillOptions>() };
 };

@@ -35,7 +35,7 @@ const quiet = process.stderr.isTTY ? 'warn' : 'info';
 configureLog({ level: logLevelFor(options.debug, upstream, quiet) });
 
 const opened = await openBackfill(NAME, settings, options);
-const { hg, bugzilla, outages, store, edge, sendTo } = opened;
+const { hg, bugzilla, outages, store, edge, sendTo, resendBefore } = opened;
 const range = { repository, start, end };
 const source = new PushlogSource(hg, range, options.pageSize);
 const plan = await planBackfill(NAME, source.firstPage(), range, sendTo, !options.yes);
@@ -78,7 +78,7 @@ await finishBackfill({
     tellResume(
       'push',
       resumeAfter,
-      resumeCommand(invocation, options, repository, resumeAfter, end),
+      resumeCommand(invocation, { ...options, resendBefore }, repository, resumeAfter, end),
     );
   },
 });

@@ -49,7 +49,12 @@ export const openStore = async (
     });
     const hostClock = options.hostClock ?? Date.now;
     const clock = conn.engine === 'postgres' ? new DatabaseClock(conn, hostClock) : undefined;
-    if (options.now === undefined) await clock?.measure();
+    if (options.now === undefined) {
+      await clock?.measure().catch(async (error: unknown) => {
+        await conn.close();
+        throw error;
+      });
+    }
     return new SqlStore({
       conn,
       owner: options.owner ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,

@@ -195,6 +195,17 @@ export const claimTests = ({ open, harness }: Suite): void => {
     if (harness().engine === 'postgres') t.true(await a.holdsClaim(landing));
   });
 
+  test("a --resend cut-off read off the store's clock: what the run sends after it is not sent again", async (t) => {
+    const ahead = LEASE_MS + 1_000;
+    const store = await open(t, { hostClock: () => Date.now() + ahead });
+    const gap = Math.abs(store.now() - Date.now());
+    t.true(harness().engine === 'postgres' ? gap < 5_000 : gap > ahead - 5_000, `${gap} ms off`);
+    const landing = { repository: randomRepository(), node: randomNode() };
+    const cutoff = store.now();
+    await store.recordSent({ ...landing, pushId: 1, reviewSystem: 'bmo' });
+    t.is(await store.claim(landing, { resendSentBefore: cutoff }), 'sent');
+  });
+
   test('close releases the claims of the store, and only those', async (t) => {
     const [a, b] = [await open(t), await open(t)];
     const repository = randomRepository();

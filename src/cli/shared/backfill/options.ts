@@ -11,18 +11,6 @@ const timeArgument = (value: string): number => {
   return ms;
 };
 
-/**
- * The resend cut-off the run uses: --resend-before's time, or with --resend the run's start.
- * Either way a ping this run sends, recorded after the cut-off, is not sent again by it, nor
- * by its resume command.
- */
-export const resendCutoff = <O extends { resend?: boolean; resendBefore?: number }>(
-  options: O,
-): O & { resendBefore: number | undefined } => ({
-  ...options,
-  resendBefore: options.resendBefore ?? (options.resend === true ? Date.now() : undefined),
-});
-
 /** The options both backfills take (ResumeOptions and --max-wait), added to their program. */
 export const withBackfillOptions = (program: Command): Command =>
   program

@@ -8,7 +8,9 @@ export interface ResumeOptions {
   readonly debug: boolean;
   readonly send: boolean;
   readonly yes: boolean;
-  /** --resend: what the ledger recorded before this time (epoch ms) is sent again. */
+  /** Send again what the ledger recorded before now (by the store's clock: openBackfill). */
+  readonly resend?: boolean | undefined;
+  /** Send again what the ledger recorded before this time (epoch ms); a resume repeats it. */
   readonly resendBefore?: number | undefined;
   /** backfill-pushlog's --page-size; repeated when not the default (100). */
   readonly pageSize?: number;

@@ -32,15 +32,22 @@ export const backfillSettings = (name: string, send: boolean): BackfillSettings 
 export const openBackfill = async (
   name: string,
   { upstream, telemetry }: BackfillSettings,
-  options: { readonly maxWait: number; readonly resendBefore?: number | undefined },
+  options: {
+    readonly maxWait: number;
+    readonly resend?: boolean | undefined;
+    readonly resendBefore?: number | undefined;
+  },
 ) => {
   const maxWaitMs = options.maxWait * 1000;
   const clients = oneShotClients(upstream, maxWaitMs);
   const { store, ...edge } = await openSinkAndLedger(name, clients.limits, telemetry, {
     whenHeld: 'await',
-    resendSentBefore: options.resendBefore,
     startsWatermarks: false,
   });
+  // --resend: what the store recorded before the run, by the store's clock (the database's
+  // on PostgreSQL, which writes the ledger's times); the resume command passes it on.
+  const resendBefore =
+    options.resendBefore ?? (options.resend === true ? (store?.now() ?? Date.now()) : undefined);
   // A landing listed twice (in one push, or in two) must not be sent by both, as in the
   // worker (runJobs): the store gives a process its own live claim again.
   const ledger = oneClaimPerProcess(edge.ledger);
@@ -49,7 +56,8 @@ export const openBackfill = async (
     upstream,
     maxWaitMs,
     store,
-    edge: { ...edge, ledger },
+    edge: { ...edge, ledger, policy: { ...edge.policy, resendSentBefore: resendBefore } },
+    resendBefore,
     sendTo: telemetry?.TMO_BASE_URL,
   };
 };
