@@ -14,34 +14,58 @@ const stop = (name: string, msg: string, fields: object, text: string, code: num
  * Says how many commits the backfill will process and where the pings go, and asks before it
  * starts (unless `--yes`). Exits 0 when there is nothing to do, 1 when compare cannot be read
  * (an unknown sha, a repository GitHub does not know) or the answer is no, 2 when BASE and
- * HEAD are the wrong way round.
+ * HEAD are the wrong way round or HEAD is not on the branch.
  */
 export const planGitBackfill = async (
   name: string,
-  git: Pick<GitHubClient, 'compareCount'>,
+  git: Pick<GitHubClient, 'compareCount' | 'branchHead'>,
   range: CommitRange,
   sendTo: string | undefined,
   ask: boolean,
 ): Promise<number> => {
   const { repository, base, head } = range;
-  const commits = await git
-    .compareCount(repository, base, head)
-    .catch((error: unknown) =>
-      stop(
-        name,
-        'cannot compare',
-        { repository, base, head, error },
-        `cannot list the commits of ${repository} from ${base} to ${head}: ${describeError(error)}`,
-        EXIT.failed,
-      ),
-    );
+  /** How many commits `to` adds to `from`; exit 1 when GitHub cannot say. */
+  const adds = (from: string, to: string) =>
+    git
+      .compareCount(repository, from, to)
+      .catch((error: unknown) =>
+        stop(
+          name,
+          'cannot compare',
+          { repository, base: from, head: to, error },
+          `cannot list the commits of ${repository} from ${from} to ${to}: ${describeError(error)}`,
+          EXIT.failed,
+        ),
+      );
+  const commits = await adds(base, head);
   // GitHub counts what HEAD adds to BASE: none, when HEAD is behind BASE (the two swapped).
-  if (commits === 0 && (await git.compareCount(repository, head, base).catch(() => 0)) > 0) {
+  if (commits === 0 && (await adds(head, base)) > 0) {
     stop(
       name,
       'HEAD is behind BASE: give the older commit first (BASE HEAD)',
       { repository, base, head },
       `HEAD ${head} is behind BASE ${base}: give the older commit first (BASE HEAD).`,
+      EXIT.usage,
+    );
+  }
+  // The pings will name the branch: HEAD must be on it, adding nothing to the branch's tip.
+  const tip = await git
+    .branchHead(repository)
+    .catch((error: unknown) =>
+      stop(
+        name,
+        'cannot read the branch',
+        { repository, error },
+        describeError(error),
+        EXIT.failed,
+      ),
+    );
+  if (tip !== 'unchanged' && (await adds(tip.sha, head)) > 0) {
+    stop(
+      name,
+      'HEAD is not on the branch REPO_URL names: give a commit that landed there',
+      { repository, head, tip: tip.sha },
+      `HEAD ${head} is not on ${repository} (its tip is ${tip.sha}): give a commit that landed there.`,
       EXIT.usage,
     );
   }

@@ -210,6 +210,14 @@ test('bad input: a URL that is no git branch is a usage error; an unknown sha fa
   );
   t.is(swapped.code, 2, swapped.stderr);
   t.regex(readable(swapped.stderr), /HEAD is behind BASE: give the older commit first/);
+  // main's head as the HEAD of autoland: its commits did not land there.
+  const foreign = await runCommand(
+    'backfillGit',
+    ['--yes', gh.repository('autoland'), ROOT, HEADS.main],
+    env,
+  );
+  t.is(foreign.code, 2, foreign.stderr);
+  t.regex(readable(foreign.stderr), /HEAD is not on the branch REPO_URL names/);
   t.is(fx.tmo.received.size, 0);
 });
 
