@@ -527,7 +527,7 @@ test('UpstreamSettings: every bad variable is named', (t) => {
   });
   t.deepEqual(problemsOf(decoded), [
     'BMO_API_URL: expected an http(s) URL without user:password@, got "ftp://bugzilla.mozilla.org/rest"',
-    'ALLOWED_HOSTS: expected comma-separated host or host:port entries, got ", ,"',
+    'ALLOWED_HOSTS: expected comma-separated host or host:port entries, as a URL names them (no :80 or :443), got ", ,"',
     'HTTP_CONCURRENCY: expected an integer from 1 to 100, got "0"',
     'DEBUG: expected true or false (also 1/0, yes/no), got "maybe"',
   ]);
@@ -585,7 +585,7 @@ test('UpstreamSettings: a host list with one bad entry is refused', (t) => {
   t.deepEqual(
     problemsOf(readSettings(UpstreamSettings, { ALLOWED_HOSTS: 'hg.mozilla.org,evil/x' })),
     [
-      'ALLOWED_HOSTS: expected comma-separated host or host:port entries, got "hg.mozilla.org,evil/x"',
+      'ALLOWED_HOSTS: expected comma-separated host or host:port entries, as a URL names them (no :80 or :443), got "hg.mozilla.org,evil/x"',
     ],
   );
 });

@@ -3,7 +3,7 @@ export const SETTINGS_HELP = `
 Settings (environment variables, or a .env file in the working directory):
   BMO_API_URL          Bugzilla REST API (default https://bugzilla.mozilla.org/rest)
   ALLOWED_HOSTS        hosts whose URLs may be fetched when they come from input, comma-separated
-                       host or host:port (default hg.mozilla.org,github.com)
+                       host or host:port, no :80 or :443 (default hg.mozilla.org,github.com)
   HTTP_CONCURRENCY     most requests in flight per host (default 8)
   STREAM_DEADLINE_SECONDS  most seconds a streamed download (json-rev, a patch) may take,
                        body included, before it is cut off and retried (default 300)

@@ -140,22 +140,35 @@ export const PathSegment = fromString('letters, digits, "-", "_" or "."', (s) =>
   /^[A-Za-z0-9._-]+$/.test(s) ? s : undefined,
 );
 
+/** Whether a URL on `host` names it so (the parser may rewrite an address or a port). */
+const asUrlNamesIt = (host: string): boolean => {
+  try {
+    return new URL(`http://${host}`).host === host;
+  } catch {
+    return false;
+  }
+};
+
 /**
- * `host` or `host:port`, comma-separated, e.g. `hg.mozilla.org,127.0.0.1:8080`. A scheme's
- * default port (80, 443) is dropped, as the URL parser drops it from a URL's host, which is
- * what the entries are compared with (allowList.ts, the hosts' probes).
+ * `host` or `host:port`, comma-separated, e.g. `hg.mozilla.org,127.0.0.1:8080`: each as a URL
+ * names its host (what the entries are compared with: allowList.ts, the hosts' probes), so
+ * without a default port (80, 443: a URL on it names none) and in the URL parser's own form
+ * (`[::1]`, not `[0:0:0:0:0:0:0:1]`; `:8080`, not `:08080`). Any other would never match.
  */
 export const HostList = fromString(
-  'comma-separated host or host:port entries',
+  'comma-separated host or host:port entries, as a URL names them (no :80 or :443)',
   (s) => {
     const hosts = s
       .split(',')
       .map((h) => h.trim().toLowerCase())
       .filter((h) => h !== '');
-    const valid = hosts.every((h) =>
-      /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/.test(h),
+    const valid = hosts.every(
+      (h) =>
+        /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/.test(h) &&
+        !/:(80|443)$/.test(h) &&
+        asUrlNamesIt(h),
     );
-    return valid && hosts.length > 0 ? hosts.map((h) => h.replace(/:(80|443)$/, '')) : undefined;
+    return valid && hosts.length > 0 ? hosts : undefined;
   },
   { secret: true },
 );
