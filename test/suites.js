@@ -102,6 +102,8 @@ export const services = [
   'test/deploy/deploy.test.ts',
   'test/standIn.test.ts',
   'test/state/canonicalRepository.test.ts',
+  'test/state/claimLost.test.ts',
+  'test/state/clockPoolWait.test.ts',
   'test/state/gitWatermarks.test.ts',
   'test/state/migrationLock.test.ts',
   'test/state/processes.test.ts',

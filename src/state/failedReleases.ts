@@ -3,10 +3,10 @@
  * rows are still ours. Renewed, they would stay ours, held for every other process for as
  * long as this one lives; so the store leaves them out of its renewals (claims.renewAll) and
  * releases them again at each renewal until that works. Claiming one again makes it ours to
- * renew again.
+ * renew again. A claim that fails is let go of too: its row may be ours.
  */
 import { repositoryUrl } from '../codecs/scalars.js';
-import type { Landing } from '../pipeline/ports.js';
+import type { ClaimOutcome, Landing } from '../pipeline/ports.js';
 import { releaseLapsing, type ClaimContext } from './claims.js';
 
 interface LetGo {
@@ -22,12 +22,34 @@ export class FailedReleases {
 
   constructor(private readonly ctx: ClaimContext) {}
 
-  failed(landing: Landing): void {
-    this.#letGo.set(keyOf(landing), { landing, since: this.ctx.now() });
+  /** Runs a release: one that fails leaves the claim let go of. */
+  async releasing(landing: Landing, release: () => Promise<void>): Promise<void> {
+    try {
+      await release();
+    } catch (error) {
+      this.#failed(landing);
+      throw error;
+    }
   }
 
-  claimedAgain(landing: Landing): void {
-    this.#letGo.delete(keyOf(landing));
+  /**
+   * Runs a claim: one that answers `claimed` makes the landing ours to renew again; one that
+   * fails may have left a row of ours (PostgreSQL: the insert went in, the look at the ledger
+   * failed), worked on by nobody, and lets it go as a failed release does.
+   */
+  async claiming(landing: Landing, claim: () => Promise<ClaimOutcome>): Promise<ClaimOutcome> {
+    try {
+      const answer = await claim();
+      if (answer === 'claimed') this.#letGo.delete(keyOf(landing));
+      return answer;
+    } catch (error) {
+      this.#failed(landing);
+      throw error;
+    }
+  }
+
+  #failed(landing: Landing): void {
+    this.#letGo.set(keyOf(landing), { landing, since: this.ctx.now() });
   }
 
   /** The landings still let go of, to leave out of a renewal. */

@@ -72,11 +72,10 @@ export class SqlStore implements Store {
   isSent(landing: Landing) {
     return this.#do('isSent', () => claims.isSent(this.#parts, landing));
   }
-  async claim(landing: Landing, options?: ClaimOptions) {
-    const answer = await this.#do('claim', () => claims.claim(this.#parts, landing, options));
-    // Ours again only once claimed: a claim that failed too leaves it let go of.
-    if (answer === 'claimed') this.#failedReleases.claimedAgain(landing);
-    return answer;
+  claim(landing: Landing, options?: ClaimOptions) {
+    return this.#failedReleases.claiming(landing, () =>
+      this.#do('claim', () => claims.claim(this.#parts, landing, options)),
+    );
   }
   holdsClaim(landing: Landing) {
     return this.#do('holdsClaim', () => claims.holdsClaim(this.#parts, landing));
@@ -88,13 +87,10 @@ export class SqlStore implements Store {
       return claims.recordSent(this.#parts, sent);
     });
   }
-  async release(landing: Landing) {
-    try {
-      await this.#do('release', () => claims.release(this.#parts, landing));
-    } catch (error) {
-      this.#failedReleases.failed(landing);
-      throw error;
-    }
+  release(landing: Landing) {
+    return this.#failedReleases.releasing(landing, () =>
+      this.#do('release', () => claims.release(this.#parts, landing)),
+    );
   }
   releaseAll() {
     return this.#do('releaseAll', () => claims.releaseAll(this.#parts));

@@ -8,8 +8,11 @@
  */
 import type { Connection } from './connection.js';
 
+const MAX_ROUND_TRIP_MS = 1_000;
+
 export class DatabaseClock {
   #offsetMs = 0;
+  #measured = false;
 
   constructor(
     private readonly conn: Connection,
@@ -19,7 +22,11 @@ export class DatabaseClock {
   /** The database's time, in epoch milliseconds, as of the last measure. */
   readonly now = (): number => this.hostNow() + this.#offsetMs;
 
-  /** Measures the offset again: the database's time against the middle of the round trip. */
+  /**
+   * Measures the offset again: the database's time against the middle of the round trip. A
+   * round trip longer than a second (a busy pool: the wait for a connection counts in it) is
+   * too uncertain, and the offset measured before is kept; the first is always taken.
+   */
   async measure(): Promise<void> {
     const sent = this.hostNow();
     const [row] = await this.conn.query({
@@ -27,6 +34,8 @@ export class DatabaseClock {
       values: [],
     });
     const received = this.hostNow();
+    if (this.#measured && received - sent > MAX_ROUND_TRIP_MS) return;
     this.#offsetMs = Math.round(Number(row?.now) - (sent + received) / 2);
+    this.#measured = true;
   }
 }
