@@ -5,7 +5,7 @@ import { HostNotAllowed } from '../errors.js';
  * Parses a repository URL that came from input (a command-line argument, a Pulse message)
  * and accepts it only over http(s), only for a host in ALLOWED_HOSTS, and without a query
  * string or fragment. An entry without a port allows that host on its scheme's default
- * port; `host:port` allows exactly that port (ALLOWED_HOSTS drops a default port: HostList).
+ * port; `host:port` allows exactly that port (ALLOWED_HOSTS refuses a default port: HostList).
  */
 export const allowedUrl = (raw: string, allowed: readonly string[]): URL => {
   let url: URL;

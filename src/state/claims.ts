@@ -165,9 +165,9 @@ export const releaseAll = (ctx: ClaimContext): Promise<number> =>
  * Extends every claim still ours by a full lease from now, but those in `lettingGo`; answers
  * how many. A claim whose lease ran out but that nobody took over is still ours and is
  * extended too: nobody else can have sent it, since sending takes the claim first. A claim we
- * let go of but could not delete (the database was away) is left to lapse within a lease:
- * renewed, it would stay ours, and held for every other process, for as long as we live
- * (the store deletes it once the database is back: releaseLapsing).
+ * let go of but could not delete (the database was away) is left out: renewed, it would stay
+ * ours, and held for every other process, for as long as we live (the store deletes it once
+ * the database is back: releaseLapsing, failedReleases.ts).
  */
 export const renewAll = (
   ctx: ClaimContext,

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { secretMasker } from '../redact.js';
 import { connect } from './engines/connect.js';
-import { DatabaseClock } from './engines/databaseClock.js';
+import { databaseClockOf } from './engines/databaseClock.js';
 import { displayDatabaseUrl, passwordOf, type DatabaseTarget } from './engines/databaseUrl.js';
 import { StoreError, StoreNotReady, reasonOf } from './errors.js';
 import { status, type StoreStatus } from './status.js';
@@ -62,11 +62,7 @@ export const openStoreReader = async (
       readOnly: true,
     });
     // Claims run out by the database's clock on PostgreSQL (databaseClock.ts): counted by it.
-    const clock = conn.engine === 'postgres' ? new DatabaseClock(conn) : undefined;
-    await clock?.measure().catch(async (error: unknown) => {
-      await conn.close();
-      throw error;
-    });
+    const clock = await databaseClockOf(conn);
     return {
       status: (now = clock?.now() ?? Date.now()) =>
         status(conn, now).catch((error: unknown) => Promise.reject(fail('status', error))),

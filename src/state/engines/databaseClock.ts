@@ -39,3 +39,23 @@ export class DatabaseClock {
     this.#measured = true;
   }
 }
+
+/**
+ * The connection's database clock, measured once: on PostgreSQL, for the store and for
+ * telemetry-status alike; undefined on SQLite. A measure that fails closes the connection,
+ * which its caller then never gets.
+ */
+export const databaseClockOf = async (
+  conn: Connection,
+  hostNow: () => number = Date.now,
+): Promise<DatabaseClock | undefined> => {
+  if (conn.engine !== 'postgres') return undefined;
+  const clock = new DatabaseClock(conn, hostNow);
+  try {
+    await clock.measure();
+  } catch (error) {
+    await conn.close();
+    throw error;
+  }
+  return clock;
+};

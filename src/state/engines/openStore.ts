@@ -10,7 +10,7 @@ import {
   type DatabaseTarget,
 } from './databaseUrl.js';
 import { StoreError, reasonOf } from '../errors.js';
-import { DatabaseClock } from './databaseClock.js';
+import { databaseClockOf } from './databaseClock.js';
 import { SqlStore } from '../sqlStore.js';
 import { DEFAULT_LEASE_SECONDS, type Store, type StoreOptions } from '../store.js';
 
@@ -48,18 +48,13 @@ export const openStore = async (
       onIdleError: () => undefined,
     });
     const hostClock = options.hostClock ?? Date.now;
-    const clock = conn.engine === 'postgres' ? new DatabaseClock(conn, hostClock) : undefined;
-    if (options.now === undefined) {
-      await clock?.measure().catch(async (error: unknown) => {
-        await conn.close();
-        throw error;
-      });
-    }
+    // A clock given (tests) is taken as it is; else the database's, on PostgreSQL.
+    const clock = options.now === undefined ? await databaseClockOf(conn, hostClock) : undefined;
     return new SqlStore({
       conn,
       owner: options.owner ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
       now: options.now ?? clock?.now ?? hostClock,
-      ...(options.now === undefined && clock !== undefined && { syncClock: () => clock.measure() }),
+      ...(clock !== undefined && { syncClock: () => clock.measure() }),
       leaseMs: Math.round(leaseSeconds * 1000),
       fail,
       onRenewalError,

@@ -8,7 +8,10 @@ export interface ResumeOptions {
   readonly debug: boolean;
   readonly send: boolean;
   readonly yes: boolean;
-  /** Send again what the ledger recorded before now (by the store's clock: openBackfill). */
+  /**
+   * --resend: not repeated as such; openBackfill turns it into `resendBefore` (the run's
+   * start, by the store's clock), which is.
+   */
   readonly resend?: boolean | undefined;
   /** Send again what the ledger recorded before this time (epoch ms); a resume repeats it. */
   readonly resendBefore?: number | undefined;
