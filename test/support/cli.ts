@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { until } from './wait.js';
 import { ROOT } from './root.js';
 
 export interface Finished {
@@ -16,6 +15,12 @@ export interface Running {
   readonly child: ChildProcess;
   stdout(): string;
   stderr(): string;
+  /**
+   * Resolves once stderr holds `text`, looked for as each chunk arrives (no polling: a
+   * worker's `--timeout` starts counting when it logs, so a test must not learn of it late);
+   * fails, with the stderr, when the command exits first or after `timeoutMs`.
+   */
+  stderrIncludes(text: string, timeoutMs?: number): Promise<void>;
   readonly finished: Promise<Finished>;
 }
 
@@ -54,15 +59,39 @@ export const startCommand = (
   });
   let stdout = '';
   let stderr = '';
+  let closed = false;
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const finished = new Promise<Finished>((resolve) =>
     child.on('close', (code, signal) => {
+      closed = true;
       rmSync(cwd, { recursive: true, force: true });
       resolve({ code, signal, stdout, stderr });
     }),
   );
-  return { child, stdout: () => stdout, stderr: () => stderr, finished };
+  const stderrIncludes = (text: string, timeoutMs = 60_000) =>
+    new Promise<void>((resolve, reject) => {
+      const stopLooking = () => {
+        clearTimeout(timer);
+        child.stderr!.off('data', look);
+        child.off('close', look);
+      };
+      // Each chunk is already in `stderr`: its listener was added first.
+      const look = () => {
+        if (stderr.includes(text)) resolve();
+        else if (closed) reject(new Error(`it exited before writing ${text}: ${stderr}`));
+        else return;
+        stopLooking();
+      };
+      const timer = setTimeout(() => {
+        stopLooking();
+        reject(new Error(`timed out waiting for ${text}; its stderr: ${stderr}`));
+      }, timeoutMs);
+      child.stderr!.on('data', look);
+      child.on('close', look);
+      look();
+    });
+  return { child, stdout: () => stdout, stderr: () => stderr, stderrIncludes, finished };
 };
 
 /**
@@ -76,16 +105,7 @@ export const startConsumingWorker = async (
   timeoutMs = 60_000,
 ): Promise<Running> => {
   const running = startCommand('processQueueMessages', args, env);
-  let exited = false;
-  void running.finished.then(() => (exited = true));
-  await until(
-    'the worker to consume',
-    () => {
-      if (exited) throw new Error(`the worker exited before consuming: ${running.stderr()}`);
-      return running.stderr().includes('"msg":"consuming"');
-    },
-    timeoutMs,
-  );
+  await running.stderrIncludes('"msg":"consuming"', timeoutMs);
   return running;
 };
 

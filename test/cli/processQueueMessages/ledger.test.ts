@@ -160,15 +160,7 @@ const setup = async (t: T, name: string, pushes: number, latencyMs = 0, user?: P
     startWorker: async (args: string[] = []) => {
       const worker = startCommand('processQueueMessages', args, env);
       running.push(worker);
-      let exited = false;
-      void worker.finished.then(() => (exited = true));
-      const consuming = () => worker.stderr().includes('"msg":"consuming"');
-      await until('the worker to consume', () => exited || consuming(), 20_000).catch(
-        (error: Error) => {
-          throw new Error(`${error.message}; its stderr: ${worker.stderr()}`);
-        },
-      );
-      if (!consuming()) throw new Error(`the worker exited: ${worker.stderr()}`);
+      await worker.stderrIncludes('"msg":"consuming"', 20_000);
       return worker;
     },
     /** PUT requests telemetry received for a changeset. */
