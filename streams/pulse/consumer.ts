@@ -51,6 +51,9 @@ export class PulseConsumer {
       return;
     }
     this.subscriber = subscriber;
+    // The idle time (--timeout) counts from here: connecting and opening the store, which
+    // took seconds on a loaded machine, are not time in which no message came.
+    this.lastDeliveryAt = Date.now();
     const consumerTag = this.consume().catch((error: unknown) => {
       subscriber.error(error);
       return undefined;

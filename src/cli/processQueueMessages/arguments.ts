@@ -30,7 +30,7 @@ export const parseArguments = (): { options: Options; all: FailedQueueOptions } 
     )
     .option(
       '--timeout <SECONDS>',
-      'exit 0 once no message arrived for this long and none is in flight',
+      'exit 0 once no message arrived for this long since consuming began and none is in flight',
       intArgument('--timeout', 1, MAX_TIMER_SECONDS),
     )
     .option(

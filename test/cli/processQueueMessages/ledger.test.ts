@@ -233,6 +233,33 @@ test('a worker whose store opens after the broker connection was made starts con
   t.true(worker.stderr().includes('"msg":"consuming"'), worker.stderr());
 });
 
+test('--timeout counts from consuming: a store slow to open does not use up the idle time', async (t) => {
+  const s = await setup(t, 'slowidle', 1);
+  // Each connection to PostgreSQL waits 2.5 s: the store opens well after the 2 s timeout.
+  const pgLink = await slowLink(5432, 2_500);
+  t.teardown(() => pgLink.close());
+  const url = new URL(s.target.url);
+  url.port = String(pgLink.port);
+  const worker = startCommand('processQueueMessages', ['--timeout', '2'], {
+    ...s.env,
+    PULSE_PORT: String(BROKER.port),
+    DATABASE_URL: url.href,
+  });
+  t.teardown(() => worker.child.kill('SIGKILL'));
+  await worker.stderrIncludes('"msg":"consuming"', 60_000);
+  // Counted from the start, the timeout would have run out already: the worker would stop
+  // within 50 ms of consuming, before this message.
+  await sleep(300);
+  await s.publish([1]);
+  const done = await worker.finished;
+  t.is(done.code, 0, done.stderr);
+  t.true(
+    settlements(done.stderr).some((l) => l.push === 1 && l.action === 'ack'),
+    done.stderr,
+  );
+  t.is(s.puts(s.data.nodes(1)[0]!), 1);
+});
+
 test('two workers sharing PostgreSQL, connections dropped, one SIGKILLed and restarted: every ping arrives, duplicates only from what the killed one had in flight', async (t) => {
   const PUSHES = 40;
   const PER_PUSH = 3;
