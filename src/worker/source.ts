@@ -23,7 +23,7 @@ export interface QueueSource extends PausableSource {
   readonly counters: object;
   /** Jobs and messages taken and not yet settled. */
   readonly inFlight: number;
-  /** When the last message was delivered: for the idle timeout. */
+  /** When the last message was delivered, or consuming began: for the idle timeout. */
   readonly lastDeliveryAt: number;
   /** For a replay of parked messages: how many it takes; undefined otherwise. */
   readonly replayCount: number | undefined;

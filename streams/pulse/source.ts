@@ -102,7 +102,7 @@ export class PulseSource {
   }
 
   /**
-   * When the last message was delivered (or the source made), moved later by the time paused
+   * When the last message was delivered (or consuming began), moved later by the time paused
    * for an outage since: for the worker's idle timeout, which counts only time consuming.
    */
   get lastDeliveryAt(): number {

@@ -24,7 +24,7 @@ export interface Running {
   readonly finished: Promise<Finished>;
 }
 
-/** The built command, as users run it; `npm test` builds first (its `pretest`). */
+/** The built command, as users run it; `npm test` bundles them first (its `pretest`). */
 export const commandPath = (command: string): string => join(ROOT, `dist/bin/${command}.js`);
 
 /**
