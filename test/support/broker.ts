@@ -18,6 +18,8 @@ const importDefinitions = (definitions: object): Promise<void> =>
     const child = execFile('rabbitmqctl', ['-q', 'import_definitions'], (error) =>
       error === null ? resolve() : reject(error),
     );
+    // Should it exit before reading, its exit code fails the call; the pipe's error is moot.
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(JSON.stringify(definitions));
   });
 
