@@ -121,8 +121,8 @@ export const DEFAULT_PUSH_SECONDS = 15;
  */
 export const MetricsSettings = t.exact(
   t.partial({
-    METRICS_PORT: IntFromString(1, 65535),
-    PORT: IntFromString(1, 65535),
+    METRICS_PORT: orUnset(IntFromString(1, 65535)),
+    PORT: orUnset(IntFromString(1, 65535)),
     PROMETHEUS_PUSHGATEWAY_URL: orUnset(PushgatewayUrlFromString),
     PROMETHEUS_PUSH_SECONDS: orUnset(IntFromString(1, 3600)),
   }),

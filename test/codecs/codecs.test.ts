@@ -595,6 +595,12 @@ test('MetricsSettings: both ports are optional', (t) => {
   t.deepEqual(valueOf(readSettings(MetricsSettings, { PORT: '5000' })), { PORT: 5000 });
 });
 
+test('MetricsSettings: an empty port is unset, as every other empty setting is', (t) => {
+  const decoded = valueOf(readSettings(MetricsSettings, { METRICS_PORT: '', PORT: '5000' }));
+  t.is(decoded.METRICS_PORT, undefined);
+  t.is(decoded.PORT, 5000);
+});
+
 test('MetricsSettings: a bad port is named', (t) => {
   t.deepEqual(problemsOf(readSettings(MetricsSettings, { METRICS_PORT: '0', PORT: 'web' })), [
     'METRICS_PORT: expected an integer from 1 to 65535, got "0"',
