@@ -54,6 +54,7 @@ export const unit = [
   'test/state/databaseUrl.test.ts',
   'test/state/store.sqlite.test.ts',
   'test/streams/checkpoint.test.ts',
+  'test/streams/git/compareSource.test.ts',
   'test/streams/pulse/idleClock.test.ts',
   'test/streams/pulse/parkedMessage.test.ts',
   'test/streams/pulse/pulseConnection.test.ts',

@@ -21,6 +21,8 @@ export class GitCompareSource {
   private stopped = false;
   /** The shas handed out, in order: `shaAt(n)` is the n-th, `shaAt(0)` the base. */
   private readonly shas: string[] = [];
+  /** The parents of each commit handed out, by sha. */
+  private readonly parentsOf = new Map<string, readonly string[]>();
 
   constructor(
     private readonly git: Pick<GitHubClient, 'compare'>,
@@ -33,6 +35,35 @@ export class GitCompareSource {
 
   shaAt(ordinal: number): string {
     return ordinal === 0 ? this.range.base : (this.shas[ordinal - 1] ?? this.range.base);
+  }
+
+  /**
+   * Where a resume may start once the first `done` commits are done: the last of them whose
+   * ancestors in the range are all done. A resume from a commit leaves out everything
+   * reachable from it, and compare lists commits by date, which can disagree with ancestry
+   * (clocks differ): an ancestor listed after its descendant, and not done yet, would be left
+   * out for good. A parent not listed among the done ones, or from outside the range, counts
+   * as not done: the resume then starts earlier and lists again what the ledger skips.
+   */
+  resumePoint(done: number): string {
+    const doneShas = new Set(this.shas.slice(0, done));
+    const childrenOf = new Map<string, string[]>();
+    // The done commits with a parent that is neither the base nor done, then their descendants.
+    const unsafe: string[] = [];
+    for (const sha of doneShas) {
+      const parents = this.parentsOf.get(sha) ?? [];
+      if (parents.some((p) => p !== this.range.base && !doneShas.has(p))) unsafe.push(sha);
+      for (const p of parents) childrenOf.set(p, [...(childrenOf.get(p) ?? []), sha]);
+    }
+    const notSafe = new Set(unsafe);
+    while (unsafe.length > 0) {
+      for (const child of childrenOf.get(unsafe.pop()!) ?? []) {
+        if (!notSafe.has(child)) unsafe.push(child);
+        notSafe.add(child);
+      }
+    }
+    for (let n = done; n > 0; n -= 1) if (!notSafe.has(this.shaAt(n))) return this.shaAt(n);
+    return this.range.base;
   }
 
   /** The job's place in the range (1 for the first commit), or undefined for another job. */
@@ -53,6 +84,7 @@ export class GitCompareSource {
         const commit = next.value;
         const previous = this.shaAt(this.shas.length);
         this.shas.push(commit.node);
+        this.parentsOf.set(commit.node, commit.parents);
         yield {
           label: `commit ${commit.node.slice(0, 12)}`,
           target: {

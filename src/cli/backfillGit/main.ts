@@ -72,7 +72,7 @@ await finishBackfill({
   reading: 'the commits',
   interruptedBy,
   tellResume: () => {
-    const resumeAfter = source.shaAt(checkpoint.resumeAfter);
+    const resumeAfter = source.resumePoint(checkpoint.resumeAfter);
     if (resumeAfter === head) return;
     const invocation = programInvocation(process.argv[1], NAME);
     tellResume(
