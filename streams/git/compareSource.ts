@@ -23,6 +23,8 @@ export class GitCompareSource {
   private readonly shas: string[] = [];
   /** The parents of each commit handed out, by sha. */
   private readonly parentsOf = new Map<string, readonly string[]>();
+  /** Whether compare listed the range to its end. */
+  private listedWhole = false;
 
   constructor(
     private readonly git: Pick<GitHubClient, 'compare'>,
@@ -38,31 +40,36 @@ export class GitCompareSource {
   }
 
   /**
-   * Where a resume may start once the first `done` commits are done: the last of them whose
-   * ancestors in the range are all done. A resume from a commit leaves out everything
-   * reachable from it, and compare lists commits by date, which can disagree with ancestry
-   * (clocks differ): an ancestor listed after its descendant, and not done yet, would be left
-   * out for good. A parent not listed among the done ones, or from outside the range, counts
-   * as not done: the resume then starts earlier and lists again what the ledger skips.
+   * Where a resume may start once the first `done` commits are done. A compare from a commit
+   * leaves out everything reachable from it, and compare lists commits by date, which can
+   * disagree with ancestry (clocks differ): resuming after a done commit whose parent was
+   * listed after it, and is not done, would leave that parent out for good. So the resume
+   * starts after the last done commit that neither has such a parent nor descends from one
+   * that has; nor is a root (a history merged in: a compare from it would list BASE's own
+   * history). A parent on a page not read yet cannot be seen here. Every commit of a range
+   * listed to its end and done: HEAD, nothing to resume.
    */
   resumePoint(done: number): string {
+    if (this.listedWhole && done >= this.shas.length) return this.range.head;
     const doneShas = new Set(this.shas.slice(0, done));
+    const listedNotDone = new Set(this.shas.slice(done));
     const childrenOf = new Map<string, string[]>();
-    // The done commits with a parent that is neither the base nor done, then their descendants.
-    const unsafe: string[] = [];
+    const pending: string[] = [];
     for (const sha of doneShas) {
       const parents = this.parentsOf.get(sha) ?? [];
-      if (parents.some((p) => p !== this.range.base && !doneShas.has(p))) unsafe.push(sha);
+      if (parents.length === 0 || parents.some((p) => listedNotDone.has(p))) pending.push(sha);
       for (const p of parents) childrenOf.set(p, [...(childrenOf.get(p) ?? []), sha]);
     }
-    const notSafe = new Set(unsafe);
-    while (unsafe.length > 0) {
-      for (const child of childrenOf.get(unsafe.pop()!) ?? []) {
-        if (!notSafe.has(child)) unsafe.push(child);
-        notSafe.add(child);
+    // Those, and every done commit that descends from one of them.
+    const unsafe = new Set(pending);
+    while (pending.length > 0) {
+      for (const child of childrenOf.get(pending.pop()!) ?? []) {
+        if (unsafe.has(child)) continue;
+        unsafe.add(child);
+        pending.push(child);
       }
     }
-    for (let n = done; n > 0; n -= 1) if (!notSafe.has(this.shaAt(n))) return this.shaAt(n);
+    for (let n = done; n > 0; n -= 1) if (!unsafe.has(this.shaAt(n))) return this.shaAt(n);
     return this.range.base;
   }
 
@@ -80,6 +87,7 @@ export class GitCompareSource {
     try {
       for (;;) {
         const next = await commits.next();
+        if (next.done === true) this.listedWhole = true;
         if (next.done === true || this.stopped) return;
         const commit = next.value;
         const previous = this.shaAt(this.shas.length);
