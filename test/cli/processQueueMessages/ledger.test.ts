@@ -198,20 +198,34 @@ const stop = async (t: T, ...workers: Running[]) => {
   for (const w of workers) t.is((await w.finished).code, 0, w.stderr().slice(-2000));
 };
 
-// The source starts connecting to the broker in its constructor, before the store is
-// opened; a store slower to open than the broker connection must not keep it from consuming.
-test('a worker whose store opens after the broker connection was made starts consuming', async (t) => {
-  const s = await setup(t, 'slowstore', 1);
-  const pgLink = await slowLink(5432, 1_000);
+/**
+ * A worker that reaches the broker directly and its store through a link that holds each new
+ * connection `delayMs`: a store slow to open.
+ */
+const startWithSlowStore = async (
+  t: T,
+  s: Awaited<ReturnType<typeof setup>>,
+  delayMs: number,
+  args: string[] = [],
+) => {
+  const pgLink = await slowLink(5432, delayMs);
   t.teardown(() => pgLink.close());
-  const url = new URL(s.target.engine === 'postgres' ? s.target.url : '');
+  const url = new URL(s.target.url);
   url.port = String(pgLink.port);
-  const worker = startCommand('processQueueMessages', [], {
+  const worker = startCommand('processQueueMessages', args, {
     ...s.env,
     PULSE_PORT: String(BROKER.port),
     DATABASE_URL: url.href,
   });
   t.teardown(() => worker.child.kill('SIGKILL'));
+  return worker;
+};
+
+// The source starts connecting to the broker in its constructor, before the store is
+// opened; a store slower to open than the broker connection must not keep it from consuming.
+test('a worker whose store opens after the broker connection was made starts consuming', async (t) => {
+  const s = await setup(t, 'slowstore', 1);
+  const worker = await startWithSlowStore(t, s, 1_000);
   await until(
     'the broker connection',
     () => worker.stderr().includes('"msg":"connected to Pulse"'),
@@ -236,16 +250,7 @@ test('a worker whose store opens after the broker connection was made starts con
 test('--timeout counts from consuming: a store slow to open does not use up the idle time', async (t) => {
   const s = await setup(t, 'slowidle', 1);
   // Each connection to PostgreSQL waits 2.5 s: the store opens well after the 2 s timeout.
-  const pgLink = await slowLink(5432, 2_500);
-  t.teardown(() => pgLink.close());
-  const url = new URL(s.target.url);
-  url.port = String(pgLink.port);
-  const worker = startCommand('processQueueMessages', ['--timeout', '2'], {
-    ...s.env,
-    PULSE_PORT: String(BROKER.port),
-    DATABASE_URL: url.href,
-  });
-  t.teardown(() => worker.child.kill('SIGKILL'));
+  const worker = await startWithSlowStore(t, s, 2_500, ['--timeout', '2']);
   await worker.stderrIncludes('"msg":"consuming"', 60_000);
   // Counted from the start, the timeout would have run out already: the worker would stop
   // within 50 ms of consuming, before this message.
