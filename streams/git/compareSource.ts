@@ -58,7 +58,11 @@ export class GitCompareSource {
     for (const sha of doneShas) {
       const parents = this.parentsOf.get(sha) ?? [];
       if (parents.length === 0 || parents.some((p) => listedNotDone.has(p))) pending.push(sha);
-      for (const p of parents) childrenOf.set(p, [...(childrenOf.get(p) ?? []), sha]);
+      for (const p of parents) {
+        const children = childrenOf.get(p) ?? [];
+        children.push(sha);
+        childrenOf.set(p, children);
+      }
     }
     // Those, and every done commit that descends from one of them.
     const unsafe = new Set(pending);
@@ -87,8 +91,11 @@ export class GitCompareSource {
     try {
       for (;;) {
         const next = await commits.next();
-        if (next.done === true) this.listedWhole = true;
-        if (next.done === true || this.stopped) return;
+        if (next.done === true) {
+          this.listedWhole = true;
+          return;
+        }
+        if (this.stopped) return;
         const commit = next.value;
         const previous = this.shaAt(this.shas.length);
         this.shas.push(commit.node);
