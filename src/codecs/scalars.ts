@@ -71,3 +71,15 @@ export const repositoryUrl = (url: string): string => {
   }
   return known;
 };
+
+/**
+ * A landing (a changeset in a repository) as one string, for a process's own maps and sets:
+ * its repository as repositoryUrl spells it, a space (a URL holds none), its node.
+ */
+export const landingKey = ({
+  repository,
+  node,
+}: {
+  readonly repository: string;
+  readonly node: string;
+}): string => `${repositoryUrl(repository)} ${node}`;

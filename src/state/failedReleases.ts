@@ -5,7 +5,7 @@
  * releases them again at each renewal until that works. Claiming one again makes it ours to
  * renew again. A claim that fails is let go of too: its row may be ours.
  */
-import { repositoryUrl } from '../codecs/scalars.js';
+import { landingKey } from '../codecs/scalars.js';
 import type { ClaimOutcome, Landing } from '../pipeline/ports.js';
 import { releaseLapsing, type ClaimContext } from './claims.js';
 
@@ -14,8 +14,6 @@ interface LetGo {
   /** When its release failed, by the store's clock. */
   readonly since: number;
 }
-
-const keyOf = ({ repository, node }: Landing): string => `${repositoryUrl(repository)} ${node}`;
 
 export class FailedReleases {
   readonly #letGo = new Map<string, LetGo>();
@@ -40,7 +38,7 @@ export class FailedReleases {
   async claiming(landing: Landing, claim: () => Promise<ClaimOutcome>): Promise<ClaimOutcome> {
     try {
       const answer = await claim();
-      if (answer === 'claimed') this.#letGo.delete(keyOf(landing));
+      if (answer === 'claimed') this.#letGo.delete(landingKey(landing));
       return answer;
     } catch (error) {
       this.#failed(landing);
@@ -49,7 +47,7 @@ export class FailedReleases {
   }
 
   #failed(landing: Landing): void {
-    this.#letGo.set(keyOf(landing), { landing, since: this.ctx.now() });
+    this.#letGo.set(landingKey(landing), { landing, since: this.ctx.now() });
   }
 
   /** The landings still let go of, to leave out of a renewal. */

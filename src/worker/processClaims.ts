@@ -1,6 +1,5 @@
-import { repositoryUrl } from '../codecs/scalars.js';
+import { landingKey } from '../codecs/scalars.js';
 import { dryRunLedger, type Ledger } from '../pipeline/ledger.js';
-import type { Landing } from '../pipeline/ports.js';
 
 /**
  * The store's claims keep two processes from sending one changeset, but all the jobs of one
@@ -13,13 +12,12 @@ import type { Landing } from '../pipeline/ports.js';
  */
 export const oneClaimPerProcess = (ledger: Ledger): Ledger => {
   if (ledger === dryRunLedger) return ledger;
-  /** Landings being worked on, as `<repository> <node>` (a URL holds no space). */
+  /** Landings being worked on, by landingKey. */
   const working = new Set<string>();
-  const keyOf = (landing: Landing) => `${repositoryUrl(landing.repository)} ${landing.node}`;
   return {
     isSent: (landing) => ledger.isSent(landing),
     claim: async (landing, options) => {
-      const key = keyOf(landing);
+      const key = landingKey(landing);
       if (working.has(key)) return 'held';
       // Taken before the await, so that two jobs asking at once cannot both pass.
       working.add(key);
@@ -37,13 +35,13 @@ export const oneClaimPerProcess = (ledger: Ledger): Ledger => {
     // take it as its own, and the row deleted under it.
     recordSent: async (sent) => {
       await ledger.recordSent(sent);
-      working.delete(keyOf(sent));
+      working.delete(landingKey(sent));
     },
     release: async (landing) => {
       try {
         await ledger.release(landing);
       } finally {
-        working.delete(keyOf(landing));
+        working.delete(landingKey(landing));
       }
     },
     startWatermark: (repository, pushId) => ledger.startWatermark(repository, pushId),
