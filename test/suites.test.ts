@@ -15,7 +15,7 @@ const SERVICE_MARKS = [
   /support\/broker\.js/,
   /support\/worker\.js/,
   /postgresHarness\.js/,
-  /state\/harness\.js/,
+  /state\/support\/harness\.js/,
   /from 'amqplib'/,
   /from 'amqp-connection-manager'/,
   /from 'pg'/,

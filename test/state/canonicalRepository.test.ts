@@ -6,10 +6,10 @@
  */
 import test from 'ava';
 import { openStore } from '../../src/state/engines/openStore.js';
-import type { Harness } from './harness.js';
-import { ManualClock, randomNode } from './harness.js';
-import { postgresHarness } from './postgresHarness.js';
-import { sqliteHarness } from './sqliteHarness.js';
+import type { Harness } from './support/harness.js';
+import { ManualClock, randomNode } from './support/harness.js';
+import { postgresHarness } from './support/postgresHarness.js';
+import { sqliteHarness } from './support/sqliteHarness.js';
 import { migrateTo } from './support/migratedTo.js';
 
 const engines: readonly [string, () => Promise<Harness>][] = [

@@ -9,8 +9,8 @@ import test, { type ExecutionContext } from 'ava';
 import { connect, createServer, type Socket } from 'node:net';
 import { openStore } from '../../src/state/engines/openStore.js';
 import { StoreError } from '../../src/state/errors.js';
-import { postgresHarness } from './postgresHarness.js';
-import { ManualClock, randomNode, randomRepository, type Harness } from './harness.js';
+import { postgresHarness } from './support/postgresHarness.js';
+import { ManualClock, randomNode, randomRepository, type Harness } from './support/harness.js';
 
 const LEASE_MS = 60_000;
 

@@ -8,8 +8,8 @@ import test from 'ava';
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/state/engines/openStore.js';
-import { postgresHarness } from './postgresHarness.js';
-import { randomNode } from './harness.js';
+import { postgresHarness } from './support/postgresHarness.js';
+import { randomNode } from './support/harness.js';
 import { migrateTo } from './support/migratedTo.js';
 
 test('PostgreSQL: a ledger row an old-version process commits during migration 0003 is kept', async (t) => {

@@ -6,10 +6,10 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Harness } from './harness.js';
-import { randomNode } from './harness.js';
-import { postgresHarness } from './postgresHarness.js';
-import { sqliteHarness } from './sqliteHarness.js';
+import type { Harness } from './support/harness.js';
+import { randomNode } from './support/harness.js';
+import { postgresHarness } from './support/postgresHarness.js';
+import { sqliteHarness } from './support/sqliteHarness.js';
 import { join } from 'node:path';
 import { ROOT } from '../support/root.js';
 

@@ -6,8 +6,8 @@
 import test from 'ava';
 import { openStore } from '../../src/state/engines/openStore.js';
 import { openStoreReader } from '../../src/state/storeReader.js';
-import { postgresHarness } from './postgresHarness.js';
-import { randomNode, randomRepository, type Harness } from './harness.js';
+import { postgresHarness } from './support/postgresHarness.js';
+import { randomNode, randomRepository, type Harness } from './support/harness.js';
 
 let harness: Harness | undefined;
 test.before(async () => {

@@ -1,4 +1,4 @@
 import { defineStoreSuite } from './suite/index.js';
-import { postgresHarness } from './postgresHarness.js';
+import { postgresHarness } from './support/postgresHarness.js';
 
 defineStoreSuite(postgresHarness);

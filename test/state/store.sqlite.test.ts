@@ -1,4 +1,4 @@
 import { defineStoreSuite } from './suite/index.js';
-import { sqliteHarness } from './sqliteHarness.js';
+import { sqliteHarness } from './support/sqliteHarness.js';
 
 defineStoreSuite(sqliteHarness);

@@ -40,8 +40,8 @@ import {
   type GitHubStandIn,
 } from '../support/standIns/githubStandIn.js';
 import { until } from '../support/wait.js';
-import { sqliteHarness } from '../state/sqliteHarness.js';
-import type { Harness } from '../state/harness.js';
+import { sqliteHarness } from '../state/support/sqliteHarness.js';
+import type { Harness } from '../state/support/harness.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
 

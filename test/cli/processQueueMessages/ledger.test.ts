@@ -12,8 +12,8 @@ import type { StatusDocument } from '../../../src/cli/telemetryStatus/statusRepo
 import { documentId } from '../../../src/rules/ping.js';
 import { openStore } from '../../../src/state/index.js';
 import { pulseNames, type PulseNames } from '../../../streams/pulse/connection/names.js';
-import type { Harness } from '../../state/harness.js';
-import { postgresHarness } from '../../state/postgresHarness.js';
+import type { Harness } from '../../state/support/harness.js';
+import { postgresHarness } from '../../state/support/postgresHarness.js';
 import {
   Admin,
   BROKER,

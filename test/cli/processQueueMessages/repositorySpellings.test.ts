@@ -18,8 +18,8 @@ import { changegroupMessage } from '../../support/data/messages.js';
 import { syntheticFixtures } from '../../support/data/syntheticFixtures.js';
 import { until } from '../../support/wait.js';
 import { startWorker } from '../../support/worker.js';
-import { sqliteHarness } from '../../state/sqliteHarness.js';
-import type { Harness } from '../../state/harness.js';
+import { sqliteHarness } from '../../state/support/sqliteHarness.js';
+import type { Harness } from '../../state/support/harness.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openStore } from '../../../src/state/index.js';
 import { runCommand } from '../../support/cli.js';
-import { postgresHarness } from '../../state/postgresHarness.js';
+import { postgresHarness } from '../../state/support/postgresHarness.js';
 import { readable } from '../readable.js';
 
 const SERVER = 'postgres://postgres@127.0.0.1:5432';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError } from '../../../src/state/errors.js';
-import { ManualClock, randomNode, randomRepository } from '../harness.js';
+import { ManualClock, randomNode, randomRepository } from '../support/harness.js';
 import type { Suite } from './index.js';
 
 const LEASE_MS = 60_000;

@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava';
 import type { DatabaseTarget } from '../../../src/state/engines/databaseUrl.js';
 import { openStore } from '../../../src/state/engines/openStore.js';
 import type { Store, StoreOptions } from '../../../src/state/store.js';
-import type { Harness } from '../harness.js';
+import type { Harness } from '../support/harness.js';
 import { claimTests } from './claims.js';
 import { landingTests } from './landings.js';
 import { lifecycleTests } from './lifecycle.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ManualClock, randomNode, randomRepository } from '../harness.js';
+import { ManualClock, randomNode, randomRepository } from '../support/harness.js';
 import { migrateTo } from '../support/migratedTo.js';
 import type { Suite } from './index.js';
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { StoreError } from '../../../src/state/errors.js';
 import { migrations } from '../../../src/state/schema/migrations.js';
 import { openStore } from '../../../src/state/engines/openStore.js';
-import { randomNode, randomRepository } from '../harness.js';
+import { randomNode, randomRepository } from '../support/harness.js';
 import type { Suite } from './index.js';
 
 const MIGRATIONS = 'SELECT name FROM kysely_migration ORDER BY name';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ManualClock, randomNode, randomRepository } from '../harness.js';
+import { ManualClock, randomNode, randomRepository } from '../support/harness.js';
 import type { Suite } from './index.js';
 
 const HOUR = 60 * 60 * 1000;

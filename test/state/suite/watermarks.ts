@@ -1,5 +1,5 @@
 import test from 'ava';
-import { randomNode, randomRepository } from '../harness.js';
+import { randomNode, randomRepository } from '../support/harness.js';
 import type { Suite } from './index.js';
 
 export const watermarkTests = ({ open }: Suite): void => {

@@ -39,9 +39,9 @@ import { startFixtures, type Fixtures } from '../../support/standIns/fixtureServ
 import { changegroupMessage } from '../../support/data/messages.js';
 import { syntheticFixtures } from '../../support/data/syntheticFixtures.js';
 import { sleep, until } from '../../support/wait.js';
-import { ManualClock, type Harness } from '../../state/harness.js';
-import { postgresHarness } from '../../state/postgresHarness.js';
-import { sqliteHarness } from '../../state/sqliteHarness.js';
+import { ManualClock, type Harness } from '../../state/support/harness.js';
+import { postgresHarness } from '../../state/support/postgresHarness.js';
+import { sqliteHarness } from '../../state/support/sqliteHarness.js';
 
 configureLog({ level: process.env.TEST_LOG === '1' ? 'debug' : 'silent' });
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { DatabaseTarget } from '../../src/state/engines/databaseUrl.js';
+import type { DatabaseTarget } from '../../../src/state/engines/databaseUrl.js';
 import { randomId, type Harness } from './harness.js';
 
 /** The machine's PostgreSQL: trust authentication, user postgres (see .ci/run). */

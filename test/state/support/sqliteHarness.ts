@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { DatabaseTarget } from '../../src/state/engines/databaseUrl.js';
+import type { DatabaseTarget } from '../../../src/state/engines/databaseUrl.js';
 import type { Harness } from './harness.js';
 
 const pathOf = (target: DatabaseTarget): string => {

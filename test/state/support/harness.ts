@@ -3,7 +3,7 @@
  * a way to look inside them behind the store's back. Everything it creates, teardown removes.
  */
 import { randomBytes } from 'node:crypto';
-import type { DatabaseTarget, Engine } from '../../src/state/engines/databaseUrl.js';
+import type { DatabaseTarget, Engine } from '../../../src/state/engines/databaseUrl.js';
 
 export interface Harness {
   readonly engine: Engine;
