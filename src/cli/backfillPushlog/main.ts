@@ -55,6 +55,8 @@ const giveUp = watchForGiveUp(opened, { host: new URL(repository).host, setting:
 await lastValueFrom(
   pipeline({ hg, bugzilla, ...edge })(checkpoint.issuing(outages.gate(source.jobs()))).pipe(
     tap((result) => {
+      // The source reads on past the plan when pushes land during the run.
+      progress.raiseTotal(Math.min(end, source.lastPushId ?? plan.last) - start);
       progress.record(result);
       checkpoint.done(pushOf(result.job)!.pushId, isSettled(result));
     }),
@@ -72,7 +74,6 @@ await finishBackfill({
   interruptedBy,
   tellResume: () => {
     const { resumeAfter } = checkpoint;
-    // The source reads on past the plan when pushes land during the run.
     if (resumeAfter >= Math.min(end, Math.max(plan.last, source.lastPushId ?? 0))) return;
     const invocation = programInvocation(process.argv[1], NAME);
     tellResume(

@@ -104,6 +104,8 @@ test('a push that landed during the run and failed still gets its resume command
     /"msg":"resume".*--yes .* 14 100/,
     'it ended with exit 1 and nothing to run',
   );
+  // The total grew with the pushes read past the plan: 20 of 20, not 20 of 10.
+  t.regex(result.stderr, /"msg":"summary".*"pushes":20,"pushesTotal":20,/);
 });
 
 test('--no-send into a reader that stops early (| head -1): exit 141 as for SIGPIPE, no crash', async (t) => {

@@ -67,6 +67,13 @@ export class BackfillProgress {
     this.redraw();
   }
 
+  /** Counts on `total` jobs from now on, where more landed since the plan; never fewer. */
+  raiseTotal(total: number): void {
+    if (total <= this.tally.total) return;
+    this.tally.raiseTotal(total);
+    this.bar?.setTotal(total);
+  }
+
   /** Shows where the run stands now: the bar redrawn on a terminal, else one progress event. */
   show(): void {
     if (this.bar !== undefined) return this.redraw();

@@ -56,11 +56,20 @@ export class BackfillTally {
   private readonly pace: PaceWindow;
 
   constructor(
-    private readonly totalPushes: number,
+    private totalPushes: number,
     private readonly now: () => number,
   ) {
     this.started = now();
     this.pace = new PaceWindow(this.started);
+  }
+
+  /** The run now has at least `total` jobs (pushes that landed during it); never lowers it. */
+  raiseTotal(total: number): void {
+    this.totalPushes = Math.max(this.totalPushes, total);
+  }
+
+  get total(): number {
+    return this.totalPushes;
   }
 
   record(result: RecordedOutcome): void {

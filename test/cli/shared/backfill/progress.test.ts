@@ -149,6 +149,28 @@ test('on a terminal the bar shows percentage, counts and the smoothed ETA', (t) 
   );
 });
 
+test('pushes that land during the run raise the total, never lower it: the bar stops at 100%', (t) => {
+  const c = clock();
+  const terminal = fakeTerminal();
+  const progress = new BackfillProgress({
+    totalPushes: 10,
+    tty: true,
+    out: terminal.stream,
+    now: c.now,
+  });
+  for (let id = 1; id <= 20; id += 1) {
+    c.advance(100);
+    progress.raiseTotal(id <= 5 ? 10 : 20);
+    progress.raiseTotal(15); // a smaller figure read late changes nothing
+    progress.record(push(id, sent('none')));
+  }
+  progress.stop();
+  t.like(progress.snapshot(), { pushesDone: 20, pushesTotal: 20, percent: 100, etaSeconds: 0 });
+  t.like(progress.summaryFields(), { pushes: 20, pushesTotal: 20 });
+  const frames = stripVTControlCharacters(terminal.drawn()).split(/(?=pushes )/);
+  t.regex(frames.pop() ?? '', /^pushes \S+ 100% 20\/20 /);
+});
+
 test.serial('off a terminal, progress is a JSON log event every interval', async (t) => {
   configureLog({ level: 'info' });
   const c = clock();
