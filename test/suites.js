@@ -18,6 +18,7 @@ export const unit = [
   'test/cli/shared/giveUp.test.ts',
   'test/cli/processQueueMessages/parkedTable.test.ts',
   'test/cli/shared/backfill/progress.test.ts',
+  'test/cli/shared/backfill/resumeCommand.test.ts',
   'test/cli/shared/tell.test.ts',
   'test/clients/allowList.test.ts',
   'test/clients/breaker.test.ts',

@@ -18,7 +18,7 @@ export interface BackfillEnd {
   /** What the source reads, for the line that says it stopped: `the pushlog`, `the commits`. */
   readonly reading: string;
   readonly interruptedBy: () => StopSignal | undefined;
-  /** Says how to carry on after the last job completely done, if anything is left after it. */
+  /** Says how to carry on from where the run can resume, if anything is left after it. */
   readonly tellResume: () => void;
 }
 

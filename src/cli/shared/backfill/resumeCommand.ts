@@ -1,4 +1,4 @@
-import { tell } from '../tell.js';
+import { stderrAudience, tell, type Audience } from '../tell.js';
 
 /** --max-wait's default: five minutes. */
 export const DEFAULT_MAX_WAIT_SECONDS = 300;
@@ -78,15 +78,27 @@ export const resumeCommand = (
     .map(shellQuote)
     .join(' ');
 
+/**
+ * What the resume point is. A pushlog backfill goes on after its last push done with every one
+ * before it; a git one after a commit done with everything it descends from, which need not
+ * be the last commit done (GitCompareSource.resumePoint).
+ */
+const RESUME_POINT = {
+  push: 'the last one completely done',
+  commit: 'done with every commit it descends from',
+} as const;
+
 /** Says how to carry on: the command on a terminal, a `resume` event for a log collector. */
 export const tellResume = (
   unit: 'push' | 'commit',
   resumeAfter: number | string,
   command: string,
+  audience: Audience = stderrAudience(),
 ): void =>
   tell(
     'warn',
     'resume',
     { resumeAfter, command },
-    `To resume after ${unit} ${resumeAfter}, the last one completely done:\n  ${command}`,
+    `To resume after ${unit} ${resumeAfter}, ${RESUME_POINT[unit]}:\n  ${command}`,
+    audience,
   );
