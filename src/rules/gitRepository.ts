@@ -66,3 +66,15 @@ const globToRegExp = (pattern: string): RegExp =>
 /** Whether `branch` is a landing branch: equal to a pattern, or matching its `*` glob. */
 export const branchMatches = (branch: string, patterns: readonly string[]): boolean =>
   patterns.some((pattern) => globToRegExp(pattern).test(branch));
+
+/**
+ * Whether `repository` is a branch whose commits are landings: a git repository URL under
+ * `webUrl` whose branch matches one of `branches` (GITHUB_BRANCHES).
+ */
+export const followsBranch = (
+  repository: string,
+  { webUrl, branches }: { readonly webUrl: string; readonly branches: readonly string[] },
+): boolean => {
+  const parsed = parseGitRepository(repository, webUrl);
+  return typeof parsed !== 'string' && branchMatches(parsed.branch, branches);
+};

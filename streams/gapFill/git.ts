@@ -26,6 +26,8 @@ export interface GitGapFillOptions extends Omit<GapFillConfig, 'store' | 'pageSi
   readonly store: GitWatermarkStore;
   /** The branch heads, asked with the last ETag (a 304 costs no quota); rate limits waited out. */
   readonly github: Pick<GitHubClient, 'branchHead'>;
+  /** Whether a branch is one of GITHUB_BRANCHES: a watermark of one dropped is not polled. */
+  readonly follows: (repository: string) => boolean;
   readonly metrics: { readonly gapFill: GapFillMetrics; readonly pings: PingCounter };
   readonly now?: () => number;
 }
@@ -130,7 +132,8 @@ export class GitGapFillSource implements PolledSource {
   private async pollOnce(): Promise<void> {
     if (!(await this.lease.take()) || this.stopping !== undefined) return;
     this.counters.polls += 1;
-    for (const repository of await this.options.store.gitRepositoriesWithWatermark()) {
+    const watermarked = await this.options.store.gitRepositoriesWithWatermark();
+    for (const repository of watermarked.filter(this.options.follows)) {
       if (this.stopping !== undefined) return;
       await this.pollBranch(repository).catch((error: unknown) => {
         log.warn('gap-fill: could not poll a git branch; trying again at the next poll', {

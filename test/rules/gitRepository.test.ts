@@ -1,6 +1,7 @@
 import test from 'ava';
 import {
   branchMatches,
+  followsBranch,
   gitRepositoryUrl,
   parseGitRepository,
 } from '../../src/rules/gitRepository.js';
@@ -82,4 +83,13 @@ test('branchMatches: exact names and * globs, nothing else', (t) => {
   t.true(branchMatches('release/x/y', ['release/*']));
   t.false(branchMatches('m.in', ['main']), 'a dot in a pattern is a dot');
   t.false(branchMatches('main', []));
+});
+
+test('followsBranch: a repository URL under GITHUB_WEB_URL whose branch is followed', (t) => {
+  const github = { webUrl: WEB, branches: ['main', 'esr*'] };
+  t.true(followsBranch(`${WEB}/mozilla-firefox/firefox/tree/main`, github));
+  t.true(followsBranch(`${WEB}/mozilla-firefox/firefox/tree/esr140`, github));
+  t.false(followsBranch(`${WEB}/mozilla-firefox/firefox/tree/autoland`, github));
+  t.false(followsBranch('https://hg.mozilla.org/mozilla-central', github), 'not a git repository');
+  t.false(followsBranch(`${WEB}/mozilla-firefox/firefox`, github), 'names no branch');
 });

@@ -111,6 +111,7 @@ const startWorker = async (t: { context: Context }, env: Record<string, string>,
   const gapFill = new GitGapFillSource({
     store,
     github: clients.github,
+    follows: () => true,
     pollMs: 300,
     graceMs: 300,
     metrics: { gapFill: new GapFillMetrics(metrics.registry), pings: metrics.pings },

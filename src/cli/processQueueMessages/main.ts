@@ -16,6 +16,7 @@ import {
 } from '../../codecs/settings.js';
 import { DEFAULT_GITHUB_BRANCHES } from '../../codecs/settings/github.js';
 import { describeError } from '../../errors.js';
+import { followsBranch } from '../../rules/gitRepository.js';
 import { configureLog, log } from '../../log.js';
 import { githubRateLimitGauge } from '../../clients/github/rateLimitGauge.js';
 import { WorkerMetrics } from '../../worker/metrics.js';
@@ -52,17 +53,18 @@ const healthy = () => running?.healthy() ?? false;
 const metricsOut = await serveMetricsOrExit(NAME, metrics, settings, healthy);
 
 const clients = createClients(settings);
+// Decoding fills both; the defaults are for settings built by hand.
+const github = {
+  webUrl: settings.GITHUB_WEB_URL ?? 'https://github.com',
+  branches: settings.GITHUB_BRANCHES ?? DEFAULT_GITHUB_BRANCHES,
+};
 const source = new PulseSource({
   settings,
   allowedHosts: settings.ALLOWED_HOSTS,
   prefetch: options.prefetch,
   queue: options.replayFailed ? 'failed' : 'main',
   hold: !options.send,
-  // Decoding fills both; the defaults are for settings built by hand.
-  github: {
-    webUrl: settings.GITHUB_WEB_URL ?? 'https://github.com',
-    branches: settings.GITHUB_BRANCHES ?? DEFAULT_GITHUB_BRANCHES,
-  },
+  github,
   ...(clients.health && { hostsUp: hostsUpCheck(clients.health) }),
 });
 const { store, ...edge } = await openSinkAndLedger(NAME, clients.limits, sending, {
@@ -86,6 +88,7 @@ const worker: Worker = new Worker({
             ...gapFill,
             store,
             github: clients.github,
+            follows: (repository) => followsBranch(repository, github),
             metrics: gapFillMetrics,
           }),
         ]

@@ -48,6 +48,7 @@ const sentOutcome = (job: SettlingJob): JobOutcome => ({
 test('a live push starts the watermark at its before; only a settled one moves it', async (t) => {
   const { store, marks, calls } = memoryStore();
   const gapFill = new GitGapFillSource({
+    follows: () => true,
     store,
     github: { branchHead: async () => 'unchanged' },
     pollMs: 60_000,
@@ -86,6 +87,7 @@ test('polls ask with the last ETag; past the grace one job runs watermark...head
   let clock = 1_000;
   const jobs: SettlingJob[] = [];
   const gapFill = new GitGapFillSource({
+    follows: () => true,
     store,
     github: {
       branchHead: async (repository, etag) => {
@@ -130,6 +132,7 @@ test('a poll held by a rate-limit wait holds the next ones; stop does not wait f
   marks.set(REPO, A);
   let asked = 0;
   const gapFill = new GitGapFillSource({
+    follows: () => true,
     store,
     // As the client does while a rate limit lasts: the request waits, nothing fails.
     github: { branchHead: () => (asked++, new Promise(() => undefined)) },
@@ -145,6 +148,32 @@ test('a poll held by a rate-limit wait holds the next ones; stop does not wait f
   t.pass();
 });
 
+test('a branch dropped from GITHUB_BRANCHES keeps its watermark but is not polled', async (t) => {
+  const { store, marks } = memoryStore();
+  const dropped = 'https://github.com/mozilla-firefox/firefox/tree/esr115';
+  marks.set(dropped, A);
+  marks.set(REPO, A);
+  const asked: string[] = [];
+  const jobs: SettlingJob[] = [];
+  const gapFill = new GitGapFillSource({
+    follows: (repository) => repository !== dropped,
+    store,
+    github: { branchHead: async (repository) => (asked.push(repository), { sha: B, etag: 'e' }) },
+    pollMs: 60_000,
+    graceMs: 0,
+    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
+  });
+  gapFill.jobs.subscribe((job) => jobs.push(job));
+  gapFill.start();
+  await until('a job', () => jobs.length === 1);
+  // Its commits are no landings any more: before, gap-fill sent them after every live
+  // message of the branch had been skipped as "not in GITHUB_BRANCHES".
+  t.deepEqual(asked, [REPO]);
+  t.like(jobs[0]!.target, { kind: 'gitPush', repository: REPO });
+  t.is(marks.get(dropped), A);
+  await gapFill.stop(100);
+});
+
 for (const [moved, why] of [
   [false, 'the base is gone, the head is still the branch head: the watermark restarts there'],
   [true, 'the branch moved meanwhile (the head may be the missing end): the watermark stays'],
@@ -155,6 +184,7 @@ for (const [moved, why] of [
     const jobs: SettlingJob[] = [];
     let heads = 0;
     const gapFill = new GitGapFillSource({
+      follows: () => true,
       store,
       github: {
         branchHead: async () =>
@@ -182,6 +212,7 @@ test('the poller lease is renewed between polls, which come minutes apart', asyn
   const { store } = memoryStore();
   const leases: string[] = [];
   const gapFill = new GitGapFillSource({
+    follows: () => true,
     store: { ...store, takeLease: async (name) => (leases.push(name), true) },
     github: { branchHead: async () => 'unchanged' },
     pollMs: 600_000,
