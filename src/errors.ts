@@ -29,6 +29,26 @@ export class NoSuchChangeset extends PipelineError {
   }
 }
 
+/**
+ * GitHub answered 404 or 422 for a commit or a compare of a push it announced. Its API may not
+ * have caught up with the push yet (a read can lag the write), so the push is tried again
+ * later, as one past a pushlog's head is; RETRY_MAX_HOURS bounds the tries. `what` is the
+ * commit or the `base...head` range.
+ */
+export class NotOnGitHubYet extends PipelineError {
+  override readonly name = 'NotOnGitHubYet';
+  constructor(
+    readonly what: string,
+    readonly repository: string,
+  ) {
+    super(`GitHub knows no ${what} in ${repository} yet; tried again later`, 'transient');
+  }
+}
+
+/** A NoSuchChangeset of a commit a push announced, as NotOnGitHubYet; anything else as it is. */
+export const notOnGitHubYet = (error: unknown): unknown =>
+  error instanceof NoSuchChangeset ? new NotOnGitHubYet(error.node, error.repository) : error;
+
 /** An attempt that did not finish, body included, in time; the next one may. */
 export class DeadlineExceeded extends PipelineError {
   override readonly name = 'DeadlineExceeded';

@@ -25,7 +25,7 @@ export interface GitWatermarkStore extends Pick<GapFillStore, 'takeLease' | 'rel
 export interface GitGapFillOptions extends Omit<GapFillConfig, 'store' | 'pageSize'> {
   readonly store: GitWatermarkStore;
   /** The branch heads, asked with the last ETag (a 304 costs no quota); rate limits waited out. */
-  readonly github: Pick<GitHubClient, 'branchHead'>;
+  readonly github: Pick<GitHubClient, 'branchHead' | 'changeset'>;
   /** Whether a branch is one of GITHUB_BRANCHES: a watermark of one dropped is not polled. */
   readonly follows: (repository: string) => boolean;
   readonly metrics: { readonly gapFill: GapFillMetrics; readonly pings: PingCounter };

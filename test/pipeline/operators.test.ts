@@ -8,7 +8,7 @@ import type { BugRecord } from '../../src/rules/reviewSystem.js';
 import type { Changeset } from '../../src/codecs/changeset.js';
 import type { Diffstat, Ping } from '../../src/codecs/ping.js';
 import { PushlogPage } from '../../src/codecs/pushlog.js';
-import { PipelineError, StoreClosed } from '../../src/errors.js';
+import { NoSuchChangeset, NotOnGitHubYet, PipelineError, StoreClosed } from '../../src/errors.js';
 import { configureLog } from '../../src/log.js';
 import { decoded } from '../support/data/decoded.js';
 import { claim } from '../../src/pipeline/operators/claim.js';
@@ -183,6 +183,27 @@ test('encodePing: a ping that fails the schema is a permanent failure', async (t
   const error = await t.throwsAsync(lastValueFrom(of(classified('bmo')).pipe(encodePing({ hg }))));
   t.true(error instanceof PipelineError && error.kind === 'permanent');
   t.regex(error?.message ?? '', /diffstat/);
+});
+
+test('encodePing: a commit GitHub answers 404 for is tried again later; an hg changeset is not', async (t) => {
+  const notFound = async (repository: string, n: string): Promise<Diffstat> => {
+    throw new NoSuchChangeset(n, repository);
+  };
+  const git = { diffstat: notFound, owns: (repository: string) => repository !== REPO };
+  const gitRepo = 'https://github.com/mozilla-firefox/firefox/tree/autoland';
+  const onGit = { ...classified('phabricator'), repository: gitRepo };
+  const lagging = await t.throwsAsync(
+    lastValueFrom(of(onGit).pipe(encodePing({ hg: { diffstat: notFound }, git }))),
+  );
+  // GitHub's API may lag the push that listed the commit: before, this parked the push.
+  t.true(lagging instanceof NotOnGitHubYet, String(lagging));
+  t.like(lagging, { kind: 'transient', what: node(5), repository: gitRepo });
+  const onHg = await t.throwsAsync(
+    lastValueFrom(
+      of(classified('phabricator')).pipe(encodePing({ hg: { diffstat: notFound }, git })),
+    ),
+  );
+  t.true(onHg instanceof NoSuchChangeset && onHg.kind === 'permanent');
 });
 
 test('send: hands the ping to the sink, then says it was sent', async (t) => {

@@ -1,5 +1,5 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
-import { PipelineError } from '../../errors.js';
+import { notOnGitHubYet, PipelineError } from '../../errors.js';
 import { buildPing } from '../../rules/ping.js';
 import { needsDiffstat } from '../../rules/reviewSystem.js';
 import type { ClassifiedChangeset, EncodedChangeset } from '../job.js';
@@ -13,6 +13,7 @@ export interface EncodePingDeps {
 /**
  * Builds each ping and checks it against the schema (ingestion silently drops a ping that
  * does not match), streaming the patch for a diffstat when the review system calls for one.
+ * A git commit GitHub does not know is one its compare just listed: tried again later.
  */
 export const encodePing = (
   deps: EncodePingDeps,
@@ -20,7 +21,11 @@ export const encodePing = (
   concatMap(async (work) => {
     const { changeset, repository, reviewSystem } = work;
     const diffstat = needsDiffstat(reviewSystem)
-      ? await forgeOf(deps, repository).diffstat(repository, changeset.node)
+      ? await forgeOf(deps, repository)
+          .diffstat(repository, changeset.node)
+          .catch((error: unknown) => {
+            throw deps.git?.owns(repository) === true ? notOnGitHubYet(error) : error;
+          })
       : null;
     const ping = buildPing({ changeset, repository, reviewSystem, diffstat });
     if (!ping.ok) throw new PipelineError(ping.error.message, 'permanent');

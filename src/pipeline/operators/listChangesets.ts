@@ -1,7 +1,7 @@
-import { concatMap, from, map, type Observable, type OperatorFunction } from 'rxjs';
+import { catchError, concatMap, from, map, type Observable, type OperatorFunction } from 'rxjs';
 import type { HgClient } from '../../clients/hgmo.js';
 import type { Changeset } from '../../codecs/changeset.js';
-import { PipelineError } from '../../errors.js';
+import { notOnGitHubYet, PipelineError } from '../../errors.js';
 import type { ChangesetRef, GitPushTarget, Job, PushTarget } from '../job.js';
 import type { GitForge } from '../ports.js';
 
@@ -42,7 +42,7 @@ const nodesOfPush = async (
 /**
  * A git push's commits, oldest first, as compare lists them: with their messages, authors and
  * parents, so that a commit needs no request of its own unless its review system needs a
- * diffstat.
+ * diffstat. A compare GitHub answers 404 for is tried again later (NotOnGitHubYet).
  */
 const commitsOfPush = (
   git: ListChangesetsDeps['git'],
@@ -55,7 +55,11 @@ const commitsOfPush = (
       'permanent',
     );
   }
-  return from(git.compare(push.repository, push.base, push.head));
+  return from(git.compare(push.repository, push.base, push.head)).pipe(
+    catchError((error: unknown) => {
+      throw notOnGitHubYet(error);
+    }),
+  );
 };
 
 const refsOf = (deps: ListChangesetsDeps, job: Job): Observable<ChangesetRef> => {

@@ -8,7 +8,8 @@
 import test from 'ava';
 import { Registry } from 'prom-client';
 import type { JobOutcome, Settlement, SettlingJob } from '../../../src/pipeline/job.js';
-import { NoSuchChangeset } from '../../../src/errors.js';
+import { Node } from '../../../src/codecs/scalars.js';
+import { NoSuchChangeset, NotOnGitHubYet } from '../../../src/errors.js';
 import { configureLog } from '../../../src/log.js';
 import { GapFillMetrics } from '../../../streams/gapFill/config.js';
 import { GitGapFillSource, type GitWatermarkStore } from '../../../streams/gapFill/git.js';
@@ -40,6 +41,13 @@ const memoryStore = () => {
   return { store, marks, calls };
 };
 
+/** The commit reads gap-fill makes only after a compare 404 (gitLost.ts): none elsewhere. */
+const NO_COMMIT_READS = {
+  changeset: async (): Promise<never> => {
+    throw new Error('no commit is read here');
+  },
+};
+
 const sentOutcome = (job: SettlingJob): JobOutcome => ({
   job,
   outcomes: [{ status: 'skipped', node: C, reason: 'sent before' }],
@@ -50,7 +58,7 @@ test('a live push starts the watermark at its before; only a settled one moves i
   const gapFill = new GitGapFillSource({
     follows: () => true,
     store,
-    github: { branchHead: async () => 'unchanged' },
+    github: { ...NO_COMMIT_READS, branchHead: async () => 'unchanged' },
     pollMs: 60_000,
     graceMs: 0,
     metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
@@ -90,6 +98,7 @@ test('polls ask with the last ETag; past the grace one job runs watermark...head
     follows: () => true,
     store,
     github: {
+      ...NO_COMMIT_READS,
       branchHead: async (repository, etag) => {
         t.is(repository, REPO);
         asked.push(etag);
@@ -135,7 +144,7 @@ test('a poll held by a rate-limit wait holds the next ones; stop does not wait f
     follows: () => true,
     store,
     // As the client does while a rate limit lasts: the request waits, nothing fails.
-    github: { branchHead: () => (asked++, new Promise(() => undefined)) },
+    github: { ...NO_COMMIT_READS, branchHead: () => (asked++, new Promise(() => undefined)) },
     pollMs: 20,
     graceMs: 0,
     metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
@@ -158,7 +167,10 @@ test('a branch dropped from GITHUB_BRANCHES keeps its watermark but is not polle
   const gapFill = new GitGapFillSource({
     follows: (repository) => repository !== dropped,
     store,
-    github: { branchHead: async (repository) => (asked.push(repository), { sha: B, etag: 'e' }) },
+    github: {
+      ...NO_COMMIT_READS,
+      branchHead: async (repository) => (asked.push(repository), { sha: B, etag: 'e' }),
+    },
     pollMs: 60_000,
     graceMs: 0,
     metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
@@ -174,21 +186,44 @@ test('a branch dropped from GITHUB_BRANCHES keeps its watermark but is not polle
   await gapFill.stop(100);
 });
 
-for (const [moved, why] of [
-  [false, 'the base is gone, the head is still the branch head: the watermark restarts there'],
-  [true, 'the branch moved meanwhile (the head may be the missing end): the watermark stays'],
+for (const [moved, baseKnown, why] of [
+  [
+    false,
+    false,
+    'the base is gone, the head is still the branch head: the watermark restarts there',
+  ],
+  [
+    true,
+    false,
+    'the branch moved meanwhile (the head may be the missing end): the watermark stays',
+  ],
+  // GitHub's API lagging the push: before, one such 404 skipped every commit in between.
+  [false, true, 'GitHub still knows the base (its compare lagged): the watermark stays'],
 ] as const) {
   test(`compare 404: ${why}`, async (t) => {
     const { store, marks, calls } = memoryStore();
     marks.set(REPO, A);
     const jobs: SettlingJob[] = [];
     let heads = 0;
+    const commitsRead: string[] = [];
     const gapFill = new GitGapFillSource({
       follows: () => true,
       store,
       github: {
         branchHead: async () =>
           heads++ === 0 || !moved ? { sha: B, etag: undefined } : { sha: C, etag: undefined },
+        changeset: async (repository, sha) => {
+          commitsRead.push(sha);
+          if (!baseKnown || !Node.is(sha)) throw new NoSuchChangeset(sha, repository);
+          return {
+            node: sha,
+            desc: 'base',
+            user: 'a <a@b>',
+            parents: [],
+            pushdate: [0, 0],
+            landingsystem: null,
+          };
+        },
       },
       pollMs: 60_000,
       graceMs: 0,
@@ -200,10 +235,12 @@ for (const [moved, why] of [
     const job = jobs[0]!;
     await job.settle({
       job,
-      outcomes: [{ status: 'failed', error: new NoSuchChangeset(`${A}...${B}`, REPO) }],
+      outcomes: [{ status: 'failed', error: new NotOnGitHubYet(`${A}...${B}`, REPO) }],
     });
-    t.is(marks.get(REPO), moved ? A : B);
-    t.is(calls.includes('settled a...b'), !moved);
+    const restarted = !moved && !baseKnown;
+    t.is(marks.get(REPO), restarted ? B : A);
+    t.is(calls.includes('settled a...b'), restarted);
+    t.deepEqual(commitsRead, moved ? [] : [A], 'the base asked about only for the branch head');
     await gapFill.stop(100);
   });
 }
@@ -214,7 +251,7 @@ test('the poller lease is renewed between polls, which come minutes apart', asyn
   const gapFill = new GitGapFillSource({
     follows: () => true,
     store: { ...store, takeLease: async (name) => (leases.push(name), true) },
-    github: { branchHead: async () => 'unchanged' },
+    github: { ...NO_COMMIT_READS, branchHead: async () => 'unchanged' },
     pollMs: 600_000,
     leaseMs: 300,
     graceMs: 0,
