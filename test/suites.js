@@ -66,6 +66,7 @@ export const unit = [
   'test/suites.test.ts',
   'test/worker/processClaims.test.ts',
   'test/worker/pushMetrics.test.ts',
+  'test/worker/stopMidSend.test.ts',
   'test/worker/toySource.test.ts',
 ];
 

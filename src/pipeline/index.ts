@@ -7,6 +7,7 @@ import { classify } from './operators/classify.js';
 import { encodePing } from './operators/encodePing.js';
 import { failedOutcome } from './failure.js';
 import { fetchChangesets } from './operators/fetchChangesets.js';
+import type { InFlightSends } from './inFlightSends.js';
 import type { ChangesetRef, Job, JobOutcome, Outcome } from './job.js';
 import type { LedgerPolicy } from './ledger.js';
 import { listChangesets } from './operators/listChangesets.js';
@@ -25,6 +26,8 @@ export interface PipelineDeps {
   /** The durable store, or `dryRunLedger` for a run that sends nothing. */
   readonly ledger: Ledger;
   readonly policy: LedgerPolicy;
+  /** The pings being sent, when the worker runs the pipeline: it waits for them at a stop. */
+  readonly sends?: InFlightSends | undefined;
 }
 
 /**

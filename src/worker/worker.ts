@@ -1,5 +1,6 @@
 import type { Subscription } from 'rxjs';
 import { log } from '../log.js';
+import { InFlightSends } from '../pipeline/inFlightSends.js';
 import type { Settlement } from '../pipeline/job.js';
 import { dryRunLedger } from '../pipeline/ledger.js';
 import { OutagePause, STORE_HOST } from './pause.js';
@@ -15,6 +16,15 @@ export type { WorkerOptions, WorkerStop } from './source.js';
 
 /** What stopping may take beyond the grace period before the worker gives up waiting. */
 const CLOSE_SLACK_MS = 5_000;
+
+/**
+ * How long a stop waits, once the pipeline is unsubscribed, for the pings on the wire to be
+ * answered and written to the ledger, before the command closes the store. Heroku kills 30 s
+ * after SIGTERM: the 25 s grace, these 3 s and closing the store (well under a second with
+ * the database up) fit within it. A ping not answered by then may be sent again by the next
+ * process, as before; the slack above and the store's own 5 s were past 30 s already.
+ */
+const SENDS_WAIT_MS = 3_000;
 
 /**
  * The always-on worker: jobs (Pulse messages, gap-fill pushes, any stream of them) through the
@@ -35,6 +45,8 @@ export class Worker {
   private outage: OutagePause | undefined;
   /** Reads the store with a deadline, when there is one and the hosts' health. */
   private liveness: StoreLiveness | undefined;
+  /** The pings being sent: a stop lets them reach the ledger, and starts no other. */
+  private readonly sends = new InFlightSends();
 
   constructor(private readonly options: WorkerOptions) {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve));
@@ -87,7 +99,7 @@ export class Worker {
       ...(this.options.jobs ?? []),
     ].filter((jobs) => jobs !== undefined);
     this.subscriptions.push(
-      runJobs(streams, deps, this.options.bounds, async (result) => {
+      runJobs(streams, { ...deps, sends: this.sends }, this.options.bounds, async (result) => {
         // The store's part in the job counts first: the settling asks if it is down. A job
         // that failed on the store waits for a read of it, so that a failure during an
         // outage is known as one (its message goes back without counting an attempt).
@@ -160,7 +172,13 @@ export class Worker {
       await within(deadline, 'stopping the polled sources', polledStopped);
       // No more probes: nothing is left to wait for a host.
       this.options.deps.health?.close();
+      // Unsubscribing ends no step already running: a ping on the wire is awaited until it
+      // is in the ledger, and a changeset past its claim check starts no PUT.
+      const sending = this.sends.size;
+      const sent = this.sends.close();
       for (const subscription of this.subscriptions) subscription.unsubscribe();
+      if (sending > 0) log.info('waiting for the pings being sent', { sending });
+      await within(SENDS_WAIT_MS, 'recording the pings being sent', sent);
       log.info('stopped', { reason, ...source?.counters });
       this.resolveStopped({ reason, failed });
     })();

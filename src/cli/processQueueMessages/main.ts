@@ -108,6 +108,7 @@ await worker.start().catch((error: unknown) => {
 });
 const stopped = await worker.stopped;
 // Together: the Pushgateway's delete may take seconds, and the store releases our claims.
+// Only now: `stopped` waited for the pings on the wire to reach the ledger (worker.ts).
 await Promise.all([metricsOut.close(), closeStore(store)]);
 const parkedAgain = options.replayFailed && source.counters.parked > 0;
 process.exit(stopped.failed || parkedAgain ? EXIT.failed : EXIT.ok);

@@ -3,6 +3,7 @@ import { concatMap, type OperatorFunction } from 'rxjs';
 import { PipelineError, StoreClosed } from '../../errors.js';
 import { log } from '../../log.js';
 import type { Sink } from '../../sinks/sink.js';
+import type { InFlightSends } from '../inFlightSends.js';
 import type { EncodedChangeset, Outcome } from '../job.js';
 import type { Ledger } from '../ports.js';
 
@@ -11,6 +12,8 @@ export interface SendDeps {
   readonly ledger: Ledger;
   /** First wait before writing an accepted ping to the ledger again; it doubles, up to a minute. */
   readonly ledgerRetryMs?: number;
+  /** The worker's: once it stops, no PUT starts, and it waits for those started. */
+  readonly sends?: InFlightSends | undefined;
 }
 
 /**
@@ -45,12 +48,14 @@ const recordAccepted = async (ledger: Ledger, work: EncodedChangeset, firstWaitM
 
 /**
  * Hands each ping to the sink chosen at the edge (telemetry, stdout or memory), if the
- * changeset is still claimed by this process, then writes it to the ledger.
+ * changeset is still claimed by this process (and, in the worker, it is not stopping), then
+ * writes it to the ledger.
  */
 export const send = ({
   sink,
   ledger,
   ledgerRetryMs = 500,
+  sends,
 }: SendDeps): OperatorFunction<EncodedChangeset, Outcome> =>
   concatMap(async (work): Promise<Outcome> => {
     const node = work.changeset.node;
@@ -60,7 +65,12 @@ export const send = ({
         'transient',
       );
     }
-    await sink.send(work.ping);
-    await recordAccepted(ledger, work, ledgerRetryMs);
+    const sendAndRecord = async () => {
+      await sink.send(work.ping);
+      await recordAccepted(ledger, work, ledgerRetryMs);
+    };
+    // No await between the claim check and `run`: a PUT starts tracked by the worker's stop,
+    // or not at all.
+    await (sends === undefined ? sendAndRecord() : sends.run(node, sendAndRecord));
     return { status: 'sent', node, reviewSystem: work.reviewSystem, ping: work.ping };
   });
