@@ -270,3 +270,38 @@ test('a push naming a sha GitHub does not know (yet) is retried later, not parke
   t.like(settled.find((s) => s.action === 'ack')?.result?.outcomes[0], { status: 'sent' });
   t.is(putsOf(fx).size, 1, 'the known push: its one commit sent');
 });
+
+test('a push that creates a followed branch sends nothing and starts its git watermark at its head', async (t) => {
+  const fx = await startFixtures();
+  const gh = await startGitHub();
+  t.teardown(async () => {
+    await fx.close();
+    await gh.close();
+  });
+  const store = await openStore(await t.context.sqlite.fresh());
+  t.teardown(() => store.close().catch(() => undefined));
+  const queueName = `gh-created-${randomBytes(3).toString('hex')}`;
+  const env = {
+    ...t.context.user.env(queueName, 'integration/autoland'),
+    ...fx.env,
+    ...gh.env,
+    GITHUB_PUSH_EXCHANGE: t.context.exchange,
+    GITHUB_PUSH_ROUTING_KEY: keyOf('created'),
+  };
+  const w = await startWorker(t, env, store);
+  t.teardown(() => w.worker.stop('test over'));
+  const head = recordedGitHub().head('autoland');
+  await t.context.admin.publish(
+    keyOf('created'),
+    pushMessage('autoland', '0'.repeat(40), head),
+    t.context.exchange,
+  );
+  await until('the creation acked', () => w.source.counters.acked === 1, 15_000);
+  // Before, it was skipped and no watermark started: a lost message of the branch's next
+  // push was never gap-filled.
+  await until(
+    'the watermark started',
+    async () => (await store.gitWatermark(gh.repository('autoland'))) === head,
+  );
+  t.is(putsOf(fx).size, 0, 'nothing sent: the branch was made from commits landed elsewhere');
+});

@@ -60,9 +60,9 @@ const ownerAndRepo = (message: GitHubPushMessage, reader: GitHubPushReader): str
 
 /**
  * Reads a taskcluster-github push message body. A push to a branch of GITHUB_BRANCHES is the
- * commits between `before` and `after`; a tag, another branch, a branch created or deleted
- * is skipped. A body that does not read (an `after` that is not 40 hex, no repository, a
- * repository on another forge) is parked with the reason.
+ * commits between `before` and `after` (none for the push that creates the branch); a tag,
+ * another branch, a branch deleted is skipped. A body that does not read (an `after` that is
+ * not 40 hex, no repository, a repository on another forge) is parked with the reason.
  */
 export const readGitHubPush = (
   body: Buffer | string,
@@ -77,9 +77,6 @@ export const readGitHubPush = (
   if (deleted === true || after === ZERO_SHA) {
     return { kind: 'skip', reason: `branch ${branch} deleted` };
   }
-  if (created === true || before === ZERO_SHA) {
-    return { kind: 'skip', reason: `branch ${branch} created` };
-  }
   if (!branchMatches(branch, reader.branches)) {
     return { kind: 'skip', reason: `branch ${branch} is not in GITHUB_BRANCHES` };
   }
@@ -93,6 +90,14 @@ export const readGitHubPush = (
     allowedUrl(repository, reader.allowedHosts);
   } catch (error) {
     return { kind: 'reject', reason: describeError(error) };
+  }
+  if (created === true || before === ZERO_SHA) {
+    // A new branch is taken to land nothing: Firefox makes its branches from commits that
+    // landed on another one (a commit pushed first with the branch itself is not sent). It is
+    // a push of no commits at its head, so that the branch's git watermark starts there: a
+    // lost message of the next push is then gap-filled (before, no watermark started).
+    const target = { kind: 'gitPush', repository, base: after, head: after, commits: [] } as const;
+    return { kind: 'push', target };
   }
   return { kind: 'push', target: { kind: 'gitPush', repository, base: before, head: after } };
 };

@@ -107,7 +107,7 @@ test('one queue takes both forges: GitHub pushes become gitPush jobs, skips are 
   const skips = settled.filter((s) => s.action === 'skip').map((s) => s.reason);
   t.deepEqual(skips, [
     'branch some-feature is not in GITHUB_BRANCHES',
-    'branch esr140 created',
+    'branch esr140 is not in GITHUB_BRANCHES', // created, but only main and autoland followed
     'branch old-branch deleted',
     'not a branch: refs/tags/FIREFOX_NIGHTLY_135_END',
   ]);

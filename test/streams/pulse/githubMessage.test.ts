@@ -40,15 +40,27 @@ test('the recorded GitHub pushes: landings are compare ranges, the rest are skip
   });
   t.like(main, { kind: 'push', target: { kind: 'gitPush', repository: `${FIREFOX}/main` } });
   t.deepEqual(
-    [feature, created, deleted, tag].map((r) => [r?.kind, reasonOf(r!)]),
+    [feature, deleted, tag].map((r) => [r?.kind, reasonOf(r!)]),
     [
       ['skip', 'branch some-feature is not in GITHUB_BRANCHES'],
-      ['skip', 'branch esr140 created'],
       ['skip', 'branch old-branch deleted'],
       ['skip', 'not a branch: refs/tags/FIREFOX_NIGHTLY_135_END'],
     ],
   );
   t.like(forced, { kind: 'push', target: { repository: `${FIREFOX}/autoland` } });
+  // A branch created: a push of no commits at its head, which starts its git watermark there
+  // (it was skipped, and a lost message of its next push was never gap-filled).
+  const createdAt = JSON.parse(lines('github-push.ndjson')[3]!).body.after;
+  t.deepEqual(created, {
+    kind: 'push',
+    target: {
+      kind: 'gitPush',
+      repository: `${FIREFOX}/esr140`,
+      base: createdAt,
+      head: createdAt,
+      commits: [],
+    },
+  });
 });
 
 test('a bad GitHub push is rejected with the field at fault, never thrown', (t) => {
