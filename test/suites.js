@@ -62,6 +62,7 @@ export const unit = [
   'test/streams/pulse/githubMessage.test.ts',
   'test/streams/gapFill/gitGapFill.test.ts',
   'test/streams/pulse/pulseMessage.test.ts',
+  'test/streams/pulse/settler.test.ts',
   'test/streams/pushlog.test.ts',
   'test/suites.test.ts',
   'test/worker/processClaims.test.ts',

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Subject } from 'rxjs';
 import { log } from '../../src/log.js';
 import type { JobOutcome } from '../../src/pipeline/job.js';
+import { ackOrNack, type AckChannel } from './ackOrNack.js';
 import type { InFlight } from './inFlight.js';
 import type { PulseLink } from './connection/link.js';
 import type { PulseNames } from './connection/names.js';
@@ -24,8 +25,13 @@ import {
 } from './settlement.js';
 import { verdictFor, type Verdict } from './verdict.js';
 
+/** What settling uses of the link: a unit test's stub stands in for it. */
+export type SettlerLink = Pick<PulseLink, 'generation' | 'current' | 'copy'> & {
+  readonly channel: AckChannel;
+};
+
 export interface SettlerParts {
-  readonly link: PulseLink;
+  readonly link: SettlerLink;
   readonly names: PulseNames;
   readonly options: PulseOptions;
   readonly retryMaxAgeMs: number;
@@ -82,8 +88,11 @@ export class Settler {
     }
     // A pause, so that a message waiting on another process's claim, on hosts that are down,
     // or on a copy that could not be made, does not spin.
-    if (action === 'defer' || action === 'requeue') await sleep(this.parts.options.deferMs ?? 2000);
-    if (!link.current(delivery.generation)) {
+    const requeue = action === 'defer' || action === 'requeue';
+    if (requeue) await sleep(this.parts.options.deferMs ?? 2000);
+    // An ack or nack the channel refuses: it is closing, as good as closed (ackOrNack.ts).
+    const told = link.current(delivery.generation) && ackOrNack(link.channel, delivery, requeue);
+    if (!told) {
       const job = delivery.label;
       if (action === 'park' || action === 'retry') {
         // The copy is in the failed queue, or a delay queue, and the broker will deliver the
@@ -99,16 +108,11 @@ export class Settler {
       const { reason, result } = detail;
       return this.finish({ label: delivery.label, action: 'requeue', reason, result });
     }
-    if (action === 'defer' || action === 'requeue') {
-      link.channel.nack(delivery.message, false, true);
-      if (action === 'defer') counters.deferred += 1;
-      else counters.requeued += 1;
-    } else {
-      link.channel.ack(delivery.message);
-      if (action === 'park') counters.parked += 1;
-      else if (action === 'retry') counters.retried += 1;
-      else counters.acked += 1;
-    }
+    if (action === 'defer') counters.deferred += 1;
+    else if (action === 'requeue') counters.requeued += 1;
+    else if (action === 'park') counters.parked += 1;
+    else if (action === 'retry') counters.retried += 1;
+    else counters.acked += 1;
     const { parkReason, ...rest } = detail;
     this.finish({
       label: delivery.label,
