@@ -217,28 +217,34 @@ test('send: hands the ping to the sink, then says it was sent', async (t) => {
   t.deepEqual(outcome, { status: 'sent', node: node(5), reviewSystem: 'no_bug', ping });
 });
 
-test('send: an accepted ping whose ledger write fails is written again, waits doubling, until it is in', async (t) => {
+test('send: an accepted ping whose ledger write fails is written again, waits doubling up to a cap, until it is in', async (t) => {
   const tries: number[] = [];
   const ledger = {
     ...dryRunLedger,
     recordSent: async () => {
       tries.push(Date.now());
-      if (tries.length < 4) throw new Error('database is locked');
+      if (tries.length < 6) throw new Error('database is locked');
     },
   };
   const sink = { send: async () => undefined };
   const ping = { changesetID: node(5), reviewSystemUsed: 'no_bug', repository: REPO } as Ping;
   const outcome = await lastValueFrom(
-    of({ ...classified('no_bug'), ping }).pipe(send({ sink, ledger, ledgerRetryMs: 20 })),
+    of({ ...classified('no_bug'), ping }).pipe(
+      send({ sink, ledger, ledgerRetryMs: 20, ledgerRetryMaxMs: 40 }),
+    ),
   );
   t.is(outcome.status, 'sent');
-  t.is(tries.length, 4);
+  t.is(tries.length, 6);
   const waits = tries.slice(1).map((at, i) => at - (tries[i] ?? at));
-  // 20, 40, 80 ms: each at least its wait (timers never fire early), the last the longest.
+  // 20, 40, 40, 40, 40 ms, each at least its wait (timers never fire early). Uncapped, the last
+  // would have been 320 ms: the claim cannot be renewed while the store is down, so the
+  // write must land soon after it is back.
+  const planned = [20, 40, 40, 40, 40];
   t.true(
-    waits.every((wait, i) => wait >= 20 * 2 ** i - 2),
+    waits.every((wait, i) => wait >= planned[i]! - 2),
     `waits ${waits.join(', ')}`,
   );
+  t.true(waits[4]! < 320, `the last wait, ${waits[4]} ms, was capped`);
 });
 
 test('send: a closed store ends the ledger writes of an accepted ping at once', async (t) => {
