@@ -7,7 +7,7 @@ import { isSettled } from '../../src/pipeline/operators/recordPush.js';
 import type { LiveLoad, PolledSource } from '../../src/worker/source.js';
 import type { GapFillConfig, GapFillMetrics, GapFillStore } from './config.js';
 import { Gate } from './gate.js';
-import { watermarkGone } from './gitLost.js';
+import { LostWatermarks } from './gitLost.js';
 import { pollTimers, PollerLease } from './lease.js';
 import { settledLine, type PingCounter } from './settled.js';
 
@@ -56,6 +56,7 @@ export class GitGapFillSource implements PolledSource {
   private readonly lease: PollerLease;
   private readonly gate: Gate;
   private readonly now: () => number;
+  private readonly lost: LostWatermarks;
   private load = IDLE;
   private timers: NodeJS.Timeout[] = [];
   private polling: Promise<void> | undefined;
@@ -63,6 +64,7 @@ export class GitGapFillSource implements PolledSource {
 
   constructor(private readonly options: GitGapFillOptions) {
     this.now = options.now ?? Date.now;
+    this.lost = new LostWatermarks(options.github, this.now);
     this.lease = new PollerLease(options.store, options.leaseMs ?? 60_000, GIT_POLLER_LEASE);
     const liveBelow = options.liveBelow ?? 4;
     this.gate = new Gate(
@@ -187,7 +189,7 @@ export class GitGapFillSource implements PolledSource {
   private async settle(target: GitPushTarget, result: JobOutcome): Promise<void> {
     const settled = settledLine(result, this.options.metrics);
     this.counters[settled ? 'settled' : 'unsettled'] += 1;
-    const lost = !settled && (await watermarkGone(target, result, this.options.github));
+    const lost = !settled && (await this.lost.gone(target, result));
     await this.record(target, settled || lost, false);
     this.running.delete(target.repository);
     this.gate.wake();

@@ -13,6 +13,7 @@ import { NoSuchChangeset, NotOnGitHubYet } from '../../../src/errors.js';
 import { configureLog } from '../../../src/log.js';
 import { GapFillMetrics } from '../../../streams/gapFill/config.js';
 import { GitGapFillSource, type GitWatermarkStore } from '../../../streams/gapFill/git.js';
+import { LAG_LIMIT_MS, LostWatermarks } from '../../../streams/gapFill/gitLost.js';
 import { sleep, until } from '../../support/wait.js';
 
 configureLog({ level: 'silent' });
@@ -244,6 +245,50 @@ for (const [moved, baseKnown, why] of [
     await gapFill.stop(100);
   });
 }
+
+test('compares from a watermark GitHub knows, answering 404 for LAG_LIMIT_MS while heads move: the watermark restarts', async (t) => {
+  // A branch deleted and made again from other history: no common commit, a 404 for ever.
+  let now = 1_000_000;
+  let branchHead = B;
+  const lost = new LostWatermarks(
+    {
+      branchHead: async () => ({ sha: branchHead, etag: undefined }),
+      changeset: async (repository, sha) => {
+        if (!Node.is(sha)) throw new NoSuchChangeset(sha, repository);
+        return {
+          node: sha,
+          desc: 'base',
+          user: 'a <a@b>',
+          parents: [],
+          pushdate: [0, 0],
+          landingsystem: null,
+        };
+      },
+    },
+    () => now,
+  );
+  const notFound = (head: string) => {
+    const target = { kind: 'gitPush', repository: REPO, base: A, head } as const;
+    const job: SettlingJob = {
+      label: 'gap-fill',
+      target,
+      receivedAt: now,
+      settle: async () => undefined,
+    };
+    const error = new NotOnGitHubYet(`${A}...${head}`, REPO);
+    return lost.gone(target, { job, outcomes: [{ status: 'failed', error }] });
+  };
+  t.false(await notFound(B), 'the first 404: GitHub may be lagging');
+  now += LAG_LIMIT_MS - 1;
+  branchHead = C;
+  t.false(
+    await notFound(C),
+    'the branch moved on, from the same watermark: still within the limit',
+  );
+  now += 1;
+  t.true(await notFound(C), 'past the limit: the watermark restarts at the head');
+  t.false(await notFound(C), 'and the count starts again for a next watermark');
+});
 
 test('the poller lease is renewed between polls, which come minutes apart', async (t) => {
   const { store } = memoryStore();
