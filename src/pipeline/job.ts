@@ -31,6 +31,8 @@ export interface GitPushTarget {
   readonly head: string;
   /** Its commits oldest first, when its source listed them already (a backfill's compare). */
   readonly commits?: readonly Changeset[];
+  /** The push made the branch: base and head are its `after`, and it has no commits. */
+  readonly created?: true;
 }
 
 export type Target = PushTarget | ChangesetTarget | GitPushTarget;

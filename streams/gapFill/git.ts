@@ -8,6 +8,7 @@ import type { LiveLoad, PolledSource } from '../../src/worker/source.js';
 import type { GapFillConfig, GapFillMetrics, GapFillStore } from './config.js';
 import { Gate } from './gate.js';
 import { LostWatermarks } from './gitLost.js';
+import { recordGitPush, type GitWatermarkWrites } from './gitRecord.js';
 import { pollTimers, PollerLease } from './lease.js';
 import { settledLine, type PingCounter } from './settled.js';
 
@@ -15,11 +16,9 @@ import { settledLine, type PingCounter } from './settled.js';
 export const GIT_POLLER_LEASE = 'git-poller';
 
 /** What git gap-fill needs of the store, declared here by its user: src/state's Store is one. */
-export interface GitWatermarkStore extends Pick<GapFillStore, 'takeLease' | 'releaseLease'> {
+export interface GitWatermarkStore
+  extends GitWatermarkWrites, Pick<GapFillStore, 'takeLease' | 'releaseLease'> {
   gitRepositoriesWithWatermark(): Promise<string[]>;
-  gitWatermark(repository: string): Promise<string | undefined>;
-  startGitWatermark(repository: string, sha: string): Promise<void>;
-  gitPushSettled(repository: string, base: string, head: string): Promise<string | undefined>;
 }
 
 export interface GitGapFillOptions extends Omit<GapFillConfig, 'store' | 'pageSize'> {
@@ -111,14 +110,14 @@ export class GitGapFillSource implements PolledSource {
   }
 
   private async record(target: GitPushTarget, settled: boolean, live: boolean): Promise<void> {
-    const { store } = this.options;
-    const { repository, base, head } = target;
     try {
-      if (live) await store.startGitWatermark(repository, base);
-      if (settled) await store.gitPushSettled(repository, base, head);
+      await recordGitPush(this.options.store, target, { settled, live });
     } catch (error) {
       // The next poll compares from wherever the watermark stands: nothing is lost.
-      log.warn('gap-fill: could not record a git push in the store', { repository, error });
+      log.warn('gap-fill: could not record a git push in the store', {
+        repository: target.repository,
+        error,
+      });
     }
   }
 

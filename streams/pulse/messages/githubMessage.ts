@@ -94,10 +94,12 @@ export const readGitHubPush = (
   if (created === true || before === ZERO_SHA) {
     // A new branch is taken to land nothing: Firefox makes its branches from commits that
     // landed on another one (a commit pushed first with the branch itself is not sent). It is
-    // a push of no commits at its head, so that the branch's git watermark starts there: a
-    // lost message of the next push is then gap-filled (before, no watermark started).
-    const target = { kind: 'gitPush', repository, base: after, head: after, commits: [] } as const;
-    return { kind: 'push', target };
+    // a push of no commits at its head, so that the branch's git watermark starts there, or
+    // restarts there if a branch of that name had one (gitRecord.ts).
+    return {
+      kind: 'push',
+      target: { kind: 'gitPush', repository, base: after, head: after, commits: [], created: true },
+    };
   }
   return { kind: 'push', target: { kind: 'gitPush', repository, base: before, head: after } };
 };

@@ -88,6 +88,35 @@ test('a live push starts the watermark at its before; only a settled one moves i
   await gapFill.stop(100);
 });
 
+test('the push that makes a branch starts its watermark at its head, or restarts an old one there', async (t) => {
+  const { store, marks } = memoryStore();
+  const made = 'https://github.com/mozilla-firefox/firefox/tree/esr150';
+  marks.set(REPO, A); // left by an autoland deleted since
+  const gapFill = new GitGapFillSource({
+    follows: () => true,
+    store,
+    github: { ...NO_COMMIT_READS, branchHead: async () => 'unchanged' },
+    pollMs: 60_000,
+    graceMs: 0,
+    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
+  });
+  const creation = (repository: string, at: string): SettlingJob => ({
+    label: 'creation',
+    target: { kind: 'gitPush', repository, base: at, head: at, commits: [], created: true },
+    receivedAt: Date.now(),
+    settle: async () => undefined,
+  });
+  for (const job of [creation(REPO, C), creation(made, B)]) {
+    gapFill.observe({ label: job.label, action: 'ack', result: { job, outcomes: [] } });
+  }
+  await until('both recorded', () => marks.get(REPO) === C && marks.get(made) === B);
+  // Before, autoland made again kept A: gap-fill compared A...head across the new history and
+  // sent commits of other branches as autoland landings.
+  t.is(marks.get(REPO), C);
+  t.is(marks.get(made), B);
+  await gapFill.stop(100);
+});
+
 test('polls ask with the last ETag; past the grace one job runs watermark...head, and moves it', async (t) => {
   const { store, marks, calls } = memoryStore();
   marks.set(REPO, A);

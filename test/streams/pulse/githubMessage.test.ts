@@ -59,6 +59,7 @@ test('the recorded GitHub pushes: landings are compare ranges, the rest are skip
       base: createdAt,
       head: createdAt,
       commits: [],
+      created: true,
     },
   });
 });
