@@ -1,14 +1,15 @@
 import { SingleBar } from 'cli-progress';
 import type { Writable } from 'node:stream';
 import { log } from '../../../log.js';
+import { BackfillTally, type RecordedOutcome } from './tally.js';
 import {
-  BackfillTally,
+  barPayload,
+  namedInUnit,
+  summaryText,
+  type CountUnit,
   type ProgressSnapshot,
-  type RecordedOutcome,
   type SummaryFields,
-} from './tally.js';
-import type { FailureGroup } from './failures.js';
-import { barPayload, namedInUnit, summaryText, type CountUnit } from './progressText.js';
+} from './progressText.js';
 import type { OutageNotes } from '../outages.js';
 import { tell } from '../tell.js';
 
@@ -69,9 +70,7 @@ export class BackfillProgress {
 
   /** Counts on `total` jobs from now on, where more landed since the plan; never fewer. */
   raiseTotal(total: number): void {
-    if (total <= this.tally.total) return;
-    this.tally.raiseTotal(total);
-    this.bar?.setTotal(total);
+    if (this.tally.raiseTotal(total)) this.bar?.setTotal(total);
   }
 
   /** Shows where the run stands now: the bar redrawn on a terminal, else one progress event. */
@@ -95,11 +94,6 @@ export class BackfillProgress {
 
   snapshot(): ProgressSnapshot {
     return this.tally.snapshot();
-  }
-
-  /** Failures grouped by reason, the most frequent first. */
-  failureGroups(): FailureGroup[] {
-    return this.tally.failures.groups();
   }
 
   summaryFields(): SummaryFields {

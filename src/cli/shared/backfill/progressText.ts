@@ -1,7 +1,34 @@
 import type { OutageNotes } from '../outages.js';
-import type { ProgressSnapshot, SummaryFields } from './tally.js';
 import { formatDuration } from './eta.js';
-import { failureGroupLines } from './failures.js';
+import { failureGroupLines, type FailureGroup } from './failures.js';
+
+/** What a progress event carries. */
+export interface ProgressSnapshot {
+  readonly pushesDone: number;
+  readonly pushesTotal: number;
+  readonly percent: number;
+  readonly changesets: number;
+  /** Changesets a second since the start. */
+  readonly rate: number;
+  readonly skipped: number;
+  readonly failed: number;
+  /** Seconds left at the recent pace; null until there is a pace to go by. */
+  readonly etaSeconds: number | null;
+}
+
+export interface SummaryFields {
+  readonly pushes: number;
+  readonly pushesTotal: number;
+  readonly changesets: number;
+  readonly seconds: number;
+  readonly rate: number;
+  /** Pings sent (or printed) per review system. */
+  readonly pings: Record<string, number>;
+  /** Outcome `skipped`: already sent, or nothing to send. */
+  readonly skipped: number;
+  readonly failed: number;
+  readonly failures: readonly FailureGroup[];
+}
 
 /** The summary as a person reads it. */
 export const summaryText = (s: SummaryFields, unit: CountUnit = 'pushes'): string => {

@@ -1,6 +1,7 @@
 import { PaceWindow } from './eta.js';
 import { Failures, type FailureGroup } from './failures.js';
 import { byText } from '../../../order.js';
+import type { ProgressSnapshot, SummaryFields } from './progressText.js';
 
 /**
  * The parts of a pipeline JobOutcome (src/pipeline/job.ts) that progress reads. Spelled out
@@ -14,34 +15,6 @@ export interface RecordedOutcome {
     | { readonly status: 'held'; readonly node: string }
     | { readonly status: 'failed'; readonly node?: string; readonly error: { message: string } }
   )[];
-}
-
-/** What a progress event carries. */
-export interface ProgressSnapshot {
-  readonly pushesDone: number;
-  readonly pushesTotal: number;
-  readonly percent: number;
-  readonly changesets: number;
-  /** Changesets a second since the start. */
-  readonly rate: number;
-  readonly skipped: number;
-  readonly failed: number;
-  /** Seconds left at the recent pace; null until there is a pace to go by. */
-  readonly etaSeconds: number | null;
-}
-
-export interface SummaryFields {
-  readonly pushes: number;
-  readonly pushesTotal: number;
-  readonly changesets: number;
-  readonly seconds: number;
-  readonly rate: number;
-  /** Pings sent (or printed) per review system. */
-  readonly pings: Record<string, number>;
-  /** Outcome `skipped`: already sent, or nothing to send. */
-  readonly skipped: number;
-  readonly failed: number;
-  readonly failures: readonly FailureGroup[];
 }
 
 /** What a backfill's outcomes add up to so far, and how fast they come. */
@@ -63,13 +36,11 @@ export class BackfillTally {
     this.pace = new PaceWindow(this.started);
   }
 
-  /** The run now has at least `total` jobs (pushes that landed during it); never lowers it. */
-  raiseTotal(total: number): void {
-    this.totalPushes = Math.max(this.totalPushes, total);
-  }
-
-  get total(): number {
-    return this.totalPushes;
+  /** The run has at least `total` jobs (pushes that landed during it): whether that is more. */
+  raiseTotal(total: number): boolean {
+    if (total <= this.totalPushes) return false;
+    this.totalPushes = total;
+    return true;
   }
 
   record(result: RecordedOutcome): void {
