@@ -1,5 +1,5 @@
 import { PaceWindow } from './eta.js';
-import { Failures, type FailureGroup } from './failures.js';
+import { Failures } from './failures.js';
 import { byText } from '../../../order.js';
 import type { ProgressSnapshot, SummaryFields } from './progressText.js';
 
