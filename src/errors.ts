@@ -41,7 +41,10 @@ export class NotOnGitHubYet extends PipelineError {
     readonly what: string,
     readonly repository: string,
   ) {
-    super(`GitHub knows no ${what} in ${repository} yet; tried again later`, 'transient');
+    super(
+      `GitHub knows no ${what} in ${repository}: its API may not have caught up with the push yet`,
+      'transient',
+    );
   }
 }
 

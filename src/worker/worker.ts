@@ -21,8 +21,9 @@ const CLOSE_SLACK_MS = 5_000;
  * How long a stop waits, once the pipeline is unsubscribed, for the pings on the wire to be
  * answered and written to the ledger, before the command closes the store. Heroku kills 30 s
  * after SIGTERM: the 25 s grace, these 3 s and closing the store (well under a second with
- * the database up) fit within it. A ping not answered by then may be sent again by the next
- * process, as before; the slack above and the store's own 5 s were past 30 s already.
+ * the database up) fit within it when the connection closes as it should; the slack above and
+ * the store's own 5 s can take it past. A ping not answered by then may be sent again by the
+ * next process, as before.
  */
 const SENDS_WAIT_MS = 3_000;
 
