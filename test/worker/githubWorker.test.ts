@@ -6,7 +6,7 @@
  * filled by git gap-fill from the branch head, each commit once, after a rate-limit window
  * waited out with nothing failed or parked.
  */
-import anyTest, { type TestFn } from 'ava';
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import amqplib from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -219,7 +219,11 @@ test('a GitHub push gives one ping per commit, once; a push lost while down is g
   t.is(puts.size, order.length, 'nothing else was sent');
 });
 
-test('a push naming a sha GitHub does not know (yet) is retried later, not parked; the queue flows on', async (t) => {
+/**
+ * The stand-ins, a fresh store and a worker of their own, on a queue bound to the test's
+ * exchange with `keyOf(name)`; all of it closed when the test ends.
+ */
+const startedOnItsOwn = async (t: ExecutionContext<Context>, name: string) => {
   const fx = await startFixtures();
   const gh = await startGitHub();
   t.teardown(async () => {
@@ -228,16 +232,21 @@ test('a push naming a sha GitHub does not know (yet) is retried later, not parke
   });
   const store = await openStore(await t.context.sqlite.fresh());
   t.teardown(() => store.close().catch(() => undefined));
-  const queueName = `gh-unknown-${randomBytes(3).toString('hex')}`;
+  const queueName = `gh-${name}-${randomBytes(3).toString('hex')}`;
   const env = {
     ...t.context.user.env(queueName, 'integration/autoland'),
     ...fx.env,
     ...gh.env,
     GITHUB_PUSH_EXCHANGE: t.context.exchange,
-    GITHUB_PUSH_ROUTING_KEY: keyOf('unknown'),
+    GITHUB_PUSH_ROUTING_KEY: keyOf(name),
   };
   const w = await startWorker(t, env, store);
   t.teardown(() => w.worker.stop('test over'));
+  return { fx, gh, store, w };
+};
+
+test('a push naming a sha GitHub does not know (yet) is retried later, not parked; the queue flows on', async (t) => {
+  const { fx, w } = await startedOnItsOwn(t, 'unknown');
   const settled: Settlement[] = [];
   w.source.settlements.subscribe((s) => settled.push(s));
   const [known, unknown] = [
@@ -272,24 +281,7 @@ test('a push naming a sha GitHub does not know (yet) is retried later, not parke
 });
 
 test('a push that creates a followed branch sends nothing and starts its git watermark at its head', async (t) => {
-  const fx = await startFixtures();
-  const gh = await startGitHub();
-  t.teardown(async () => {
-    await fx.close();
-    await gh.close();
-  });
-  const store = await openStore(await t.context.sqlite.fresh());
-  t.teardown(() => store.close().catch(() => undefined));
-  const queueName = `gh-created-${randomBytes(3).toString('hex')}`;
-  const env = {
-    ...t.context.user.env(queueName, 'integration/autoland'),
-    ...fx.env,
-    ...gh.env,
-    GITHUB_PUSH_EXCHANGE: t.context.exchange,
-    GITHUB_PUSH_ROUTING_KEY: keyOf('created'),
-  };
-  const w = await startWorker(t, env, store);
-  t.teardown(() => w.worker.stop('test over'));
+  const { fx, gh, store, w } = await startedOnItsOwn(t, 'created');
   const head = recordedGitHub().head('autoland');
   await t.context.admin.publish(
     keyOf('created'),
