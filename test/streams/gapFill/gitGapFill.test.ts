@@ -12,7 +12,11 @@ import { Node } from '../../../src/codecs/scalars.js';
 import { NoSuchChangeset, NotOnGitHubYet } from '../../../src/errors.js';
 import { configureLog } from '../../../src/log.js';
 import { GapFillMetrics } from '../../../streams/gapFill/config.js';
-import { GitGapFillSource, type GitWatermarkStore } from '../../../streams/gapFill/git.js';
+import {
+  GitGapFillSource,
+  type GitGapFillOptions,
+  type GitWatermarkStore,
+} from '../../../streams/gapFill/git.js';
 import { LAG_LIMIT_MS, LostWatermarks } from '../../../streams/gapFill/gitLost.js';
 import { sleep, until } from '../../support/wait.js';
 
@@ -49,6 +53,18 @@ const NO_COMMIT_READS = {
   },
 };
 
+/** Git gap-fill over `parts`: every branch followed, a poll a minute, no grace, unless given. */
+const gitGapFill = (
+  parts: Pick<GitGapFillOptions, 'store' | 'github'> & Partial<GitGapFillOptions>,
+): GitGapFillSource =>
+  new GitGapFillSource({
+    follows: () => true,
+    pollMs: 60_000,
+    graceMs: 0,
+    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
+    ...parts,
+  });
+
 const sentOutcome = (job: SettlingJob): JobOutcome => ({
   job,
   outcomes: [{ status: 'skipped', node: C, reason: 'sent before' }],
@@ -56,13 +72,9 @@ const sentOutcome = (job: SettlingJob): JobOutcome => ({
 
 test('a live push starts the watermark at its before; only a settled one moves it', async (t) => {
   const { store, marks, calls } = memoryStore();
-  const gapFill = new GitGapFillSource({
-    follows: () => true,
+  const gapFill = gitGapFill({
     store,
     github: { ...NO_COMMIT_READS, branchHead: async () => 'unchanged' },
-    pollMs: 60_000,
-    graceMs: 0,
-    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
   });
   const job = (base: string, head: string): SettlingJob => ({
     label: 'message 1',
@@ -92,13 +104,9 @@ test('the push that makes a branch starts its watermark at its head, or restarts
   const { store, marks } = memoryStore();
   const made = 'https://github.com/mozilla-firefox/firefox/tree/esr150';
   marks.set(REPO, A); // left by an autoland deleted since
-  const gapFill = new GitGapFillSource({
-    follows: () => true,
+  const gapFill = gitGapFill({
     store,
     github: { ...NO_COMMIT_READS, branchHead: async () => 'unchanged' },
-    pollMs: 60_000,
-    graceMs: 0,
-    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
   });
   const creation = (repository: string, at: string): SettlingJob => ({
     label: 'creation',
@@ -124,8 +132,7 @@ test('polls ask with the last ETag; past the grace one job runs watermark...head
   let answer: { sha: string; etag: string } | 'unchanged' = { sha: B, etag: '"e1"' };
   let clock = 1_000;
   const jobs: SettlingJob[] = [];
-  const gapFill = new GitGapFillSource({
-    follows: () => true,
+  const gapFill = gitGapFill({
     store,
     github: {
       ...NO_COMMIT_READS,
@@ -140,7 +147,6 @@ test('polls ask with the last ETag; past the grace one job runs watermark...head
     pollMs: 30,
     graceMs: 5_000,
     now: () => clock,
-    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
   });
   gapFill.jobs.subscribe((job) => jobs.push(job));
   gapFill.start();
@@ -170,14 +176,11 @@ test('a poll held by a rate-limit wait holds the next ones; stop does not wait f
   const { store, marks } = memoryStore();
   marks.set(REPO, A);
   let asked = 0;
-  const gapFill = new GitGapFillSource({
-    follows: () => true,
+  const gapFill = gitGapFill({
     store,
     // As the client does while a rate limit lasts: the request waits, nothing fails.
     github: { ...NO_COMMIT_READS, branchHead: () => (asked++, new Promise(() => undefined)) },
     pollMs: 20,
-    graceMs: 0,
-    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
   });
   gapFill.start();
   await sleep(200);
@@ -194,16 +197,13 @@ test('a branch dropped from GITHUB_BRANCHES keeps its watermark but is not polle
   marks.set(REPO, A);
   const asked: string[] = [];
   const jobs: SettlingJob[] = [];
-  const gapFill = new GitGapFillSource({
+  const gapFill = gitGapFill({
     follows: (repository) => repository !== dropped,
     store,
     github: {
       ...NO_COMMIT_READS,
       branchHead: async (repository) => (asked.push(repository), { sha: B, etag: 'e' }),
     },
-    pollMs: 60_000,
-    graceMs: 0,
-    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
   });
   gapFill.jobs.subscribe((job) => jobs.push(job));
   gapFill.start();
@@ -236,8 +236,7 @@ for (const [moved, baseKnown, why] of [
     const jobs: SettlingJob[] = [];
     let heads = 0;
     const commitsRead: string[] = [];
-    const gapFill = new GitGapFillSource({
-      follows: () => true,
+    const gapFill = gitGapFill({
       store,
       github: {
         branchHead: async () =>
@@ -255,9 +254,6 @@ for (const [moved, baseKnown, why] of [
           };
         },
       },
-      pollMs: 60_000,
-      graceMs: 0,
-      metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
     });
     gapFill.jobs.subscribe((job) => jobs.push(job));
     gapFill.start();
@@ -322,14 +318,11 @@ test('compares from a watermark GitHub knows, answering 404 for LAG_LIMIT_MS whi
 test('the poller lease is renewed between polls, which come minutes apart', async (t) => {
   const { store } = memoryStore();
   const leases: string[] = [];
-  const gapFill = new GitGapFillSource({
-    follows: () => true,
+  const gapFill = gitGapFill({
     store: { ...store, takeLease: async (name) => (leases.push(name), true) },
     github: { ...NO_COMMIT_READS, branchHead: async () => 'unchanged' },
     pollMs: 600_000,
     leaseMs: 300,
-    graceMs: 0,
-    metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
   });
   gapFill.start();
   // Taken by the first poll, then renewed every third of the lease: before, it ran out until
