@@ -8,6 +8,7 @@
 import test from 'ava';
 import { Registry } from 'prom-client';
 import type { JobOutcome, Settlement, SettlingJob } from '../../../src/pipeline/job.js';
+import type { GitCommit } from '../../../src/codecs/github.js';
 import { Node } from '../../../src/codecs/scalars.js';
 import { NoSuchChangeset, NotOnGitHubYet } from '../../../src/errors.js';
 import { configureLog } from '../../../src/log.js';
@@ -64,6 +65,19 @@ const gitGapFill = (
     metrics: { gapFill: new GapFillMetrics(new Registry()), pings: { inc: () => undefined } },
     ...parts,
   });
+
+/** A commit GitHub knows, as the client reads one. */
+const knownCommit = (sha: string): GitCommit => {
+  if (!Node.is(sha)) throw new Error(`${sha} is not a sha`);
+  return {
+    node: sha,
+    desc: 'base',
+    user: 'a <a@b>',
+    parents: [],
+    pushdate: [0, 0],
+    landingsystem: null,
+  };
+};
 
 const sentOutcome = (job: SettlingJob): JobOutcome => ({
   job,
@@ -243,15 +257,8 @@ for (const [moved, baseKnown, why] of [
           heads++ === 0 || !moved ? { sha: B, etag: undefined } : { sha: C, etag: undefined },
         changeset: async (repository, sha) => {
           commitsRead.push(sha);
-          if (!baseKnown || !Node.is(sha)) throw new NoSuchChangeset(sha, repository);
-          return {
-            node: sha,
-            desc: 'base',
-            user: 'a <a@b>',
-            parents: [],
-            pushdate: [0, 0],
-            landingsystem: null,
-          };
+          if (!baseKnown) throw new NoSuchChangeset(sha, repository);
+          return knownCommit(sha);
         },
       },
     });
@@ -279,15 +286,7 @@ test('compares from a watermark GitHub knows, answering 404 for LAG_LIMIT_MS whi
     {
       branchHead: async () => ({ sha: branchHead, etag: undefined }),
       changeset: async (repository, sha) => {
-        if (!Node.is(sha)) throw new NoSuchChangeset(sha, repository);
-        return {
-          node: sha,
-          desc: 'base',
-          user: 'a <a@b>',
-          parents: [],
-          pushdate: [0, 0],
-          landingsystem: null,
-        };
+        return knownCommit(sha);
       },
     },
     () => now,
