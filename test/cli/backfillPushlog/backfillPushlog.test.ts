@@ -335,37 +335,47 @@ test('--resend sends what the store holds again, and counts it sent', async (t) 
   t.like(summaryOf(t, again.stderr), { changesets: expected, skipped: 0 });
 });
 
-test('the resume command of a --resend run sends only what that run did not', async (t) => {
-  const { fx, data, repo } = await setup(t, 10);
-  const store = { DATABASE_URL: freshStore() };
-  t.is((await run(fx, ['--yes', repo, '0', '10'], store)).code, 0);
-  const bad = data.nodes(3)[1]!;
-  fx.fail({ match: new RegExp(`/json-rev/${bad}$`), status: 404, times: 1 });
-  const resend = await run(fx, ['--yes', '--resend', repo, '0', '10'], store);
-  t.is(resend.code, 1, resend.stderr);
-  const command = resumeOf(t, resend.stderr) ?? '';
-  // The run's start, not --resend: what the run sent after it is not sent a third time.
-  t.regex(command, / --resend-before \S+Z /);
-  const puts = () => fx.tmo.requests.filter((r) => r.startsWith('PUT'));
-  const before = puts().length;
-  const resumed = await slots(() => {
-    const child = spawn('/bin/sh', ['-c', command], {
-      cwd: '/',
-      env: envFor(fx, store),
-      stdio: ['pipe', 'pipe', 'pipe'],
+for (const resending of [['--resend'], ['--resend-before', '2099-01-01T00:00:00Z']]) {
+  test(`the resume command of a ${resending.join(' ')} run sends only what that run did not`, async (t) => {
+    const { fx, data, repo } = await setup(t, 10);
+    const store = { DATABASE_URL: freshStore() };
+    t.is((await run(fx, ['--yes', repo, '0', '10'], store)).code, 0);
+    const bad = data.nodes(3)[1]!;
+    fx.fail({ match: new RegExp(`/json-rev/${bad}$`), status: 404, times: 1 });
+    const resend = await run(fx, ['--yes', ...resending, repo, '0', '10'], store);
+    t.is(resend.code, 1, resend.stderr);
+    const command = resumeOf(t, resend.stderr) ?? '';
+    // The run's start, not --resend: what the run sent after it is not sent a third time. A
+    // TIME given later than the start is the start too: the resume resent all it had resent.
+    t.regex(command, / --resend-before 20\d\d-\S+Z /);
+    t.notRegex(command, /2099/);
+    const puts = () => fx.tmo.requests.filter((r) => r.startsWith('PUT'));
+    const before = puts().length;
+    const resumed = await slots(() => {
+      const child = spawn('/bin/sh', ['-c', command], {
+        cwd: '/',
+        env: envFor(fx, store),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      child.stdin.end();
+      return finished(child);
     });
-    child.stdin.end();
-    return finished(child);
+    t.is(resumed.code, 0, resumed.stderr);
+    t.deepEqual(puts().slice(before), [`PUT ${submitPath(repo, bad)}`]);
   });
-  t.is(resumed.code, 0, resumed.stderr);
-  t.deepEqual(puts().slice(before), [`PUT ${submitPath(repo, bad)}`]);
-});
+}
 
 test('--resend-before takes an ISO 8601 time with its zone, else a usage error', async (t) => {
   const { fx, repo } = await setup(t, 3);
   const bad = await run(fx, ['--yes', '--resend-before', 'yesterday', repo, '0', '3']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /--resend-before takes a time such as 2026-12-07T15:30:00Z/);
+  // Both at once: --resend was silently dropped for TIME.
+  const both = ['--yes', '--resend', '--resend-before', '2020-01-01T00:00:00Z', repo, '0', '3'];
+  const twice = await run(fx, both);
+  t.is(twice.code, 2, twice.stderr);
+  t.regex(twice.stderr, /'--resend' cannot be used with option '--resend-before/);
+  t.is(fx.tmo.requests.length, 0, 'nothing sent');
 });
 
 test('--no-send neither reads nor writes the store: every ping shows, nothing is recorded', async (t) => {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { intArgument } from '../program.js';
 import { DEFAULT_MAX_WAIT_SECONDS } from './resumeCommand.js';
 
@@ -17,10 +17,15 @@ export const withBackfillOptions = (program: Command): Command =>
     .option('--debug', 'log every request and decision to stderr')
     .option('--no-send', 'print the pings on stdout, one JSON document a line; send nothing')
     .option('-y, --yes', 'do not ask for confirmation before starting')
-    .option('--resend', 'send again the pings the store says were sent before this run started')
+    .addOption(
+      new Option(
+        '--resend',
+        'send again the pings the store says were sent before this run started',
+      ).conflicts('resendBefore'),
+    )
     .option(
       '--resend-before <TIME>',
-      'send again the pings the store recorded before TIME (ISO 8601; resume commands use it)',
+      'send again the pings the store recorded before TIME, or before this run started if TIME is later (ISO 8601; resume commands use it)',
       timeArgument,
     )
     .option(

@@ -45,9 +45,13 @@ export const openBackfill = async (
     startsWatermarks: false,
   });
   // --resend: what the store recorded before the run, by the store's clock (the database's
-  // on PostgreSQL, which writes the ledger's times); the resume command passes it on.
-  const resendBefore =
-    options.resendBefore ?? (options.resend === true ? (store?.now() ?? Date.now()) : undefined);
+  // on PostgreSQL, which writes the ledger's times); the resume command passes it on. A
+  // --resend-before TIME later than that is taken as the run's start: what this run sends
+  // must not count as sent before it, or a landing listed twice, or a resumed run, would
+  // send it again.
+  const startedAt = store?.now() ?? Date.now();
+  const asked = options.resendBefore ?? (options.resend === true ? startedAt : undefined);
+  const resendBefore = asked === undefined ? undefined : Math.min(asked, startedAt);
   // A landing listed twice (in one push, or in two) must not be sent by both, as in the
   // worker (runJobs): the store gives a process its own live claim again.
   const ledger = oneClaimPerProcess(edge.ledger);
