@@ -41,6 +41,8 @@ const decodeBranch = decodeJsonWith(GitHubBranch, 'GitHub branch answer');
  */
 export class GitHubClient {
   private readonly api: GitHubApi;
+  /** Its rate-limit waits: told as each starts (a progress line, a metric), ended by a stop. */
+  readonly rateLimits: Pick<GitHubApi, 'onRateLimit' | 'stopWaiting'>;
   /** Diffstats by commit URL (the repository's, not the branch's), oldest dropped first. */
   private readonly diffstats = new Map<string, Promise<Diffstat>>();
 
@@ -50,6 +52,7 @@ export class GitHubClient {
     readonly options: GitHubClientOptions,
   ) {
     this.api = new GitHubApi(http, limits, options);
+    this.rateLimits = this.api;
   }
 
   /** The commits reachable from `head` and not from `base`, oldest first, every page. */
@@ -178,18 +181,10 @@ export class GitHubClient {
     );
   }
 
-  /** Calls `listener` with the end of each rate-limit wait, as it starts (a progress line). */
-  onRateLimit(listener: (until: number) => void): void {
-    this.api.onRateLimit(listener);
-  }
-
   /** Whether `repository` is a git repository URL (its host is GITHUB_WEB_URL's). */
   owns(repository: string): boolean {
-    try {
-      return new URL(repository).host === new URL(this.options.webUrl).host;
-    } catch {
-      return false;
-    }
+    const web = new URL(this.options.webUrl).host; // a checked setting
+    return URL.canParse(repository) && new URL(repository).host === web;
   }
 
   private commitUrl(repository: string, sha: string): string {

@@ -36,10 +36,16 @@ const total = await planGitBackfill(NAME, github, range, sendTo, !options.yes);
 const tty = process.stderr.isTTY === true;
 const progress = new BackfillProgress({ totalPushes: total, tty, outages, unit: 'commits' });
 // A rate limit is a wait with a known end: the progress says so as it starts.
-github.onRateLimit(() => progress.show());
+github.rateLimits.onRateLimit(() => progress.show());
 const checkpoint = new Checkpoint(0);
 const source = new GitCompareSource(github, range);
-const interruptedBy = windDownOnSignals([progress, source, outages]);
+// A rate-limit wait may last an hour: the requests waiting fail, and the run ends at once.
+const interruptedBy = windDownOnSignals([
+  progress,
+  source,
+  outages,
+  { stop: () => github.rateLimits.stopWaiting() },
+]);
 const apiHost = new URL(github.options.apiUrl).host;
 const giveUp = watchForGiveUp(
   opened,

@@ -57,6 +57,11 @@ export class GitHubApi {
     this.listeners.push(listener);
   }
 
+  /** Ends every rate-limit wait at once, and refuses the next ones (RateLimitWaiter.stop). */
+  stopWaiting(): void {
+    this.waiter.stop();
+  }
+
   /** A GET, once the host may be asked, waiting out every rate limit it meets. */
   async get<T>(
     url: string,

@@ -6,6 +6,7 @@
  * least a minute, longer each time it happens again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PipelineError } from '../../errors.js';
 import { log } from '../../log.js';
 import type { HostLimits } from '../hostLimits.js';
 import type { AnswerHead } from '../http.js';
@@ -75,6 +76,7 @@ export class BareLimitBackoff {
  */
 export class RateLimitWaiter {
   private announced = 0;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly limits: HostLimits,
@@ -82,10 +84,25 @@ export class RateLimitWaiter {
     private readonly onWait: ((until: number) => void) | undefined,
   ) {}
 
+  /**
+   * A run told to stop (Ctrl-C) must not sit out a limit that may last an hour: every wait
+   * ends now, its request failing transiently, and so does any later one.
+   */
+  stop(): void {
+    this.stopping.abort();
+  }
+
   async ready(): Promise<void> {
     for (;;) {
       const until = this.limits.heldUntil(this.host);
       if (until === 0) return;
+      if (this.stopping.signal.aborted) {
+        const resumesAt = new Date(until).toISOString();
+        throw new PipelineError(
+          `stopped while ${this.host} asked us to wait until ${resumesAt}`,
+          'transient',
+        );
+      }
       if (until !== this.announced) {
         this.announced = until;
         log.warn('GitHub asked us to wait (rate limit); nothing is sent to it meanwhile', {
@@ -94,7 +111,10 @@ export class RateLimitWaiter {
         });
         this.onWait?.(until);
       }
-      await sleep(Math.max(until - Date.now(), 1));
+      const waited = sleep(Math.max(until - Date.now(), 1), undefined, {
+        signal: this.stopping.signal,
+      });
+      await waited.catch(() => undefined); // stopped: the next turn says so
     }
   }
 }

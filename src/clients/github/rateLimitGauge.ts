@@ -8,7 +8,7 @@ import type { GitHubClient } from '../github.js';
  */
 export const githubRateLimitGauge = (
   registry: Registry,
-  github: Pick<GitHubClient, 'onRateLimit'>,
+  github: { readonly rateLimits: Pick<GitHubClient['rateLimits'], 'onRateLimit'> },
 ): Gauge => {
   const gauge = new Gauge({
     name: 'commit_telemetry_github_rate_limit_reset_seconds',
@@ -16,6 +16,6 @@ export const githubRateLimitGauge = (
     registers: [registry],
   });
   gauge.set(0);
-  github.onRateLimit((until) => gauge.set(Math.ceil(until / 1000)));
+  github.rateLimits.onRateLimit((until) => gauge.set(Math.ceil(until / 1000)));
   return gauge;
 };

@@ -238,6 +238,27 @@ test('a failing commit: the others are sent, exit 1, and the resume command star
   );
 });
 
+test('Ctrl-C during a rate-limit wait ends the run at once, with its resume command', async (t) => {
+  const { fx, gh } = await setup(t);
+  // A primary limit resetting in ten minutes, met on the commits' second page.
+  gh.rateLimit('primary', 600_000, /compare\/.*page=2/);
+  const running = startCommand(
+    'backfillGit',
+    ['--yes', gh.repository('autoland'), ROOT, HEADS.autoland],
+    envOf(fx, gh, freshStore()),
+  );
+  running.child.stdin!.end();
+  await running.stderrIncludes('GitHub asked us to wait');
+  const interruptedAt = Date.now();
+  running.child.kill('SIGINT');
+  const { code, signal, stderr } = await running.finished;
+  // It sat out the whole wait: a Ctrl-C did nothing until the limit reset (up to an hour).
+  t.true(Date.now() - interruptedAt < 20_000, `ended ${Date.now() - interruptedAt} ms after`);
+  t.deepEqual({ code, signal }, { code: null, signal: 'SIGINT' }, stderr);
+  t.regex(stderr, /"msg":"summary"/);
+  t.regex(stderr, /"msg":"resume","resumeAfter":"[0-9a-f]{40}"/);
+});
+
 test('SIGTERM mid-run: the commits in flight finish, a summary, the resume command, ended by SIGTERM', async (t) => {
   const [fx, gh] = await Promise.all([
     startFixtures(),
