@@ -48,8 +48,7 @@ export const intArgument =
   (value: string): number => {
     const decoded = IntFromString(min, max).decode(value);
     if (decoded._tag === 'Left') {
-      const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
-      throw new InvalidArgumentError(`${what} is an integer ${range}.`);
+      throw new InvalidArgumentError(`${what} is an integer from ${min} to ${max}.`);
     }
     return decoded.right;
   };

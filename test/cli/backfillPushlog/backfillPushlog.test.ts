@@ -217,6 +217,12 @@ const usageCases: readonly { title: string; args: (repo: string) => string[]; wh
     args: (r) => [r, '1.5', '10'],
     why: /push id/,
   },
+  {
+    // It said "an integer 0 or more", which this one is.
+    title: 'an ending push id past 2^53 - 1',
+    args: (r) => [r, '0', '9007199254740992'],
+    why: /a push id is an integer from 0 to 9007199254740991/,
+  },
   { title: 'start == end', args: (r) => [r, '10', '10'], why: /less than/ },
   { title: 'start > end', args: (r) => [r, '20', '10'], why: /less than/ },
   {
