@@ -1,9 +1,13 @@
 import type { GitHubClient } from '../../clients/github.js';
-import { describeError } from '../../errors.js';
+import { describeError, NoSuchChangeset } from '../../errors.js';
 import { confirm } from '../shared/confirm.js';
 import { EXIT } from '../shared/program.js';
 import { tell } from '../shared/tell.js';
 import type { CommitRange } from '../../../streams/git/compareSource.js';
+
+/** What a compare GitHub answers 404 for leaves to check: it does not say which. */
+const UNKNOWN_HINT =
+  'GitHub knows no such commit, or no such repository: check that BASE and HEAD are shas of commits of that repository, and its owner and name in REPO_URL';
 
 const stop = (name: string, msg: string, fields: object, text: string, code: number): never => {
   tell('error', msg, { ...fields }, `${name}: ${text}`);
@@ -26,17 +30,17 @@ export const planGitBackfill = async (
   const { repository, base, head } = range;
   /** How many commits `to` adds to `from`; exit 1 when GitHub cannot say. */
   const adds = (from: string, to: string) =>
-    git
-      .compareCount(repository, from, to)
-      .catch((error: unknown) =>
-        stop(
-          name,
-          'cannot compare',
-          { repository, base: from, head: to, error },
-          `cannot list the commits of ${repository} from ${from} to ${to}: ${describeError(error)}`,
-          EXIT.failed,
-        ),
+    git.compareCount(repository, from, to).catch((error: unknown) => {
+      const check = error instanceof NoSuchChangeset ? UNKNOWN_HINT : undefined;
+      const text = `cannot list the commits of ${repository} from ${from} to ${to}: ${describeError(error)}`;
+      return stop(
+        name,
+        'cannot compare',
+        { repository, base: from, head: to, error, ...(check && { check }) },
+        check === undefined ? text : `${text}. ${check}`,
+        EXIT.failed,
       );
+    });
   const commits = await adds(base, head);
   // GitHub counts what HEAD adds to BASE: none, when HEAD is behind BASE (the two swapped).
   if (commits === 0 && (await adds(head, base)) > 0) {

@@ -202,6 +202,11 @@ test('bad input: a URL that is no git branch is a usage error; an unknown sha fa
   );
   t.is(missing.code, 1);
   t.regex(readable(missing.stderr), new RegExp(`${unknown}.*not found`));
+  // It did not say which of BASE, HEAD or the repository GitHub does not know.
+  t.regex(
+    readable(missing.stderr),
+    /check that BASE and HEAD are shas of commits of that repository/,
+  );
   // HEAD behind BASE: the two swapped, not "nothing to do" with exit 0.
   const swapped = await runCommand(
     'backfillGit',
