@@ -148,10 +148,17 @@ export class Http {
 
   /**
    * Waits until the request's host may be asked again, if it asked for a wait: at most
-   * `maxWaitMs`, else fails at once with RetryLater.
+   * `maxWaitMs`, else fails at once with RetryLater. A client that reads its host's waits
+   * itself (holdWhen: GitHub's) waits out every one of them itself, where a stop can end it:
+   * its request fails at once, with a HostWait.
    */
   private async awaitHold(request: HttpRequest): Promise<void> {
     const waitMs = this.limits.refuseWhileHeld(request, this.maxWaitMs);
+    if (waitMs > 0 && request.holdWhen !== undefined) {
+      const host = new URL(request.url).host;
+      const until = Date.now() + waitMs;
+      throw new HostWait(request.url, host, until, 'not sent: its host asked us to wait');
+    }
     if (waitMs > 0) await sleep(waitMs);
   }
 

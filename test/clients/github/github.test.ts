@@ -29,6 +29,7 @@ import {
   type GitHubStandIn,
 } from '../../support/standIns/githubStandIn.js';
 import { capturingLog } from '../../support/outage.js';
+import { sleep, until } from '../../support/wait.js';
 
 configureLog({ level: 'silent' });
 
@@ -259,10 +260,31 @@ test('the rate-limit gauge says when the wait ends', async (t) => {
   gh.rateLimit('secondary', 1000);
   const started = Date.now();
   await git.changeset(gh.repository('autoland'), AUTOLAND_HEAD);
-  const until = (await gauge.get()).values[0]!.value;
-  t.true(until * 1000 >= started + 1000 && until * 1000 <= Date.now() + 1000, String(until));
+  const resets = (await gauge.get()).values[0]!.value;
+  t.true(resets * 1000 >= started + 1000 && resets * 1000 <= Date.now() + 1000, String(resets));
   t.regex(await registry.metrics(), /commit_telemetry_github_rate_limit_reset_seconds \d+/);
   await gh.close();
+});
+
+test('stopWaiting ends every rate-limit wait at once, that of a request queued for a slot too', async (t) => {
+  const gh = await startGitHub({ latencyMs: 200 });
+  t.teardown(() => gh.close());
+  // One slot: the second request passes the waiter, then waits for the slot while the first
+  // is answered "retry after 50 s", a wait Http would have slept out itself, unstoppable.
+  const clients = createClients({ ...settingsOf(gh), HTTP_CONCURRENCY: 1 }, { backoffMs: 5 });
+  gh.rateLimit('secondary', 50_000);
+  const asked = [AUTOLAND_HEAD, MAIN_HEAD].map((sha) =>
+    clients.github.changeset(gh.repository('autoland'), sha).then(
+      () => 'answered',
+      (error: unknown) => (error instanceof PipelineError ? error.kind : 'other'),
+    ),
+  );
+  await until('the limit met', () => gh.limited >= 1);
+  await sleep(300); // the second request now holds the slot, or waits on the hold
+  const stoppedAt = Date.now();
+  clients.github.rateLimits.stopWaiting();
+  t.deepEqual(await Promise.all(asked), ['transient', 'transient']);
+  t.true(Date.now() - stoppedAt < 5_000, `both failed ${Date.now() - stoppedAt} ms after the stop`);
 });
 
 test('a 403 that is no rate limit is permanent and says why GitHub refused', async (t) => {
