@@ -188,7 +188,8 @@ export class GitGapFillSource implements PolledSource {
   private async settle(target: GitPushTarget, result: JobOutcome): Promise<void> {
     const settled = settledLine(result, this.options.metrics);
     this.counters[settled ? 'settled' : 'unsettled'] += 1;
-    const lost = !settled && (await this.lost.gone(target, result));
+    // Asked of every job: one that settled ends its branch's count of 404s.
+    const lost = (await this.lost.gone(target, result)) && !settled;
     await this.record(target, settled || lost, false);
     this.running.delete(target.repository);
     this.gate.wake();

@@ -35,7 +35,7 @@ export class LostWatermarks {
       (o) => o.status === 'failed' && o.error instanceof NotOnGitHubYet && o.error.what === range,
     );
     if (!missing) {
-      this.notFound.delete(repository);
+      this.notFound.delete(repository); // compared again: a later 404 counts from scratch
       return false;
     }
     const first = this.notFound.get(repository);

@@ -7,7 +7,7 @@ import type { CommitRange } from '../../../streams/git/compareSource.js';
 
 /** What a compare GitHub answers 404 for leaves to check: it does not say which. */
 const UNKNOWN_HINT =
-  'GitHub knows no such commit, or no such repository: check that BASE and HEAD are shas of commits of that repository, and its owner and name in REPO_URL';
+  'GitHub knows no such commit, or no such repository, or BASE and HEAD share no history: check that BASE and HEAD are shas of commits of that repository, on the same history, and its owner and name in REPO_URL';
 
 const stop = (name: string, msg: string, fields: object, text: string, code: number): never => {
   tell('error', msg, { ...fields }, `${name}: ${text}`);

@@ -285,13 +285,12 @@ test('compares from a watermark GitHub knows, answering 404 for LAG_LIMIT_MS whi
   const lost = new LostWatermarks(
     {
       branchHead: async () => ({ sha: branchHead, etag: undefined }),
-      changeset: async (repository, sha) => {
-        return knownCommit(sha);
-      },
+      changeset: async (_repository, sha) => knownCommit(sha),
     },
     () => now,
   );
-  const notFound = (head: string) => {
+  /** A gap-fill job from A to `head`, its compare answered 404, or answered. */
+  const notFound = (head: string, answered = false) => {
     const target = { kind: 'gitPush', repository: REPO, base: A, head } as const;
     const job: SettlingJob = {
       label: 'gap-fill',
@@ -300,7 +299,8 @@ test('compares from a watermark GitHub knows, answering 404 for LAG_LIMIT_MS whi
       settle: async () => undefined,
     };
     const error = new NotOnGitHubYet(`${A}...${head}`, REPO);
-    return lost.gone(target, { job, outcomes: [{ status: 'failed', error }] });
+    const outcomes: JobOutcome['outcomes'] = answered ? [] : [{ status: 'failed', error }];
+    return lost.gone(target, { job, outcomes });
   };
   t.false(await notFound(B), 'the first 404: GitHub may be lagging');
   now += LAG_LIMIT_MS - 1;
@@ -311,7 +311,11 @@ test('compares from a watermark GitHub knows, answering 404 for LAG_LIMIT_MS whi
   );
   now += 1;
   t.true(await notFound(C), 'past the limit: the watermark restarts at the head');
-  t.false(await notFound(C), 'and the count starts again for a next watermark');
+  t.false(await notFound(C), 'and the count starts again after a restart');
+  t.false(await notFound(C, true), 'a compare that answered ends the count');
+  now += 2 * LAG_LIMIT_MS;
+  // It restarted at once, skipping what lay between, on one 404 long after the first.
+  t.false(await notFound(C), 'a 404 long after a compare that answered counts from scratch');
 });
 
 test('the poller lease is renewed between polls, which come minutes apart', async (t) => {
