@@ -139,8 +139,8 @@ export const StoreSettings = t.exact(
 export type StoreSettings = t.TypeOf<typeof StoreSettings>;
 
 /**
- * The worker's gap-fill from the pushlog: how often it polls each repository it has a
- * watermark for (0 turns gap-fill off), and how long a push must stay unsettled, from when
+ * The worker's gap-fill: how often it polls each repository it has a watermark for, the
+ * pushlogs and the git branches' heads (0 turns gap-fill off), and how long a push must stay unsettled, from when
  * the poller first saw it, before gap-fill runs it (a live message usually gets there first).
  */
 export const GapFillSettings = t.exact(

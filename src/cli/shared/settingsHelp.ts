@@ -61,8 +61,8 @@ export const TARGET_REPO_HELP = `
 
 export const GAP_FILL_HELP = `
   PUSHLOG_POLL_SECONDS  how often the worker reads the pushlog of each repository it has a
-                       watermark for, to send the pushes it missed (a lost queue, a dropped
-                       message); 0 turns it off (default 300; not with --no-send or
-                       --replay-failed)
+                       watermark for, and the head of each followed git branch, to send the
+                       pushes it missed (a lost queue, a dropped message); 0 turns both off
+                       (default 300; not with --no-send or --replay-failed)
   PUSHLOG_GRACE_SECONDS how long a push must stay unsettled after the poller first saw it
                        before the worker sends it from the pushlog (default 120)`;
