@@ -188,8 +188,8 @@ export class GitGapFillSource implements PolledSource {
   private async settle(target: GitPushTarget, result: JobOutcome): Promise<void> {
     const settled = settledLine(result, this.options.metrics);
     this.counters[settled ? 'settled' : 'unsettled'] += 1;
-    // Asked of every job: one that settled ends its branch's count of 404s.
-    const lost = (await this.lost.gone(target, result)) && !settled;
+    // Asked of every job: one that settled ends its branch's count of 404s (and is not lost).
+    const lost = await this.lost.gone(target, result);
     await this.record(target, settled || lost, false);
     this.running.delete(target.repository);
     this.gate.wake();

@@ -14,10 +14,10 @@ export const LAG_LIMIT_MS = 15 * 60_000;
 /**
  * Tells whether a gap-fill job failed because its base, the branch's watermark, can no longer
  * be compared from while its head is still the branch's: the base is gone from GitHub
- * (force-pushed away and collected), or compares from it have answered 404 for LAG_LIMIT_MS. Then the
- * watermark must restart at the head, or every later poll would fail the same way; what was
- * skipped is logged as an error with the command that fills it by hand. A compare 404 alone
- * proves nothing: GitHub's API may lag a push.
+ * (force-pushed away and collected), or compares from it have answered 404 for LAG_LIMIT_MS.
+ * Then the watermark must restart at the head, or every later poll would fail the same way;
+ * what was skipped is logged as an error with the command that fills it by hand. A compare
+ * 404 alone proves nothing: GitHub's API may lag a push.
  */
 export class LostWatermarks {
   /** Per branch, the watermark its compares answered 404 from, since when (heads may move). */

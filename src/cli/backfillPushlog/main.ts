@@ -52,11 +52,12 @@ const giveUp = watchForGiveUp(opened, { host: new URL(repository).host, setting:
   outages,
 ]);
 
+// The last push of the run: the source reads on past the plan when pushes land meanwhile.
+const lastPush = () => Math.min(end, Math.max(plan.last, source.lastPushId ?? 0));
 await lastValueFrom(
   pipeline({ hg, bugzilla, ...edge })(checkpoint.issuing(outages.gate(source.jobs()))).pipe(
     tap((result) => {
-      // The source reads on past the plan when pushes land during the run.
-      progress.raiseTotal(Math.min(end, source.lastPushId ?? plan.last) - start);
+      progress.raiseTotal(lastPush() - start);
       progress.record(result);
       checkpoint.done(pushOf(result.job)!.pushId, isSettled(result));
     }),
@@ -74,7 +75,7 @@ await finishBackfill({
   interruptedBy,
   tellResume: () => {
     const { resumeAfter } = checkpoint;
-    if (resumeAfter >= Math.min(end, Math.max(plan.last, source.lastPushId ?? 0))) return;
+    if (resumeAfter >= lastPush()) return;
     const invocation = programInvocation(process.argv[1], NAME);
     tellResume(
       'push',

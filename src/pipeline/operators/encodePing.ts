@@ -20,12 +20,11 @@ export const encodePing = (
 ): OperatorFunction<ClassifiedChangeset, EncodedChangeset> =>
   concatMap(async (work) => {
     const { changeset, repository, reviewSystem } = work;
+    const forge = forgeOf(deps, repository);
     const diffstat = needsDiffstat(reviewSystem)
-      ? await forgeOf(deps, repository)
-          .diffstat(repository, changeset.node)
-          .catch((error: unknown) => {
-            throw deps.git?.owns(repository) === true ? notOnGitHubYet(error) : error;
-          })
+      ? await forge.diffstat(repository, changeset.node).catch((error: unknown) => {
+          throw forge === deps.git ? notOnGitHubYet(error) : error;
+        })
       : null;
     const ping = buildPing({ changeset, repository, reviewSystem, diffstat });
     if (!ping.ok) throw new PipelineError(ping.error.message, 'permanent');
